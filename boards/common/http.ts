@@ -1,0 +1,95 @@
+import type { HttpHandler, HttpRequest, HttpResponse, HttpServerOptions } from '../../hal/net';
+
+/**
+ * What the device HTTP bindings share: turning a runtime's request (header names in any case, a
+ * body in chunks) into a `hal/net` request within the limits, or into the binding's own error reply.
+ * Runtime quirks stay in the bindings; this file has none.
+ */
+
+/** Header names lower-cased (Espruino keeps the client's case), and the total header size. */
+export function lowerHeaders(raw: { [name: string]: string }): { headers: { [name: string]: string }; bytes: number } {
+  const headers: { [name: string]: string } = {};
+  let bytes = 0;
+  const names = Object.keys(raw);
+  for (let i = 0; i < names.length; i++) {
+    const value = '' + raw[names[i]];
+    headers[names[i].toLowerCase()] = value;
+    bytes += names[i].length + value.length + 4;
+  }
+  return { headers: headers, bytes: bytes };
+}
+
+/** Splits a request target into path and query. */
+export function splitTarget(url: string): { path: string; query: string } {
+  const q = url.indexOf('?');
+  return q < 0 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q + 1) };
+}
+
+/**
+ * The size the body will have, from Content-Length: a number, -1 for chunked bodies (size known
+ * only at the end), or a refusal (400 or 413) to send at once.
+ */
+export function expectedBody(headers: { [name: string]: string }, options: HttpServerOptions): number | HttpResponse {
+  const chunked = (headers['transfer-encoding'] || '').toLowerCase().indexOf('chunked') >= 0;
+  const declared = headers['content-length'];
+  if (chunked && declared !== undefined) return { status: 400, body: 'both Content-Length and Transfer-Encoding' };
+  if (chunked) return -1;
+  if (declared === undefined) return 0;
+  if (!/^[0-9]{1,9}$/.test(declared)) return { status: 400, body: 'malformed Content-Length' };
+  const n = parseInt(declared, 10);
+  if (n > options.maxBodyBytes) return { status: 413, body: 'request body over ' + options.maxBodyBytes + ' bytes' };
+  return n;
+}
+
+/** A body being received chunk by chunk, bounded by `max` bytes. */
+export interface BodyCollector {
+  /** Adds a chunk; false once the body went over `max` (the request is then refused with 413). */
+  add(chunk: Uint8Array): boolean;
+  length(): number;
+  bytes(): Uint8Array;
+}
+
+export function collectBody(max: number): BodyCollector {
+  let parts: Uint8Array[] = [];
+  let total = 0;
+  return {
+    add: (chunk: Uint8Array): boolean => {
+      total += chunk.length;
+      if (total > max) {
+        parts = [];
+        return false;
+      }
+      parts.push(chunk);
+      return true;
+    },
+    length: (): number => total,
+    bytes: (): Uint8Array => {
+      const out = new Uint8Array(total);
+      let at = 0;
+      for (let i = 0; i < parts.length; i++) {
+        out.set(parts[i], at);
+        at += parts[i].length;
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * Calls the handler with the request, guaranteeing one reply: a second reply is ignored, and a
+ * handler that throws gets 500 (the device keeps serving).
+ */
+export function handOver(handler: HttpHandler, request: HttpRequest, send: (response: HttpResponse) => void): void {
+  let replied = false;
+  const reply = (response: HttpResponse): void => {
+    if (replied) return;
+    replied = true;
+    send(response);
+  };
+  try {
+    handler(request, reply);
+  } catch (error) {
+    console.log('[hoshi] handler error: ' + error);
+    reply({ status: 500, body: 'internal error' });
+  }
+}

@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import type { Board } from '../../hal/board';
+import { partition } from '../../hal/flash';
+import type { Net } from '../../hal/net';
+import type { SimFlash } from './flash';
+
+/**
+ * The host simulator board: the device image runs in Node against a simulated flash
+ * (boards/host/flash.ts), node:crypto entropy, the process clock and node:http on 127.0.0.1.
+ *
+ * Flash map (1 MB, 4 KB sectors, 256-byte pages, like the Pico's user regions):
+ *   0x00000  4 KB    provisioning record (written once by the provisioning tool)
+ *   0x01000  124 KB  state (device journal)
+ */
+export const HOST_FLASH_SIZE = 1024 * 1024;
+export const HOST_PARTITIONS = {
+  provisioning: { offset: 0x00000, size: 0x01000 },
+  state: { offset: 0x01000, size: 0x1f000 },
+};
+
+export interface HostBoardOptions {
+  flash: SimFlash;
+  net: Net;
+  /** Simulated chip id (public, like RP2040's flash uid). */
+  uid: string;
+  /** Called by power.reboot(): the simulator rebuilds the device from the same flash. */
+  reboot: (reason: string) => void;
+}
+
+export function createHostBoard(options: HostBoardOptions): Board {
+  const { flash } = options;
+  const start = performance.now();
+  return {
+    name: 'host',
+    identity: { uid: options.uid, model: 'Hoshi host simulator', hardwareRevision: '1' },
+    clock: {
+      now: () => Math.floor(performance.now() - start),
+      wallTime: () => Date.now(),
+    },
+    entropy: {
+      quality: 'hardware',
+      bytes: (length: number) => new Uint8Array(randomBytes(length)),
+    },
+    net: options.net,
+    power: { reboot: options.reboot },
+    console: {
+      // The simulator has no REPL: nothing to close, nothing left open.
+      restrict: () => ({ state: 'off', notClosed: [] }),
+    },
+    partitions: {
+      provisioning: partition(flash, HOST_PARTITIONS.provisioning.offset, HOST_PARTITIONS.provisioning.size),
+      state: partition(flash, HOST_PARTITIONS.state.offset, HOST_PARTITIONS.state.size),
+    },
+    memory: () => {
+      const m = process.memoryUsage();
+      return { used: m.heapUsed, total: m.heapTotal };
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import { defineImage } from '../../firmware/device/image';
+import { deviceInfo } from '../../modules/device-info';
+
+/**
+ * Smart plug: a relay behind an HTTP API. The image is its configuration plus the modules it is
+ * composed of; the board is chosen per target in manifest.json.
+ */
+export default defineImage({
+  config: {
+    model: 'HS-PLUG-01',
+    vendor: 'Hoshi example vendor',
+    firmwareVersion: '0.1.0',
+    supportEnd: '2031-12-31',
+    vulnerabilityDisclosureUrl: 'https://example.com/security/disclosure',
+    interfaces: {
+      http: { port: 80, maxBodyBytes: 4096, maxHeaderBytes: 2048 },
+      console: 'off',
+    },
+  },
+  modules: [deviceInfo()],
+});

@@ -1,0 +1,60 @@
+import type { Board } from '../../hal/board';
+import type { HttpServer } from '../../hal/net';
+import type { Device, Image, ModuleContext, Route } from './image';
+import { defineImage } from './image';
+import { readProvisioning, PROVISIONING_REASONS } from './provisioning';
+import { dispatch } from './router';
+
+/**
+ * Boots an image on a board:
+ * 1. checks the configuration (programming errors throw before anything opens);
+ * 2. closes the consoles as the configuration asks and keeps the runtime's report;
+ * 3. reads the provisioning record: an unprovisioned or corrupt unit still boots, serving public
+ *    routes only, and says why (modules that need the record do not start);
+ * 4. starts each module in order; each adds its routes;
+ * 5. opens the HTTP server on the declared port, and calls `ready` once it listens.
+ */
+export function boot(board: Board, image: Image, ready?: (device: Device) => void): Device {
+  defineImage(image);
+  const config = image.config;
+  const consoleReport = board.console.restrict(config.interfaces.console);
+  for (let i = 0; i < consoleReport.notClosed.length; i++) console.log('[hoshi] console left open: ' + consoleReport.notClosed[i]);
+
+  const provisioning = readProvisioning(board.partitions.provisioning);
+  if (!provisioning.ok) console.log('[hoshi] ' + PROVISIONING_REASONS[provisioning.reason]);
+  const record = provisioning.ok ? provisioning.record : undefined;
+
+  const routes: Route[] = [];
+  const context: ModuleContext = {
+    board: board,
+    config: config,
+    provisioning: record,
+    route: (route: Route): void => {
+      for (let i = 0; i < routes.length; i++) {
+        if (routes[i].path === route.path && routes[i].method === route.method) throw new Error('route ' + route.method + ' ' + route.path + ': declared twice');
+      }
+      routes.push(route);
+    },
+  };
+  for (let i = 0; i < image.modules.length; i++) image.modules[i].start(context);
+
+  let server: HttpServer | undefined;
+  const device: Device = {
+    config: config,
+    provisioned: provisioning.ok,
+    provisioningProblem: provisioning.ok ? undefined : provisioning.reason,
+    serial: record ? record.serial : undefined,
+    console: consoleReport,
+    routes: routes,
+    port: (): number => (server ? server.port() : 0),
+    stop: (): void => {
+      if (server) server.close();
+    },
+  };
+  server = board.net.listen(config.interfaces.http, (request, reply) => dispatch(routes, request, reply), (listening) => {
+    server = listening;
+    console.log('[hoshi] ' + config.model + ' ' + config.firmwareVersion + ' listening on port ' + device.port());
+    if (ready) ready(device);
+  });
+  return device;
+}

@@ -1,0 +1,122 @@
+import { bytesAscii, crc32 } from './bytes';
+import type { Flash } from '../../hal/flash';
+
+/**
+ * The provisioning record: what the factory gives each unit, once. Byte layout and rules in
+ * docs/formats/provisioning.md; host tools (`hoshi provision`) import these same constants.
+ */
+export const PROVISIONING_MAGIC = [0x48, 0x53, 0x50, 0x52]; // "HSPR"
+export const PROVISIONING_VERSION = 1;
+/** Bytes before the fields: magic (4), version (1), flags (1), fields length (2, little-endian). */
+export const PROVISIONING_HEADER = 8;
+/** CRC-32 after the fields. */
+export const PROVISIONING_TRAILER = 4;
+/** Largest fields area accepted (the record fits in one 4 KB sector with room to spare). */
+export const PROVISIONING_MAX_FIELDS = 2048;
+
+/** Field tags of version 1. Each appears exactly once; any other tag is refused. */
+export const FIELD_SERIAL = 0x01;
+export const FIELD_DEVICE_SECRET = 0x02;
+export const FIELD_DRBG_SEED = 0x03;
+
+export const SERIAL_MIN = 4;
+export const SERIAL_MAX = 32;
+export const DEVICE_SECRET_BYTES = 32;
+export const DRBG_SEED_BYTES = 48;
+
+export interface ProvisioningRecord {
+  /** Public serial number, printable ASCII. */
+  serial: string;
+  /** 32 bytes from the factory's CSPRNG: root of every device key. Never leaves the device. */
+  deviceSecret: Uint8Array;
+  /** 48 bytes from the factory's CSPRNG: personal seed of the device's DRBG. */
+  drbgSeed: Uint8Array;
+}
+
+/** Why a stored record was refused. One table: the parser returns these codes, never throws. */
+export const PROVISIONING_REASONS = {
+  erased: 'no provisioning record: the partition is erased (unit not provisioned)',
+  'bad-magic': 'provisioning partition holds something that is not a provisioning record',
+  'bad-version': 'provisioning record version is not one this firmware reads',
+  'bad-flags': 'provisioning record flags must be zero',
+  'bad-length': 'provisioning record length is out of range',
+  'bad-crc': 'provisioning record is corrupt (CRC mismatch)',
+  'bad-field': 'provisioning record has a malformed field',
+  'unknown-field': 'provisioning record has a field this firmware does not know',
+  'duplicate-field': 'provisioning record has a field twice',
+  'missing-field': 'provisioning record lacks a required field',
+  'bad-serial': 'provisioning record serial is not 4-32 printable ASCII characters',
+  'bad-secret': 'provisioning record device secret is not 32 bytes, or is constant',
+  'bad-seed': 'provisioning record DRBG seed is not 48 bytes, or is constant',
+};
+export type ProvisioningReason = keyof typeof PROVISIONING_REASONS;
+
+export type ProvisioningResult =
+  | { ok: true; record: ProvisioningRecord }
+  | { ok: false; reason: ProvisioningReason };
+
+function fail(reason: ProvisioningReason): ProvisioningResult {
+  return { ok: false, reason: reason };
+}
+
+/** True if every byte of `b` equals its first byte (an all-zero or all-0xff "secret"). */
+function constant(b: Uint8Array): boolean {
+  for (let i = 1; i < b.length; i++) if (b[i] !== b[0]) return false;
+  return true;
+}
+
+/**
+ * Parses a provisioning record from the start of `bytes` (untrusted stored bytes): returns the
+ * record or the reason it was refused. Never throws on any input.
+ */
+export function parseProvisioning(bytes: Uint8Array): ProvisioningResult {
+  if (bytes.length < PROVISIONING_HEADER + PROVISIONING_TRAILER) return fail('bad-length');
+  let erased = true;
+  for (let i = 0; i < PROVISIONING_HEADER; i++) if (bytes[i] !== 0xff) erased = false;
+  if (erased) return fail('erased');
+  for (let i = 0; i < 4; i++) if (bytes[i] !== PROVISIONING_MAGIC[i]) return fail('bad-magic');
+  if (bytes[4] !== PROVISIONING_VERSION) return fail('bad-version');
+  if (bytes[5] !== 0) return fail('bad-flags');
+  const length = bytes[6] | (bytes[7] << 8);
+  const end = PROVISIONING_HEADER + length;
+  if (length > PROVISIONING_MAX_FIELDS || end + PROVISIONING_TRAILER > bytes.length) return fail('bad-length');
+  const stored = (bytes[end] | (bytes[end + 1] << 8) | (bytes[end + 2] << 16) | (bytes[end + 3] << 24)) >>> 0;
+  if (crc32(bytes, 0, end) !== stored) return fail('bad-crc');
+
+  let serial: string | undefined;
+  let secret: Uint8Array | undefined;
+  let seed: Uint8Array | undefined;
+  let at = PROVISIONING_HEADER;
+  while (at < end) {
+    if (at + 2 > end) return fail('bad-field');
+    const tag = bytes[at];
+    const n = bytes[at + 1];
+    const value = bytes.subarray(at + 2, at + 2 + n);
+    if (at + 2 + n > end) return fail('bad-field');
+    at += 2 + n;
+    if (tag === FIELD_SERIAL) {
+      if (serial !== undefined) return fail('duplicate-field');
+      if (n < SERIAL_MIN || n > SERIAL_MAX) return fail('bad-serial');
+      for (let i = 0; i < n; i++) if (value[i] < 0x21 || value[i] > 0x7e) return fail('bad-serial');
+      serial = bytesAscii(value);
+    } else if (tag === FIELD_DEVICE_SECRET) {
+      if (secret !== undefined) return fail('duplicate-field');
+      if (n !== DEVICE_SECRET_BYTES || constant(value)) return fail('bad-secret');
+      secret = new Uint8Array(value);
+    } else if (tag === FIELD_DRBG_SEED) {
+      if (seed !== undefined) return fail('duplicate-field');
+      if (n !== DRBG_SEED_BYTES || constant(value)) return fail('bad-seed');
+      seed = new Uint8Array(value);
+    } else {
+      return fail('unknown-field');
+    }
+  }
+  if (serial === undefined || secret === undefined || seed === undefined) return fail('missing-field');
+  return { ok: true, record: { serial: serial, deviceSecret: secret, drbgSeed: seed } };
+}
+
+/** Reads and parses the record at the start of the provisioning partition. */
+export function readProvisioning(flash: Flash): ProvisioningResult {
+  const n = PROVISIONING_HEADER + PROVISIONING_MAX_FIELDS + PROVISIONING_TRAILER;
+  return parseProvisioning(flash.read(0, n < flash.size ? n : flash.size));
+}

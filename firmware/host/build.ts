@@ -1,0 +1,156 @@
+import { build as esbuild, type BuildOptions } from 'esbuild';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { PROFILES, type Target } from './profiles';
+
+/**
+ * Image composition and bundling: `hoshi build <example> --target kaluma|espruino|host`.
+ *
+ * A device image is one self-contained script (Kaluma's require() loads built-in modules only;
+ * Espruino evaluates one file): esbuild bundles the example's image with the target's board and
+ * the boot sequence. Device bundles are not lowered (target esnext): device code is written in
+ * the subset both runtimes run, and the profile check enforces it on the output. Minification is
+ * whitespace and identifiers only: syntax minification has produced wrong code on Espruino.
+ * Source maps stay on the host and map profile-check findings back to the source.
+ */
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface Manifest {
+  description: string;
+  entry: string;
+  boards: { [target in Target]?: string };
+}
+
+export interface BuildResult {
+  example: string;
+  target: Target;
+  board: string;
+  file: string;
+  mapFile: string;
+  code: string;
+  map: string;
+  bytes: number;
+  gzipBytes: number;
+}
+
+export function readManifest(example: string): Manifest {
+  const path = join(ROOT, 'examples', example, 'manifest.json');
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+  } catch (error) {
+    throw new Error('example ' + example + ': cannot read ' + relative(ROOT, path) + ' (' + (error as Error).message + ')');
+  }
+  if (typeof manifest.entry !== 'string' || typeof manifest.boards !== 'object') throw new Error('example ' + example + ': manifest needs entry and boards');
+  return manifest;
+}
+
+/** esbuild options shared by every device bundle. */
+function deviceOptions(target: 'kaluma' | 'espruino'): BuildOptions {
+  return {
+    bundle: true,
+    write: false,
+    format: 'cjs',
+    platform: 'neutral',
+    target: 'esnext',
+    mainFields: ['module', 'main'],
+    minifyWhitespace: true,
+    minifyIdentifiers: true,
+    minifySyntax: false,
+    legalComments: 'none',
+    charset: 'ascii',
+    sourcemap: 'external',
+    sourceRoot: '',
+    logLevel: 'silent',
+    // Built-in modules of the runtime stay require() calls; host-only node: modules are left in so
+    // the profile check reports them with their source location instead of a bundler error.
+    external: PROFILES[target].builtinModules.concat(['node:*']),
+    banner: target === 'kaluma' ? { js: "'use strict';" } : undefined,
+  };
+}
+
+/**
+ * Bundles `entrySource` (TypeScript, resolved from `resolveDir`) for a device target.
+ * Returns the code and its source map with paths relative to the repository.
+ */
+export async function bundleDevice(entrySource: string, resolveDir: string, target: 'kaluma' | 'espruino', outFile: string): Promise<{ code: string; map: string }> {
+  const result = await esbuild({
+    ...deviceOptions(target),
+    stdin: { contents: entrySource, resolveDir, sourcefile: 'hoshi-entry.ts', loader: 'ts' },
+    outfile: outFile,
+  });
+  let code = '';
+  let map = '';
+  for (const f of result.outputFiles ?? []) {
+    if (f.path.endsWith('.map')) map = f.text;
+    else code = f.text;
+  }
+  const parsed = JSON.parse(map) as { sources: string[] };
+  parsed.sources = parsed.sources.map((s) => relative(ROOT, resolve(dirname(outFile), s)));
+  return { code, map: JSON.stringify(parsed) };
+}
+
+function entryFor(example: string, manifest: Manifest, target: Target, board: string): string {
+  const image = JSON.stringify(join(ROOT, 'examples', example, manifest.entry));
+  if (target === 'host') {
+    return [
+      'import image from ' + image + ';',
+      'import { runImage } from ' + JSON.stringify(join(ROOT, 'firmware/host/run.ts')) + ';',
+      'runImage(image, process.argv.slice(2));',
+    ].join('\n');
+  }
+  return [
+    'import { createBoard } from ' + JSON.stringify(join(ROOT, 'boards', board, 'board.ts')) + ';',
+    'import image from ' + image + ';',
+    'import { boot } from ' + JSON.stringify(join(ROOT, 'firmware/device/boot.ts')) + ';',
+    'boot(createBoard(), image);',
+  ].join('\n');
+}
+
+/** Builds one example for one target into dist/<example>/<target>/. */
+export async function buildImage(example: string, target: Target, outDir = join(ROOT, 'dist')): Promise<BuildResult> {
+  const manifest = readManifest(example);
+  const board = manifest.boards[target];
+  if (!board) throw new Error('example ' + example + ' declares no board for target ' + target + ' (manifest.json "boards")');
+  const dir = join(outDir, example, target);
+  mkdirSync(dir, { recursive: true });
+  const entry = entryFor(example, manifest, target, board);
+  let code: string;
+  let map: string;
+  const file = join(dir, target === 'host' ? 'image.mjs' : 'app.js');
+  if (target === 'host') {
+    const result = await esbuild({
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      sourcemap: 'external',
+      logLevel: 'silent',
+      stdin: { contents: entry, resolveDir: ROOT, sourcefile: 'hoshi-entry.ts', loader: 'ts' },
+      outfile: file,
+    });
+    code = result.outputFiles.find((f) => !f.path.endsWith('.map'))!.text;
+    map = result.outputFiles.find((f) => f.path.endsWith('.map'))!.text;
+    code += '//# sourceMappingURL=image.mjs.map\n';
+  } else {
+    ({ code, map } = await bundleDevice(entry, ROOT, target, file));
+  }
+  writeFileSync(file, code);
+  writeFileSync(file + '.map', map);
+  return {
+    example,
+    target,
+    board,
+    file,
+    mapFile: file + '.map',
+    code,
+    map,
+    bytes: Buffer.byteLength(code),
+    gzipBytes: gzipSync(code, { level: 9 }).length,
+  };
+}

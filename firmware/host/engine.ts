@@ -1,0 +1,190 @@
+import { parse, type Node } from 'acorn';
+import * as walk from 'acorn-walk';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getQuickJS, shouldInterruptAfterDeadline, type QuickJSContext, type QuickJSRuntime } from 'quickjs-emscripten';
+import { PROFILES, type DeviceTarget } from './profiles';
+
+/**
+ * Engine check: runs a device bundle's boot inside QuickJS (an embedded-class engine, compiled to
+ * WebAssembly) configured like the target: the runtime's own globals and modules faked from its
+ * sources (engine/*.js), every ECMAScript global and method the target lacks deleted, strict mode
+ * on Kaluma, function declarations un-hoisted on Espruino, and a memory limit of the target's heap
+ * budget on top of the empty engine. Then it sends one HTTP request through the runtime's fake
+ * http module and returns the reply.
+ */
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const FAKES: { [name: string]: string } = { common: join(HERE, 'engine/common.js'), kaluma: join(HERE, 'engine/kaluma.js'), espruino: join(HERE, 'engine/espruino.js') };
+
+export interface EngineRequest {
+  method: string;
+  url: string;
+  headers?: { [name: string]: string };
+  body?: Uint8Array;
+  /** Size of the body segments the runtime delivers (default: one TCP segment). */
+  segment?: number;
+}
+
+export interface EngineReply {
+  status: number;
+  headers: { [name: string]: string };
+  body: Uint8Array;
+  text: string;
+}
+
+export interface EngineReport {
+  target: DeviceTarget;
+  /** Booted: the bundle evaluated, and its HTTP server listens. */
+  booted: boolean;
+  error?: string;
+  logs: string[];
+  /** Engine memory in use before the bundle (the runtime fakes loaded), bytes. */
+  baselineBytes: number;
+  /** Memory the bundle holds once booted, over the baseline, bytes. */
+  bootBytes: number;
+  /** Limit the bundle ran under, over the baseline, bytes. */
+  budgetBytes: number;
+  replies: EngineReply[];
+}
+
+export interface EngineOptions {
+  /** Requests to send once booted (default: none). */
+  requests?: EngineRequest[];
+  /** Heap budget over the baseline (default: the target profile's). */
+  budgetBytes?: number;
+  /** Wall-clock limit for the whole run (default 20 s). */
+  timeoutMs?: number;
+  /** Code to evaluate after the runtime fakes and before the bundle (test set-up, e.g. flash contents). */
+  prelude?: string;
+}
+
+/**
+ * Rewrites `function f(...) {...}` declarations as `var f = function f(...) {...};` in place, so
+ * a call before the definition fails as it does on Espruino, which does not hoist functions.
+ */
+export function unhoistFunctions(code: string): string {
+  const ast = parse(code, { ecmaVersion: 'latest', sourceType: 'script' });
+  // At a shared position the next declaration's start follows the previous one's end: inserting
+  // the start first (kind 0) and the end second puts ";" before "var g=".
+  const edits: { at: number; kind: number; text: string }[] = [];
+  walk.full(ast, (n: Node) => {
+    const node = n as Node & { id?: { name: string }; async?: boolean; generator?: boolean };
+    if (node.type === 'FunctionDeclaration' && node.id) {
+      edits.push({ at: node.start, kind: 0, text: 'var ' + node.id.name + '=' });
+      edits.push({ at: node.end, kind: 1, text: ';' });
+    }
+  });
+  edits.sort((a, b) => b.at - a.at || a.kind - b.kind);
+  let out = code;
+  for (const e of edits) out = out.slice(0, e.at) + e.text + out.slice(e.at);
+  return out;
+}
+
+function memoryUsed(runtime: QuickJSRuntime, vm: QuickJSContext): number {
+  const handle = runtime.computeMemoryUsage();
+  const usage = vm.dump(handle) as { memory_used_size: number };
+  handle.dispose();
+  return usage.memory_used_size;
+}
+
+/** Deletes every global, static member and prototype method the target lacks. */
+function strip(target: DeviceTarget): string {
+  const p = PROFILES[target];
+  return `(function (g) {
+    var keep = ${JSON.stringify(p.globals.concat(['__engine', '__host_log']))};
+    var names = Object.getOwnPropertyNames(g);
+    for (var i = 0; i < names.length; i++) if (keep.indexOf(names[i]) < 0) delete g[names[i]];
+    var members = ${JSON.stringify(p.missingMembers)};
+    for (var j = 0; j < members.length; j++) {
+      var parts = members[j].split('.');
+      if (g[parts[0]]) delete g[parts[0]][parts[1]];
+    }
+    var methods = ${JSON.stringify(p.missingMethods)};
+    var protos = [Array.prototype, String.prototype, Number.prototype, Object.getPrototypeOf(Uint8Array.prototype)];
+    if (g.Promise) protos.push(Promise.prototype);
+    for (var k = 0; k < methods.length; k++) for (var m = 0; m < protos.length; m++) delete protos[m][methods[k]];
+  })(globalThis);`;
+}
+
+function decode(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes);
+}
+
+/** Boots `code` (a device bundle for `target`) in the engine and returns what happened. */
+export async function runInEngine(code: string, target: DeviceTarget, options: EngineOptions = {}): Promise<EngineReport> {
+  const QuickJS = await getQuickJS();
+  const runtime = QuickJS.newRuntime();
+  runtime.setInterruptHandler(shouldInterruptAfterDeadline(Date.now() + (options.timeoutMs ?? 20000)));
+  runtime.setMaxStackSize(512 * 1024);
+  const vm = runtime.newContext();
+  const logs: string[] = [];
+  const budget = options.budgetBytes ?? PROFILES[target].heapBudget;
+  const report: EngineReport = { target, booted: false, logs, baselineBytes: 0, bootBytes: 0, budgetBytes: budget, replies: [] };
+  const evaluate = (source: string, file: string): void => {
+    const result = vm.evalCode(source, file);
+    if (result.error) {
+      const error = vm.dump(result.error);
+      result.error.dispose();
+      throw new Error(typeof error === 'object' && error ? (error.name ?? 'Error') + ': ' + error.message + (error.stack ? '\n' + error.stack : '') : String(error));
+    }
+    result.value.dispose();
+  };
+  const value = (source: string): unknown => {
+    const handle = vm.unwrapResult(vm.evalCode(source));
+    const v = vm.dump(handle);
+    handle.dispose();
+    return v;
+  };
+  const settle = (): void => {
+    for (let round = 0; round < 1000; round++) {
+      const jobs = runtime.executePendingJobs();
+      if (jobs.error) {
+        const error = vm.dump(jobs.error);
+        jobs.error.dispose();
+        throw new Error('unhandled error in a promise job: ' + JSON.stringify(error));
+      }
+      const ranTimers = value('__engine.advance(10)') as number;
+      if (jobs.value === 0 && ranTimers === 0) return;
+    }
+  };
+  try {
+    const log = vm.newFunction('__host_log', (text) => {
+      logs.push(vm.getString(text));
+    });
+    vm.setProp(vm.global, '__host_log', log);
+    log.dispose();
+    evaluate(readFileSync(FAKES.common, 'utf8'), 'engine/common.js');
+    evaluate(readFileSync(FAKES[target], 'utf8'), 'engine/' + target + '.js');
+    evaluate(strip(target), 'engine/strip.js');
+    if (options.prelude) evaluate(options.prelude, 'prelude.js');
+    settle();
+    report.baselineBytes = memoryUsed(runtime, vm);
+    runtime.setMemoryLimit(report.baselineBytes + budget);
+    evaluate(PROFILES[target].hoisting ? code : unhoistFunctions(code), 'app.js');
+    settle();
+    report.bootBytes = memoryUsed(runtime, vm) - report.baselineBytes;
+    report.booted = value('!!(__engine.server && __engine.server.listening)') === true;
+    if (!report.booted) throw new Error('the bundle evaluated but its HTTP server is not listening');
+    for (const request of options.requests ?? []) {
+      const args = JSON.stringify([request.method, request.url, request.headers ?? {}, Array.from(request.body ?? []), request.segment ?? 0]);
+      evaluate(`var __a = ${args}; __engine.last = __engine.request(__a[0], __a[1], __a[2], new Uint8Array(__a[3]), __a[4]);`, 'request.js');
+      settle();
+      const res = value(
+        '(function (r) { var parts = []; for (var i = 0; i < r.body.length; i++) for (var j = 0; j < r.body[i].length; j++) parts.push(r.body[i][j]);' +
+          ' return { ended: r.ended, status: r.statusCode, headers: r.headers, body: parts }; })(__engine.last)',
+      ) as { ended: boolean; status: number; headers: { [name: string]: string }; body: number[] };
+      if (!res.ended) throw new Error(request.method + ' ' + request.url + ': no reply');
+      const body = new Uint8Array(res.body);
+      report.replies.push({ status: res.status, headers: res.headers, body, text: decode(body) });
+    }
+  } catch (error) {
+    report.booted = false;
+    report.error = (error as Error).message;
+  } finally {
+    vm.dispose();
+    runtime.dispose();
+  }
+  return report;
+}

@@ -1,0 +1,58 @@
+// Shared by the runtime fakes: evaluated first inside the engine. Defines the timer queue the
+// engine check drives, console output to the host, and the control object `__engine`.
+// Written in the subset both runtimes run, since the globals they lack are deleted afterwards.
+var __engine = (function () {
+  var timers = [];
+  var nextId = 1;
+  var clock = 0;
+  var engine = {
+    server: null,
+    now: function () { return clock; },
+    /** Runs every timer due within `ms` of simulated time; returns how many ran. */
+    advance: function (ms) {
+      var until = clock + ms;
+      var ran = 0;
+      for (;;) {
+        var best = -1;
+        for (var i = 0; i < timers.length; i++) {
+          if (timers[i].at <= until && (best < 0 || timers[i].at < timers[best].at)) best = i;
+        }
+        if (best < 0) break;
+        var t = timers[best];
+        if (t.at > clock) clock = t.at;
+        if (t.every > 0) t.at = clock + t.every; else timers.splice(best, 1);
+        ran++;
+        t.cb();
+      }
+      clock = until;
+      return ran;
+    },
+    pending: function () { return timers.length; },
+    addTimer: function (cb, ms, every) {
+      if (typeof cb !== 'function') throw new TypeError('callback must be a function');
+      var id = nextId++;
+      timers.push({ id: id, at: clock + (ms > 0 ? ms : 0), every: every ? (ms > 1 ? ms : 1) : 0, cb: cb });
+      return id;
+    },
+    clearTimer: function (id) {
+      for (var i = 0; i < timers.length; i++) if (timers[i].id === id) { timers.splice(i, 1); return; }
+    },
+    log: function (args) {
+      var parts = [];
+      for (var i = 0; i < args.length; i++) parts.push(String(args[i]));
+      __host_log(parts.join(' '));
+    },
+    /** A minimal event emitter, as both runtimes' stream objects are. */
+    emitter: function () {
+      var handlers = {};
+      return {
+        on: function (name, fn) { (handlers[name] = handlers[name] || []).push(fn); return this; },
+        emit: function (name, value) {
+          var list = handlers[name] || [];
+          for (var i = 0; i < list.length; i++) list[i](value);
+        },
+      };
+    },
+  };
+  return engine;
+})();

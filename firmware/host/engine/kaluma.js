@@ -1,0 +1,126 @@
+// Kaluma 1.2.1 as the device bundle sees it, for the engine check. Each piece names the upstream
+// file (kaluma-project/kaluma at tag 1.2.1) whose behaviour it reproduces.
+(function (g) {
+  var E = __engine;
+  // src/global.c: timers need a delay argument and pass no extra arguments.
+  g.setTimeout = function (cb, ms) { if (typeof ms !== 'number') throw new TypeError('delay is required'); return E.addTimer(cb, ms, false); };
+  g.setInterval = function (cb, ms) { if (typeof ms !== 'number') throw new TypeError('delay is required'); return E.addTimer(cb, ms, true); };
+  g.clearTimeout = function (id) { E.clearTimer(id); };
+  g.clearInterval = function (id) { E.clearTimer(id); };
+  g.millis = function () { return E.now(); };
+  g.micros = function () { return E.now() * 1000; };
+  g.delay = function () {};
+  // src/global.c: console has log and error only.
+  g.console = { log: function () { E.log(arguments); }, error: function () { E.log(arguments); } };
+  // targets/rp2/boards/pico-w/board.js: board.name, board.uid (16 hex chars).
+  g.board = { name: 'pico-w', uid: 'E6614C311B7A2F28' };
+  g.process = {
+    arch: 'cortex-m0-plus',
+    platform: 'rp2',
+    version: '1.2.1',
+    builtin_modules: ['events', 'gpio', 'led', 'button', 'pwm', 'adc', 'i2c', 'spi', 'uart', 'graphics', 'at', 'storage', 'wifi',
+      'stream', 'net', 'http', 'url', 'rp2', 'rtc', 'path', 'flash', 'fs', 'vfs_lfs', 'vfs_fat', 'sdcard', 'wdt', 'pico_cyw43'],
+    memoryUsage: function () { return { heapTotal: 184320, heapUsed: 0, heapPeak: 0 }; },
+  };
+  // src/modules/text_encoder: "utf-8" (default) and "ascii" only.
+  var unesc = unescape;
+  var esc = escape;
+  g.TextEncoder = function TextEncoder() {};
+  g.TextEncoder.prototype.encode = function (s) {
+    var bytes = [];
+    var u = unesc(encodeURIComponent(String(s)));
+    for (var i = 0; i < u.length; i++) bytes.push(u.charCodeAt(i));
+    return new Uint8Array(bytes);
+  };
+  g.TextDecoder = function TextDecoder() {};
+  g.TextDecoder.prototype.decode = function (u8) {
+    var s = '';
+    for (var i = 0; i < u8.length; i++) s += String.fromCharCode(u8[i]);
+    return decodeURIComponent(esc(s));
+  };
+
+  // src/modules/flash/module_flash.c over targets/rp2/src/flash.c: 260 sectors of 4096 bytes after
+  // the firmware; read/write ignore a view's byteOffset; a write whose address or length is not a
+  // multiple of 256 is dropped silently; programming only clears bits; ioctl 6 erases a sector.
+  var area = new Uint8Array(260 * 4096).fill(0xff);
+  function Flash(base, count) {
+    this.base = base === undefined ? 0 : base;
+    this.count = count === undefined ? 260 : count;
+    this.size = 4096;
+  }
+  Flash.prototype.read = function (block, buffer, offset) {
+    var at = (this.base + block) * 4096 + (offset || 0);
+    var whole = new Uint8Array(buffer.buffer);
+    for (var i = 0; i < buffer.length; i++) whole[i] = area[at + i];
+  };
+  Flash.prototype.write = function (block, buffer, offset) {
+    var at = (this.base + block) * 4096 + (offset || 0);
+    if (at % 256 !== 0 || buffer.length % 256 !== 0) return;
+    var whole = new Uint8Array(buffer.buffer);
+    for (var i = 0; i < buffer.length; i++) area[at + i] &= whole[i];
+  };
+  Flash.prototype.ioctl = function (op, arg) {
+    if (op === 4) return this.count;
+    if (op === 5) return 4096;
+    if (op === 7) return 256;
+    if (op === 6) { area.fill(0xff, (this.base + arg) * 4096, (this.base + arg + 1) * 4096); return 0; }
+    if (op >= 1 && op <= 3) return 0;
+    return -1;
+  };
+
+  // src/modules/http/http.js: header names lower-cased; body as Uint8Array 'data' events; its
+  // Content-Length lookup misses (names are lower-case), so 'end' follows the first segment and
+  // later segments arrive after it; writeHead(status, message, headers); always chunked.
+  function request(method, url, headers, body, segment) {
+    var req = E.emitter();
+    req.method = method;
+    req.url = url;
+    req.headers = {};
+    for (var name in headers) req.headers[name.trim().toLowerCase()] = headers[name];
+    var res = { statusCode: 200, headers: {}, body: [], ended: false };
+    res.writeHead = function (status, message, h) { res.statusCode = status; res.statusMessage = message; for (var k in h) res.headers[k] = h[k]; };
+    res.write = function (chunk) { res.body.push(typeof chunk === 'string' ? new g.TextEncoder().encode(chunk) : chunk); };
+    res.end = function (chunk) { if (chunk !== undefined) res.write(chunk); res.ended = true; };
+    E.server.listener(req, res);
+    var step = segment || 1460;
+    for (var at = 0; at < body.length || at === 0; at += step) {
+      if (body.length) req.emit('data', body.subarray(at, at + step));
+      if (at === 0) req.emit('end');
+      if (body.length === 0) break;
+    }
+    return res;
+  }
+  var http = {
+    createServer: function (listener) {
+      var server = { listener: listener, port: 0, listening: false };
+      server.listen = function (port, cb) {
+        server.port = port;
+        E.server = server;
+        E.request = request;
+        g.setTimeout(function () { server.listening = true; if (cb) cb(); }, 0);
+        return server;
+      };
+      server.close = function () { server.listening = false; E.server = null; };
+      return server;
+    },
+  };
+  // src/modules/rp2/module_rp2.c: randomBigInt() returns 128 bits as a BigInt.
+  var rp2 = {
+    randomBigInt: function () {
+      var hex = '';
+      for (var i = 0; i < 32; i++) hex += Math.floor(Math.random() * 16).toString(16);
+      return BigInt('0x' + hex);
+    },
+  };
+  // src/modules/wdt/module_wdt.c: enabled at construction, cannot be disabled.
+  function WDT(timeout) { this.timeout = timeout; E.watchdog = timeout; }
+  WDT.prototype.feed = function () {};
+  var modules = { flash: { Flash: Flash }, http: http, rp2: rp2, wdt: { WDT: WDT } };
+  // src/modules/startup/startup.js: only built-in modules; anything else throws.
+  g.require = function (id) {
+    if (g.process.builtin_modules.indexOf(id) < 0) throw new Error('Failed to load module: ' + id);
+    if (!modules[id]) throw new Error('engine check: no fake for Kaluma module ' + id);
+    return modules[id];
+  };
+  g.global = g;
+})(globalThis);

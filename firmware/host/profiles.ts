@@ -1,0 +1,168 @@
+/**
+ * The two device runtime profiles, as data: what a device bundle may use on each target.
+ * Facts from ../shared/docs/runtimes.md and the runtimes' sources (kaluma-project/kaluma 1.2.1
+ * with its JerryScript, espruino/Espruino RELEASE_2V29); each list says where it comes from.
+ */
+export type DeviceTarget = 'kaluma' | 'espruino';
+export type Target = DeviceTarget | 'host';
+
+/** Syntax rules the profile check knows; each target forbids a subset. */
+export type SyntaxRule =
+  | 'optional-chaining'
+  | 'private-class-member'
+  | 'class-static-block'
+  | 'class-field'
+  | 'logical-assignment'
+  | 'dynamic-import'
+  | 'import-meta'
+  | 'module-syntax'
+  | 'regexp-named-group-or-lookbehind'
+  | 'destructuring'
+  | 'spread'
+  | 'rest-parameter'
+  | 'default-parameter'
+  | 'computed-key'
+  | 'exponent-operator'
+  | 'async-function'
+  | 'generator'
+  | 'label'
+  | 'for-of'
+  | 'tagged-template'
+  | 'loop-closure-over-let'
+  | 'identifier-of'
+  | 'new-target'
+  | 'numeric-separator'
+  | 'optional-catch-binding'
+  | 'bigint-literal'
+  | 'with-statement';
+
+export interface RuntimeProfile {
+  target: DeviceTarget;
+  /** What the runtime is, for messages. */
+  runtime: string;
+  /** Code is parsed in strict mode (Kaluma: JERRY_PARSE_STRICT_MODE, src/runtime.c). */
+  strict: boolean;
+  /** Function declarations are hoisted (Espruino: no, define before use). */
+  hoisting: boolean;
+  /** Names `require()` loads; anything else fails on the device. */
+  builtinModules: string[];
+  forbiddenSyntax: SyntaxRule[];
+  /** Global names user code may reference (ECMAScript built-ins present + the runtime's own). */
+  globals: string[];
+  /** `Global.member` pairs that do not exist on the runtime. */
+  missingMembers: string[];
+  /** Method names missing on the runtime's built-in prototypes, refused on any object. */
+  missingMethods: string[];
+  /** Heap budget for the engine check, bytes, on top of an empty engine. */
+  heapBudget: number;
+}
+
+const ES_GLOBALS = [
+  'Object', 'Function', 'Array', 'Number', 'Boolean', 'String', 'Symbol', 'Date', 'Promise', 'RegExp', 'JSON', 'Math',
+  'Error', 'EvalError', 'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError', 'URIError',
+  'ArrayBuffer', 'DataView', 'Uint8Array', 'Int8Array', 'Uint8ClampedArray', 'Uint16Array', 'Int16Array', 'Uint32Array',
+  'Int32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array',
+  'Map', 'Set', 'WeakMap', 'WeakSet', 'Proxy', 'Reflect', 'BigInt',
+  'parseInt', 'parseFloat', 'isNaN', 'isFinite', 'encodeURIComponent', 'decodeURIComponent', 'encodeURI', 'decodeURI',
+  'eval', 'globalThis', 'undefined', 'NaN', 'Infinity',
+];
+
+/** ES globals neither engine has (or that must not be used on a device). */
+const ES_GLOBALS_NOWHERE = ['WeakRef', 'FinalizationRegistry', 'AggregateError', 'SharedArrayBuffer', 'Atomics', 'Intl'];
+
+/** Present on neither runtime: Node and browser globals (Buffer, module, exports, __dirname…). */
+export const HOST_ONLY_GLOBALS = ['Buffer', 'module', 'exports', '__dirname', '__filename', 'queueMicrotask', 'structuredClone',
+  'performance', 'fetch', 'setImmediate', 'window', 'document', 'navigator'];
+
+/** Syntax both runtimes lack. */
+const COMMON_FORBIDDEN: SyntaxRule[] = [
+  'optional-chaining', 'private-class-member', 'class-static-block', 'logical-assignment', 'dynamic-import', 'import-meta',
+  'module-syntax', 'regexp-named-group-or-lookbehind', 'with-statement',
+];
+
+export const KALUMA: RuntimeProfile = {
+  target: 'kaluma',
+  runtime: 'Kaluma 1.2.1 (JerryScript 2.4 es.next)',
+  strict: true,
+  hoisting: true,
+  // targets/rp2/target.cmake MODULES (pico and pico-w); pico_cyw43 on pico-w only. Left out on
+  // purpose: `storage` and `fs`/`vfs_lfs` write the sectors that hold Hoshi's partitions.
+  builtinModules: ['events', 'gpio', 'led', 'button', 'pwm', 'adc', 'i2c', 'spi', 'uart', 'graphics', 'at', 'wifi',
+    'stream', 'net', 'http', 'url', 'rp2', 'rtc', 'path', 'flash', 'vfs_fat', 'sdcard', 'wdt', 'pico_cyw43'],
+  forbiddenSyntax: COMMON_FORBIDDEN,
+  // ECMAScript built-ins of JerryScript es.next, plus src/global.c km_global_init and startup.js.
+  globals: ES_GLOBALS.concat(['global', 'HIGH', 'LOW', 'INPUT', 'OUTPUT', 'INPUT_PULLUP', 'INPUT_PULLDOWN', 'LOW_LEVEL',
+    'HIGH_LEVEL', 'RISING', 'FALLING', 'CHANGE', 'pinMode', 'digitalRead', 'digitalWrite', 'digitalToggle', 'pulseRead',
+    'pulseWrite', 'setWatch', 'clearWatch', 'attachInterrupt', 'detachInterrupt', 'enableInterrupts', 'disableInterrupts',
+    'analogRead', 'analogWrite', 'tone', 'noTone', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'delay',
+    'millis', 'delayMicroseconds', 'micros', 'console', 'process', 'TextEncoder', 'TextDecoder', 'btoa', 'atob', 'SystemError',
+    'print', 'seed', 'require', 'board']),
+  // Not in JerryScript's builtin tables (ecma-builtin-*.inc.h) nor in Kaluma's process object.
+  missingMembers: ['Object.hasOwn', 'Promise.allSettled', 'Promise.any', 'process.env', 'process.nextTick', 'process.exit',
+    'console.warn', 'console.info', 'console.debug'],
+  missingMethods: ['at'],
+  // TARGET_HEAPSIZE 180 KB less ≈ 18 KB a bare Kaluma program holds.
+  heapBudget: 162 * 1024,
+};
+
+export const ESPRUINO: RuntimeProfile = {
+  target: 'espruino',
+  runtime: 'Espruino 2v29 (ESP32)',
+  strict: false,
+  hoisting: false,
+  // boards/ESP32.py libraries: the "type":"library" wrappers compiled in.
+  builtinModules: ['Flash', 'Storage', 'timer', 'heatshrink', 'http', 'net', 'dgram', 'tls', 'Wifi', 'TelnetServer', 'crypto',
+    'fs', 'neopixel', 'NetworkJS'],
+  forbiddenSyntax: COMMON_FORBIDDEN.concat(['destructuring', 'spread', 'rest-parameter', 'default-parameter', 'computed-key',
+    'exponent-operator', 'async-function', 'generator', 'label', 'for-of', 'tagged-template', 'loop-closure-over-let',
+    'identifier-of', 'new-target', 'numeric-separator', 'optional-catch-binding', 'bigint-literal', 'class-field']),
+  globals: ES_GLOBALS.filter((name) => ['Map', 'Set', 'WeakMap', 'WeakSet', 'Symbol', 'Proxy', 'Reflect', 'BigInt',
+    'BigInt64Array', 'BigUint64Array'].indexOf(name) < 0).concat(['global', 'E', 'ESP32', 'getSerial', 'getTime', 'setTime',
+    'process', 'console', 'require', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'changeInterval',
+    'setWatch', 'clearWatch', 'digitalWrite', 'digitalRead', 'digitalPulse', 'pinMode', 'getPinMode', 'analogRead', 'analogWrite',
+    'atob', 'btoa', 'print', 'load', 'save', 'reset', 'dump', 'Pin', 'SPI', 'I2C', 'Serial', 'LED1']),
+  // Missing from the jswrap_*.c JSON headers of RELEASE_2V29.
+  missingMembers: ['Object.freeze', 'Object.seal', 'Object.isFrozen', 'Object.hasOwn', 'Array.from', 'Array.of',
+    'ArrayBuffer.isView', 'Uint8Array.from', 'Uint8Array.of', 'Int32Array.from', 'Uint32Array.from', 'Number.isInteger',
+    'Number.isSafeInteger', 'Number.isFinite', 'Number.isNaN', 'Math.imul', 'Math.clz32', 'Math.trunc', 'Math.hypot',
+    'Math.log2', 'Math.log10', 'Math.cbrt', 'Math.fround', 'Promise.race', 'Promise.allSettled', 'Promise.any'],
+  missingMethods: ['at', 'flat', 'flatMap', 'reduceRight', 'copyWithin', 'trimStart', 'trimEnd', 'codePointAt', 'localeCompare',
+    'toPrecision', 'finally'],
+  // ESP32: about 16000 JsVars of 16 bytes; the engine check holds the image to a third of that.
+  heapBudget: 96 * 1024,
+};
+
+export const PROFILES: { [target in DeviceTarget]: RuntimeProfile } = { kaluma: KALUMA, espruino: ESPRUINO };
+
+/** Globals neither runtime has; referenced by the check's messages. */
+export const NOWHERE_GLOBALS = ES_GLOBALS_NOWHERE.concat(HOST_ONLY_GLOBALS);
+
+export const SYNTAX_MESSAGES: { [rule in SyntaxRule]: string } = {
+  'optional-chaining': 'optional chaining (?.)',
+  'private-class-member': 'private class member (#name)',
+  'class-static-block': 'class static block',
+  'class-field': 'class field declaration',
+  'logical-assignment': 'logical assignment (&&=, ||=, ??=)',
+  'dynamic-import': 'dynamic import()',
+  'import-meta': 'import.meta',
+  'module-syntax': 'import/export statement',
+  'regexp-named-group-or-lookbehind': 'regular expression named group or lookbehind',
+  destructuring: 'destructuring',
+  spread: 'spread (...)',
+  'rest-parameter': 'rest parameter (...)',
+  'default-parameter': 'default parameter',
+  'computed-key': 'computed property key',
+  'exponent-operator': 'exponent operator (**)',
+  'async-function': 'async function / await',
+  generator: 'generator function / yield',
+  label: 'labelled statement',
+  'for-of': 'for..of loop',
+  'tagged-template': 'tagged template',
+  'loop-closure-over-let': 'closure over a let/const loop variable (no per-iteration binding)',
+  'identifier-of': "identifier named 'of'",
+  'new-target': 'new.target',
+  'numeric-separator': 'numeric separator (1_000)',
+  'optional-catch-binding': 'catch without a binding',
+  'bigint-literal': 'BigInt literal',
+  'with-statement': 'with statement',
+};

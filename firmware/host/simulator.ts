@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHostBoard, HOST_FLASH_SIZE, HOST_PARTITIONS } from '../../boards/host/board';
+import { fileBacking, memoryBacking, openSimFlash, PICO_GEOMETRY, type FlashBacking, type SimFlash } from '../../boards/host/flash';
+import { hostNet } from '../../boards/host/net';
+import { partition } from '../../hal/flash';
+import { boot } from '../device/boot';
+import type { Device, Image } from '../device/image';
+import { readProvisioning } from '../device/provisioning';
+import { encodeProvisioning, newProvisioningRecord, writeProvisioning } from './provision';
+
+export interface SimulatorOptions {
+  image: Image;
+  /** Folder holding the simulated unit (flash.bin, uid); omitted = memory-backed flash. */
+  dir?: string;
+  /** Port on 127.0.0.1; 0 (the default) picks a free one. Overrides the image's port. */
+  port?: number;
+  /** Provision a new unit if the provisioning partition is erased (default true). */
+  provision?: boolean;
+  /** Silences the device's console output. */
+  quiet?: boolean;
+}
+
+/** A simulated unit: one flash backing, rebooted as many times as needed. */
+export interface Simulator {
+  readonly backing: FlashBacking;
+  /** The current power-on's flash (replaced at each reboot). */
+  flash: SimFlash;
+  device: Device;
+  url: string;
+  /** Number of boots so far, this one included. */
+  boots: number;
+  /** Reboots from the same flash (after a power cut, too). */
+  reboot(): Promise<Device>;
+  stop(): void;
+}
+
+/**
+ * Starts the image on the host board. With `dir`, the flash lives in `dir/flash.bin` and a second
+ * start finds the same state; a unit is provisioned on its first start.
+ */
+export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
+  let backing: FlashBacking;
+  let uid: string;
+  if (options.dir) {
+    mkdirSync(options.dir, { recursive: true });
+    backing = fileBacking(join(options.dir, 'flash.bin'), HOST_FLASH_SIZE);
+    const uidFile = join(options.dir, 'uid');
+    if (!existsSync(uidFile)) writeFileSync(uidFile, randomBytes(8).toString('hex') + '\n');
+    uid = readFileSync(uidFile, 'utf8').trim();
+  } else {
+    backing = memoryBacking(HOST_FLASH_SIZE);
+    uid = randomBytes(8).toString('hex');
+  }
+
+  const net = hostNet();
+  const image = withPort(options.image, options.port ?? 0);
+  const log = console.log;
+
+  const sim = { backing, boots: 0 } as Simulator;
+  const powerOn = (): Promise<Device> =>
+    new Promise((resolve) => {
+      sim.flash = openSimFlash(backing, PICO_GEOMETRY);
+      sim.boots++;
+      if (options.provision !== false) {
+        const p = partition(sim.flash, HOST_PARTITIONS.provisioning.offset, HOST_PARTITIONS.provisioning.size);
+        const found = readProvisioning(p);
+        if (!found.ok && found.reason === 'erased') {
+          const record = newProvisioningRecord();
+          writeProvisioning(p, encodeProvisioning(record));
+          if (!options.quiet) log('[host] provisioned a new simulated unit, serial ' + record.serial);
+        }
+      }
+      const board = createHostBoard({
+        flash: sim.flash,
+        net,
+        uid,
+        reboot: () => {
+          void sim.reboot();
+        },
+      });
+      if (options.quiet) console.log = () => undefined;
+      try {
+        sim.device = boot(board, image, (device) => {
+          console.log = log;
+          sim.url = 'http://127.0.0.1:' + device.port();
+          resolve(device);
+        });
+      } catch (error) {
+        console.log = log;
+        throw error;
+      }
+    });
+
+  sim.reboot = () => {
+    net.closeAll();
+    return powerOn();
+  };
+  sim.stop = () => {
+    net.closeAll();
+    backing.close();
+  };
+  await powerOn();
+  return sim;
+}
+
+function withPort(image: Image, port: number): Image {
+  const http = { ...image.config.interfaces.http, port };
+  return { ...image, config: { ...image.config, interfaces: { ...image.config.interfaces, http } } };
+}

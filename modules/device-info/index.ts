@@ -1,0 +1,34 @@
+import type { HoshiModule, ModuleContext } from '../../firmware/device/image';
+import { json } from '../../firmware/device/router';
+
+/**
+ * device-info: `GET /api/info`, public. Shows what ★1 asks a device to show without login: the
+ * model number (S1.1-10), the installed firmware version (S1.1-06), the end of the support period
+ * (S1.1-16) and where to report vulnerabilities (S1.1-05). Nothing secret: every field is public.
+ */
+export function deviceInfo(): HoshiModule {
+  return {
+    name: 'device-info',
+    start: (context: ModuleContext): void => {
+      const c = context.config;
+      const id = context.board.identity;
+      const body = {
+        model: c.model,
+        vendor: c.vendor,
+        firmwareVersion: c.firmwareVersion,
+        serial: context.provisioning ? context.provisioning.serial : null,
+        provisioned: context.provisioning !== undefined,
+        board: id.model,
+        hardwareRevision: id.hardwareRevision,
+        supportEnd: c.supportEnd,
+        vulnerabilityDisclosure: c.vulnerabilityDisclosureUrl,
+      };
+      context.route({
+        method: 'GET',
+        path: '/api/info',
+        access: 'public',
+        handler: (_request, reply) => reply(json(200, body)),
+      });
+    },
+  };
+}
