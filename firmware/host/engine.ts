@@ -10,8 +10,8 @@ import { PROFILES, type DeviceTarget } from './profiles';
  * Engine check: runs a device bundle's boot inside QuickJS (an embedded-class engine, compiled to
  * WebAssembly) configured like the target: the runtime's own globals and modules faked from its
  * sources (engine/*.js), every ECMAScript global and method the target lacks deleted, strict mode
- * on Kaluma, function declarations un-hoisted on Espruino, and a memory limit of the target's heap
- * budget on top of the empty engine. Then it sends one HTTP request through the runtime's fake
+ * on Kaluma, function declarations un-hoisted on Espruino, and the target's heap budget on top of
+ * the empty engine. Then it sends one HTTP request through the runtime's fake
  * http module and returns the reply.
  */
 
@@ -44,6 +44,8 @@ export interface EngineReport {
   baselineBytes: number;
   /** Memory the bundle holds once booted, over the baseline, bytes. */
   bootBytes: number;
+  /** Highest memory use seen while booting and serving, over the baseline, bytes (sampled). */
+  peakBytes: number;
   /** Limit the bundle ran under, over the baseline, bytes. */
   budgetBytes: number;
   replies: EngineReply[];
@@ -116,17 +118,36 @@ function decode(bytes: Uint8Array): string {
 export async function runInEngine(code: string, target: DeviceTarget, options: EngineOptions = {}): Promise<EngineReport> {
   const QuickJS = await getQuickJS();
   const runtime = QuickJS.newRuntime();
-  runtime.setInterruptHandler(shouldInterruptAfterDeadline(Date.now() + (options.timeoutMs ?? 20000)));
   runtime.setMaxStackSize(512 * 1024);
   const vm = runtime.newContext();
   const logs: string[] = [];
   const budget = options.budgetBytes ?? PROFILES[target].heapBudget;
-  const report: EngineReport = { target, booted: false, logs, baselineBytes: 0, bootBytes: 0, budgetBytes: budget, replies: [] };
+  const report: EngineReport = { target, booted: false, logs, baselineBytes: 0, bootBytes: 0, peakBytes: 0, budgetBytes: budget, replies: [] };
+  // QuickJS's own memory limit counts nothing in this WebAssembly build (malloc_usable_size is
+  // unavailable), so the budget is enforced here: memory in use is sampled at every interrupt
+  // poll (about every 10,000 bytecodes) and between turns, and the run stops once it exceeds it.
+  const deadline = shouldInterruptAfterDeadline(Date.now() + (options.timeoutMs ?? 20000));
+  let limit = Infinity;
+  let overBudget = false;
+  const sample = (): void => {
+    const used = memoryUsed(runtime, vm) - report.baselineBytes;
+    if (used > report.peakBytes) report.peakBytes = used;
+    if (used > limit) overBudget = true;
+  };
+  runtime.setInterruptHandler((rt) => {
+    if (limit !== Infinity) sample();
+    return overBudget || deadline(rt);
+  });
+  const checkBudget = (): void => {
+    sample();
+    if (overBudget) throw new Error('out of memory: ' + report.peakBytes + ' bytes over the empty engine, budget ' + budget);
+  };
   const evaluate = (source: string, file: string): void => {
     const result = vm.evalCode(source, file);
     if (result.error) {
       const error = vm.dump(result.error);
       result.error.dispose();
+      if (overBudget) checkBudget();
       throw new Error(typeof error === 'object' && error ? (error.name ?? 'Error') + ': ' + error.message + (error.stack ? '\n' + error.stack : '') : String(error));
     }
     result.value.dispose();
@@ -146,6 +167,7 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
         throw new Error('unhandled error in a promise job: ' + JSON.stringify(error));
       }
       const ranTimers = value('__engine.advance(10)') as number;
+      if (limit !== Infinity) checkBudget();
       if (jobs.value === 0 && ranTimers === 0) return;
     }
   };
@@ -161,15 +183,19 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
     if (options.prelude) evaluate(options.prelude, 'prelude.js');
     settle();
     report.baselineBytes = memoryUsed(runtime, vm);
-    runtime.setMemoryLimit(report.baselineBytes + budget);
+    limit = budget;
     evaluate(PROFILES[target].hoisting ? code : unhoistFunctions(code), 'app.js');
+    checkBudget();
     settle();
     report.bootBytes = memoryUsed(runtime, vm) - report.baselineBytes;
     report.booted = value('!!(__engine.server && __engine.server.listening)') === true;
     if (!report.booted) throw new Error('the bundle evaluated but its HTTP server is not listening');
     for (const request of options.requests ?? []) {
-      const args = JSON.stringify([request.method, request.url, request.headers ?? {}, Array.from(request.body ?? []), request.segment ?? 0]);
-      evaluate(`var __a = ${args}; __engine.last = __engine.request(__a[0], __a[1], __a[2], new Uint8Array(__a[3]), __a[4]);`, 'request.js');
+      const args = [request.method, request.url, request.headers ?? {}, Buffer.from(request.body ?? []).toString('hex'), request.segment ?? 0]
+        .map((a) => JSON.stringify(a))
+        .join(',');
+      evaluate(`__engine.last = null; __engine.last = __engine.send(${args});`, 'request.js');
+      checkBudget();
       settle();
       const res = value(
         '(function (r) { var parts = []; for (var i = 0; i < r.body.length; i++) for (var j = 0; j < r.body[i].length; j++) parts.push(r.body[i][j]);' +

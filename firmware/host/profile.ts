@@ -131,7 +131,11 @@ export function checkProfile(code: string, target: DeviceTarget, map?: string): 
       case 'ChainExpression': syntax('optional-chaining', node); break;
       case 'PrivateIdentifier': syntax('private-class-member', node); break;
       case 'StaticBlock': syntax('class-static-block', node); break;
-      case 'PropertyDefinition': syntax('class-field', node); if (node.computed) syntax('computed-key', node); break;
+      case 'PropertyDefinition':
+        syntax('class-field', node);
+        if (node.computed) syntax('computed-key', node);
+        if (node.key.type === 'PrivateIdentifier') syntax('private-class-member', node);
+        break;
       case 'ImportExpression': syntax('dynamic-import', node); break;
       case 'MetaProperty':
         if (node.meta.name === 'import') syntax('import-meta', node);
@@ -151,7 +155,10 @@ export function checkProfile(code: string, target: DeviceTarget, map?: string): 
       case 'RestElement': syntax('rest-parameter', node); break;
       case 'AssignmentPattern': syntax('default-parameter', node); break;
       case 'Property': if (node.computed) syntax('computed-key', node); break;
-      case 'MethodDefinition': if (node.computed) syntax('computed-key', node); break;
+      case 'MethodDefinition':
+        if (node.computed) syntax('computed-key', node);
+        if (node.key.type === 'PrivateIdentifier') syntax('private-class-member', node);
+        break;
       case 'FunctionDeclaration': case 'FunctionExpression': case 'ArrowFunctionExpression':
         if (node.async) syntax('async-function', node);
         if (node.generator) syntax('generator', node);
@@ -178,6 +185,7 @@ export function checkProfile(code: string, target: DeviceTarget, map?: string): 
         if (node.regex && /\(\?<[^=!]|\(\?<[=!]/.test(node.regex.pattern)) syntax('regexp-named-group-or-lookbehind', node);
         break;
       case 'MemberExpression':
+        if (node.property.type === 'PrivateIdentifier') syntax('private-class-member', node);
         if (!node.computed && node.property.type === 'Identifier') {
           if (node.object.type === 'Identifier' && !declared.has(node.object.name) && missingMembers.has(node.object.name + '.' + node.property.name)) {
             add('missing-member', node.object.name + '.' + node.property.name + ' does not exist on ' + profile.runtime, node);

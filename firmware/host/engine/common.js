@@ -28,6 +28,12 @@ var __engine = (function () {
       return ran;
     },
     pending: function () { return timers.length; },
+    /** Delivers a request (body as hex) through the runtime's fake http module. */
+    send: function (method, url, headers, hex, segment) {
+      var body = new Uint8Array(hex.length / 2);
+      for (var i = 0; i < body.length; i++) body[i] = parseInt(hex.substr(i * 2, 2), 16);
+      return engine.request(method, url, headers, body, segment);
+    },
     addTimer: function (cb, ms, every) {
       if (typeof cb !== 'function') throw new TypeError('callback must be a function');
       var id = nextId++;

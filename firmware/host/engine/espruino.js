@@ -27,6 +27,8 @@
   // write(data, addr) read-modify-writes unaligned edges in 4-byte words and only clears bits;
   // erasePage(addr) erases the 4 KB sector holding addr.
   var flash = new Uint8Array(4 * 1024 * 1024).fill(0xff);
+  // Tests reach the flash (absolute addresses) through __engine.flash.
+  X.flash = flash;
   var Flash = {
     getPage: function (addr) { return addr >= flash.length ? undefined : { addr: addr & ~0xfff, length: 4096 }; },
     getFree: function () { return [{ addr: 0xe000, length: 0x2000 }, { addr: 0x310000, length: 0x10000 }, { addr: 0x360000, length: 0xa0000 }]; },

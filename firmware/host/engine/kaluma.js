@@ -43,6 +43,8 @@
   // the firmware; read/write ignore a view's byteOffset; a write whose address or length is not a
   // multiple of 256 is dropped silently; programming only clears bits; ioctl 6 erases a sector.
   var area = new Uint8Array(260 * 4096).fill(0xff);
+  // Tests reach the flash area (offset 0 = sector 0 of Kaluma's flash area) through __engine.flash.
+  E.flash = area;
   function Flash(base, count) {
     this.base = base === undefined ? 0 : base;
     this.count = count === undefined ? 260 : count;
@@ -82,12 +84,15 @@
     res.write = function (chunk) { res.body.push(typeof chunk === 'string' ? new g.TextEncoder().encode(chunk) : chunk); };
     res.end = function (chunk) { if (chunk !== undefined) res.write(chunk); res.ended = true; };
     E.server.listener(req, res);
+    // Chunked bodies are decoded and end at the 0-length chunk; sized ones hit the bug above.
+    var chunked = /chunked/i.test(req.headers['transfer-encoding'] || '');
     var step = segment || 1460;
     for (var at = 0; at < body.length || at === 0; at += step) {
       if (body.length) req.emit('data', body.subarray(at, at + step));
-      if (at === 0) req.emit('end');
+      if (at === 0 && !chunked) req.emit('end');
       if (body.length === 0) break;
     }
+    if (chunked) req.emit('end');
     return res;
   }
   var http = {
