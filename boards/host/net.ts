@@ -10,10 +10,11 @@ export function hostNet(): Net & { closeAll(): void } {
   const servers: HttpServer[] = [];
   return {
     listen(options: HttpServerOptions, handler: HttpHandler, ready: (server: HttpServer) => void): HttpServer {
-      const server = createServer({ maxHeaderSize: options.maxHeaderBytes }, (req, res) => receive(options, handler, req, res));
-      server.on('clientError', (_error, socket) => {
-        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        else socket.destroy();
+      const server = createServer({ maxHeaderSize: options.maxHeaderBytes, requireHostHeader: false }, (req, res) => receive(options, handler, req, res));
+      server.on('clientError', (error: Error & { code?: string }, socket) => {
+        if (!socket.writable) return socket.destroy();
+        const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+        socket.end('HTTP/1.1 ' + status + '\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       });
       let port = 0;
       const handle: HttpServer = {

@@ -56,7 +56,6 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
 
   const net = hostNet();
   const image = withPort(options.image, options.port ?? 0);
-  const log = console.log;
 
   const sim = { backing, boots: 0 } as Simulator;
   const powerOn = (): Promise<Device> =>
@@ -69,7 +68,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         if (!found.ok && found.reason === 'erased') {
           const record = newProvisioningRecord();
           writeProvisioning(p, encodeProvisioning(record));
-          if (!options.quiet) log('[host] provisioned a new simulated unit, serial ' + record.serial);
+          if (!options.quiet) console.log('[host] provisioned a new simulated unit, serial ' + record.serial);
         }
       }
       const board = createHostBoard({
@@ -80,15 +79,15 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
           void sim.reboot();
         },
       });
-      if (options.quiet) console.log = () => undefined;
+      if (options.quiet) hush(+1);
       try {
         sim.device = boot(board, image, (device) => {
-          console.log = log;
+          if (options.quiet) hush(-1);
           sim.url = 'http://127.0.0.1:' + device.port();
           resolve(device);
         });
       } catch (error) {
-        console.log = log;
+        if (options.quiet) hush(-1);
         throw error;
       }
     });
@@ -103,6 +102,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   };
   await powerOn();
   return sim;
+}
+
+/** Device code logs with console.log: quiet simulators silence it while they boot. */
+const consoleLog = console.log;
+let quietBoots = 0;
+function hush(delta: number): void {
+  quietBoots += delta;
+  console.log = quietBoots > 0 ? () => undefined : consoleLog;
 }
 
 function withPort(image: Image, port: number): Image {
