@@ -68,3 +68,19 @@ export function partition(flash: Flash, offset: number, size: number): Flash {
     },
   };
 }
+
+/** `flash` seen read-only: write and erase throw. For regions the device must never rewrite. */
+export function readOnly(flash: Flash, name: string): Flash {
+  const refuse = (): void => {
+    throw new Error(name + ' is read-only on the device');
+  };
+  return {
+    size: flash.size,
+    eraseSize: flash.eraseSize,
+    writeSize: flash.writeSize,
+    erasedValue: flash.erasedValue,
+    read: (offset: number, length: number): Uint8Array => flash.read(offset, length),
+    write: refuse,
+    erase: refuse,
+  };
+}

@@ -8,6 +8,8 @@ import image from '../examples/smart-plug/image';
 import { buildImage, ROOT } from '../firmware/host/build';
 import { startSimulator } from '../firmware/host/simulator';
 import { parseProvisioning } from '../firmware/device/provisioning';
+import { defineImage } from '../firmware/device/image';
+import type { Board } from '../hal/board';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'hoshi-sim-'));
@@ -109,4 +111,14 @@ test('the host bundle runs with node, serves device info and stops on Ctrl+C', a
   const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
   child.kill('SIGINT');
   t.is(await exit, 0);
+});
+
+test('modules see the provisioning partition read-only', async (t) => {
+  let seen: Board | undefined;
+  const probe = defineImage({ config: image.config, modules: [{ name: 'probe', start: (context) => void (seen = context.board) }] });
+  const sim = await startSimulator({ image: probe, quiet: true });
+  t.teardown(() => sim.stop());
+  t.throws(() => seen!.partitions.provisioning.erase(0, 4096), { message: /read-only/ });
+  t.throws(() => seen!.partitions.provisioning.write(0, new Uint8Array(256)), { message: /read-only/ });
+  t.true(parseProvisioning(seen!.partitions.provisioning.read(0, 4096)).ok);
 });

@@ -1,4 +1,5 @@
 import type { Board } from '../../hal/board';
+import { readOnly } from '../../hal/flash';
 import type { HttpServer } from '../../hal/net';
 import type { Device, Image, ModuleContext, Route } from './image';
 import { defineImage } from './image';
@@ -24,9 +25,21 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
   if (!provisioning.ok) console.log('[hoshi] ' + PROVISIONING_REASONS[provisioning.reason]);
   const record = provisioning.ok ? provisioning.record : undefined;
 
+  // Modules see the provisioning partition read-only: only the factory tool writes it.
+  const moduleBoard: Board = {
+    name: board.name,
+    identity: board.identity,
+    clock: board.clock,
+    entropy: board.entropy,
+    net: board.net,
+    power: board.power,
+    console: board.console,
+    partitions: { provisioning: readOnly(board.partitions.provisioning, 'the provisioning partition'), state: board.partitions.state },
+    memory: board.memory,
+  };
   const routes: Route[] = [];
   const context: ModuleContext = {
-    board: board,
+    board: moduleBoard,
     config: config,
     provisioning: record,
     route: (route: Route): void => {
