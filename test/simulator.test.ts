@@ -122,3 +122,9 @@ test('modules see the provisioning partition read-only', async (t) => {
   t.throws(() => seen!.partitions.provisioning.write(0, new Uint8Array(256)), { message: /read-only/ });
   t.true(parseProvisioning(seen!.partitions.provisioning.read(0, 4096)).ok);
 });
+
+test('a port already in use is a clear error, not a crash', async (t) => {
+  const first = await startSimulator({ image, quiet: true });
+  t.teardown(() => first.stop());
+  await t.throwsAsync(startSimulator({ image, quiet: true, port: first.device.port() }), { message: /cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/ });
+});

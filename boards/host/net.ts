@@ -6,7 +6,9 @@ import type { HttpHandler, HttpRequest, HttpResponse, HttpServer, HttpServerOpti
  * The host board's Net: node:http bound to 127.0.0.1 only (a simulated device is never reachable
  * from another machine), with the limits of `hal/net.ts` enforced before the handler runs.
  */
-export function hostNet(): Net & { closeAll(): void } {
+export function hostNet(onError: (error: Error) => void = (error) => {
+  throw error;
+}): Net & { closeAll(): void } {
   const servers: HttpServer[] = [];
   return {
     listen(options: HttpServerOptions, handler: HttpHandler, ready: (server: HttpServer) => void): HttpServer {
@@ -24,6 +26,7 @@ export function hostNet(): Net & { closeAll(): void } {
           server.closeAllConnections();
         },
       };
+      server.once('error', (error) => onError(new Error('cannot listen on 127.0.0.1:' + options.port + ': ' + error.message)));
       server.listen(options.port, '127.0.0.1', () => {
         port = (server.address() as AddressInfo).port;
         ready(handle);

@@ -169,9 +169,9 @@ function weakBytes(length: number): Uint8Array {
   const out = new Uint8Array(length);
   let hex = '';
   for (let i = 0; i < length; i++) {
-    if (hex.length < 2) hex = rp2.randomBigInt().toString(16) + '00000000000000000000000000000000';
+    if (hex.length < 2) hex = rp2.randomBigInt().toString(16).padStart(32, '0');
     out[i] = parseInt(hex.slice(0, 2), 16) ^ (micros() & 0xff);
-    hex = hex.slice(2, 32);
+    hex = hex.slice(2);
   }
   return out;
 }

@@ -12,6 +12,8 @@ import {
   PROVISIONING_VERSION,
   SERIAL_MAX,
   SERIAL_MIN,
+  parseProvisioning,
+  PROVISIONING_REASONS,
   type ProvisioningRecord,
 } from '../device/provisioning';
 import { crc32 } from '../device/bytes';
@@ -71,9 +73,9 @@ export function padTo(bytes: Uint8Array, unit: number, erasedValue = 0xff): Uint
 }
 
 /**
- * Writes an encoded record into an erased provisioning partition. Refuses a partition that is
- * not erased: a unit is provisioned once, and re-provisioning is a deliberate factory step
- * (erase the partition first).
+ * Writes an encoded record into an erased provisioning partition and reads it back. Refuses a
+ * partition that is not erased: a unit is provisioned once, and re-provisioning is a deliberate
+ * factory step (erase the partition first).
  */
 export function writeProvisioning(flash: Flash, encoded: Uint8Array): void {
   const page = padTo(encoded, flash.writeSize, flash.erasedValue);
@@ -83,4 +85,6 @@ export function writeProvisioning(flash: Flash, encoded: Uint8Array): void {
     throw new Error('provisioning partition is not erased: this unit is already provisioned');
   }
   flash.write(0, page);
+  const back = parseProvisioning(flash.read(0, page.length));
+  if (!back.ok) throw new Error('provisioning record did not verify after writing: ' + PROVISIONING_REASONS[back.reason]);
 }

@@ -54,12 +54,19 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     uid = randomBytes(8).toString('hex');
   }
 
-  const net = hostNet();
+  let failBoot: (error: Error) => void = (error) => {
+    throw error;
+  };
+  const net = hostNet((error) => failBoot(error));
   const image = withPort(options.image, options.port ?? 0);
 
   const sim = { backing, boots: 0 } as Simulator;
   const powerOn = (): Promise<Device> =>
-    new Promise((resolve) => {
+    new Promise((resolve, reject) => {
+      failBoot = (error) => {
+        if (options.quiet) hush(-1);
+        reject(error);
+      };
       sim.flash = openSimFlash(backing, PICO_GEOMETRY);
       sim.boots++;
       if (options.provision !== false) {
