@@ -1,5 +1,13 @@
 import type { HttpHandler, HttpRequest, HttpResponse, HttpServerOptions } from '../../hal/net';
 
+/** What both runtimes' http modules hand a request listener (Kaluma http.js, Espruino jswrap_http.c). */
+export interface RuntimeRequest {
+  method: string;
+  url: string;
+  headers: { [name: string]: string };
+  on(event: string, listener: (value: any) => void): void;
+}
+
 /**
  * What the device HTTP bindings share: turning a runtime's request (header names in any case, a
  * body in chunks) into a `hal/net` request within the limits, or into the binding's own error reply.
@@ -92,4 +100,60 @@ export function handOver(handler: HttpHandler, request: HttpRequest, send: (resp
     console.log('[hoshi] handler error: ' + error);
     reply({ status: 500, body: 'internal error' });
   }
+}
+
+/**
+ * Receives one request from a runtime's http module and hands it to `handler` once complete, or
+ * refuses it (431, 400, 413) through `send`. A sized body is complete when Content-Length bytes
+ * have arrived (neither runtime's 'end' can be trusted for it: Kaluma fires it before later
+ * segments); a chunked one at 'end', which both fire at the last chunk. `bytes` turns the
+ * runtime's chunk (Kaluma: Uint8Array, Espruino: byte string) into bytes.
+ */
+export function receive(
+  options: HttpServerOptions,
+  handler: HttpHandler,
+  req: RuntimeRequest,
+  bytes: (chunk: any) => Uint8Array,
+  send: (response: HttpResponse) => void,
+): void {
+  const h = lowerHeaders(req.headers || {});
+  if (h.bytes > options.maxHeaderBytes) {
+    send({ status: 431, body: 'request headers too large' });
+    return;
+  }
+  const expected = expectedBody(h.headers, options);
+  if (typeof expected !== 'number') {
+    send(expected);
+    return;
+  }
+  const target = splitTarget('' + req.url);
+  const body = collectBody(options.maxBodyBytes);
+  let done = false;
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    const request: HttpRequest = {
+      method: ('' + req.method).toUpperCase(),
+      path: target.path,
+      query: target.query,
+      headers: h.headers,
+      body: body.bytes(),
+      remote: '',
+    };
+    handOver(handler, request, send);
+  };
+  if (expected === 0) {
+    finish();
+    return;
+  }
+  req.on('data', (chunk: any) => {
+    if (done) return;
+    if (!body.add(bytes(chunk))) {
+      done = true;
+      send({ status: 413, body: 'request body over ' + options.maxBodyBytes + ' bytes' });
+      return;
+    }
+    if (expected > 0 && body.length() >= expected) finish();
+  });
+  if (expected < 0) req.on('end', finish);
 }

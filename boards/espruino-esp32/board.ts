@@ -2,7 +2,7 @@ import type { Board } from '../../hal/board';
 import type { ConsoleMode, ConsoleReport } from '../../hal/console';
 import type { Flash } from '../../hal/flash';
 import type { HttpHandler, HttpResponse, HttpServer, HttpServerOptions, Net } from '../../hal/net';
-import { collectBody, expectedBody, handOver, lowerHeaders, splitTarget } from '../common/http';
+import { receive } from '../common/http';
 import { utf8Bytes } from '../../firmware/device/bytes';
 
 /**
@@ -87,45 +87,7 @@ function esp32Net(): Net {
     listen: (options: HttpServerOptions, handler: HttpHandler, ready: (server: HttpServer) => void): HttpServer => {
       const http = require('http');
       const server = http.createServer((req: any, res: any) => {
-        const h = lowerHeaders(req.headers || {});
-        if (h.bytes > options.maxHeaderBytes) {
-          send(res, { status: 431, body: 'request headers too large' });
-          return;
-        }
-        const expected = expectedBody(h.headers, options);
-        if (typeof expected !== 'number') {
-          send(res, expected);
-          return;
-        }
-        const target = splitTarget('' + req.url);
-        const body = collectBody(options.maxBodyBytes);
-        let done = false;
-        const finish = (): void => {
-          if (done) return;
-          done = true;
-          handOver(handler, {
-            method: ('' + req.method).toUpperCase(),
-            path: target.path,
-            query: target.query,
-            headers: h.headers,
-            body: body.bytes(),
-            remote: '',
-          }, (response: HttpResponse) => send(res, response));
-        };
-        if (expected === 0) {
-          finish();
-          return;
-        }
-        req.on('data', (chunk: string) => {
-          if (done) return;
-          if (!body.add(stringBytes(chunk))) {
-            done = true;
-            send(res, { status: 413, body: 'request body over ' + options.maxBodyBytes + ' bytes' });
-            return;
-          }
-          if (expected > 0 && body.length() >= expected) finish();
-        });
-        req.on('end', finish);
+        receive(options, handler, req, stringBytes, (response: HttpResponse) => send(res, response));
       });
       server.listen(options.port);
       const handle: HttpServer = {

@@ -2,7 +2,7 @@ import type { Board } from '../../hal/board';
 import type { ConsoleMode, ConsoleReport } from '../../hal/console';
 import type { Flash } from '../../hal/flash';
 import type { HttpHandler, HttpResponse, HttpServer, HttpServerOptions, Net } from '../../hal/net';
-import { collectBody, expectedBody, handOver, lowerHeaders, splitTarget } from '../common/http';
+import { receive } from '../common/http';
 
 /**
  * Kaluma 1.2.1 on Raspberry Pi Pico W, wired to the HAL.
@@ -94,48 +94,10 @@ function picoNet(): Net {
   return {
     listen: (options: HttpServerOptions, handler: HttpHandler, ready: (server: HttpServer) => void): HttpServer => {
       const http = require('http');
+      // http.js reads headers['Content-Length'] but stores names lower-case, so its 'end' comes
+      // before later segments' 'data': receive() counts bytes for sized bodies.
       const server = http.createServer((req: any, res: any) => {
-        const h = lowerHeaders(req.headers || {});
-        if (h.bytes > options.maxHeaderBytes) {
-          send(res, { status: 431, body: 'request headers too large' });
-          return;
-        }
-        const expected = expectedBody(h.headers, options);
-        if (typeof expected !== 'number') {
-          send(res, expected);
-          return;
-        }
-        const target = splitTarget('' + req.url);
-        const body = collectBody(options.maxBodyBytes);
-        let done = false;
-        const finish = (): void => {
-          if (done) return;
-          done = true;
-          handOver(handler, {
-            method: ('' + req.method).toUpperCase(),
-            path: target.path,
-            query: target.query,
-            headers: h.headers,
-            body: body.bytes(),
-            remote: '',
-          }, (response: HttpResponse) => send(res, response));
-        };
-        if (expected === 0) {
-          finish();
-          return;
-        }
-        // http.js reads headers['Content-Length'] but stores names lower-case, so its 'end' fires
-        // before later segments' 'data': count bytes here and ignore 'end' for sized bodies.
-        req.on('data', (chunk: Uint8Array) => {
-          if (done) return;
-          if (!body.add(chunk)) {
-            done = true;
-            send(res, { status: 413, body: 'request body over ' + options.maxBodyBytes + ' bytes' });
-            return;
-          }
-          if (expected > 0 && body.length() >= expected) finish();
-        });
-        if (expected < 0) req.on('end', finish);
+        receive(options, handler, req, (chunk: Uint8Array) => chunk, (response: HttpResponse) => send(res, response));
       });
       let listening = false;
       const handle: HttpServer = {
