@@ -9,7 +9,8 @@
  *   handler: a body over `maxBodyBytes` → 413, headers over `maxHeaderBytes` → 431, a malformed
  *   request → 400. The connection is then closed; the server keeps serving.
  * - The handler calls `reply` exactly once, synchronously or later. A body given as a string is
- *   sent as UTF-8. The binding adds Content-Length and closes the connection after the reply.
+ *   sent as UTF-8. The binding frames the body (Content-Length, or chunked where the runtime's
+ *   module always chunks, as Kaluma's does) and closes the connection after the reply.
  * - A handler that throws gets a 500 reply from the binding; the server keeps serving.
  *
  * Everything in a request is untrusted input.

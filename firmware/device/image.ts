@@ -67,7 +67,7 @@ export interface Image {
 /** The running device, as boot leaves it. */
 export interface Device {
   readonly config: ImageConfig;
-  /** "ready" once serving; "unprovisioned" units serve public routes only. */
+  /** False when the provisioning record is missing or refused: such a unit serves public routes only. */
   readonly provisioned: boolean;
   /** Why the provisioning record was refused, when it was. */
   readonly provisioningProblem: ProvisioningReason | undefined;
