@@ -49,6 +49,8 @@ export interface EngineReport {
   /** Limit the bundle ran under, over the baseline, bytes. */
   budgetBytes: number;
   replies: EngineReply[];
+  /** Values of `options.probes`, in order. */
+  values: unknown[];
 }
 
 export interface EngineOptions {
@@ -60,6 +62,10 @@ export interface EngineOptions {
   timeoutMs?: number;
   /** Code to evaluate after the runtime fakes and before the bundle (test set-up, e.g. flash contents). */
   prelude?: string;
+  /** A library bundle, not an image: do not wait for an HTTP server. */
+  library?: boolean;
+  /** Expressions evaluated after boot; their values (JSON-dumped) land in `report.values`. */
+  probes?: string[];
 }
 
 /**
@@ -122,10 +128,11 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
   const vm = runtime.newContext();
   const logs: string[] = [];
   const budget = options.budgetBytes ?? PROFILES[target].heapBudget;
-  const report: EngineReport = { target, booted: false, logs, baselineBytes: 0, bootBytes: 0, peakBytes: 0, budgetBytes: budget, replies: [] };
+  const report: EngineReport = { target, booted: false, logs, baselineBytes: 0, bootBytes: 0, peakBytes: 0, budgetBytes: budget, replies: [], values: [] };
   // QuickJS's own memory limit counts nothing in this WebAssembly build (malloc_usable_size is
-  // unavailable), so the budget is enforced here: memory in use is sampled at every interrupt
-  // poll (about every 10,000 bytecodes) and between turns, and the run stops once it exceeds it.
+  // unavailable), so the budget is enforced here: memory in use is sampled at every 16th interrupt
+  // poll (QuickJS polls about every 10,000 bytecodes; a sample walks the whole heap) and between
+  // turns, and the run stops once it exceeds it.
   const deadline = shouldInterruptAfterDeadline(Date.now() + (options.timeoutMs ?? 20000));
   let limit = Infinity;
   let overBudget = false;
@@ -134,8 +141,9 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
     if (used > report.peakBytes) report.peakBytes = used;
     if (used > limit) overBudget = true;
   };
+  let polls = 0;
   runtime.setInterruptHandler((rt) => {
-    if (limit !== Infinity) sample();
+    if (limit !== Infinity && (polls++ & 15) === 0) sample();
     return overBudget || deadline(rt);
   });
   const checkBudget = (): void => {
@@ -188,8 +196,12 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
     checkBudget();
     settle();
     report.bootBytes = memoryUsed(runtime, vm) - report.baselineBytes;
-    report.booted = value('!!(__engine.server && __engine.server.listening)') === true;
+    report.booted = options.library === true || value('!!(__engine.server && __engine.server.listening)') === true;
     if (!report.booted) throw new Error('the bundle evaluated but its HTTP server is not listening');
+    for (const probe of options.probes ?? []) {
+      report.values.push(value(probe));
+      checkBudget();
+    }
     for (const request of options.requests ?? []) {
       const args = [request.method, request.url, request.headers ?? {}, Buffer.from(request.body ?? []).toString('hex'), request.segment ?? 0]
         .map((a) => JSON.stringify(a))
