@@ -2,7 +2,8 @@ import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildImage, readManifest, ROOT } from '../firmware/host/build';
 import { runInEngine } from '../firmware/host/engine';
-import type { Target } from '../firmware/host/profiles';
+import type { DeviceTarget, Target } from '../firmware/host/profiles';
+import { runOnRealEngine } from '../firmware/host/real-engines';
 
 /**
  * npm run bench: sizes and memory, measured, never asserted. One row per example and target:
@@ -36,3 +37,23 @@ for (const [n, row] of rows.entries()) {
   if (n === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 }
 console.log('\nbytes: minified bundle; heap: QuickJS memory in use over the empty engine with the runtime fakes loaded, bytes.');
+
+// The real engines, when built from source (docs/architecture.md, "On the real engines").
+const real: { [target in DeviceTarget]: string | undefined } = { kaluma: process.env.HOSHI_JERRY, espruino: process.env.HOSHI_ESPRUINO };
+if (real.kaluma || real.espruino) {
+  console.log('\nexample     target    engine                          GET /api/info       with image  fakes only');
+  for (const example of examples) {
+    for (const target of ['kaluma', 'espruino'] as DeviceTarget[]) {
+      const bin = real[target];
+      if (!bin || !readManifest(example).boards[target]) continue;
+      const built = await buildImage(example, target);
+      const r = runOnRealEngine(bin, target, built.code);
+      const engine = target === 'kaluma' ? 'JerryScript (Kaluma 1.2.1)' : 'Espruino 2v29 (Linux, 12000 vars)';
+      const what = target === 'kaluma' ? 'peak heap' : 'vars in use';
+      console.log([example.padEnd(10), target.padEnd(8), engine.padEnd(30), String(r.status).padStart(13), (r.used + ' ' + what).padStart(15), String(r.fakesOnly).padStart(12)].join('  '));
+      if (!r.ok) console.log(r.output.slice(-2000));
+    }
+  }
+} else {
+  console.log('(set HOSHI_JERRY and/or HOSHI_ESPRUINO to engines built from source to add their rows)');
+}

@@ -9,7 +9,7 @@ import { ESP32_PARTITIONS } from '../boards/espruino-esp32/board';
 import { bundleFixture } from './helpers';
 
 const TARGETS: DeviceTarget[] = ['kaluma', 'espruino'];
-/** Where each board keeps its provisioning record, as an offset into the fake's __engine.flash. */
+/** Where each board keeps its provisioning record, as an address of the fake's __engine.flash. */
 const PROVISIONING_AT = { kaluma: KALUMA_PARTITIONS.provisioning.sector * 4096, espruino: ESP32_PARTITIONS.provisioning.address };
 
 function info(report: EngineReport, i = 0): any {
@@ -33,7 +33,7 @@ for (const target of TARGETS) {
     const built = await buildImage('smart-plug', target);
     const record = newProvisioningRecord();
     const bytes = Array.from(padTo(encodeProvisioning(record), 256));
-    const prelude = `__engine.flash.set(${JSON.stringify(bytes)}, ${PROVISIONING_AT[target]});`;
+    const prelude = `__engine.flash.load(${PROVISIONING_AT[target]}, ${JSON.stringify(bytes)});`;
     const report = await runInEngine(built.code, target, { prelude, requests: [{ method: 'GET', url: '/api/info?x=1' }] });
     t.true(report.booted, report.error);
     t.like(info(report), { provisioned: true, serial: record.serial });

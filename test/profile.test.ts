@@ -1,5 +1,5 @@
 import test from 'ava';
-import { checkProfile, formatViolations } from '../firmware/host/profile';
+import { checkProfile, espruinoRegexpProblem, formatViolations } from '../firmware/host/profile';
 import type { DeviceTarget } from '../firmware/host/profiles';
 import { bundleFixture } from './helpers';
 
@@ -82,7 +82,19 @@ const cases: { code: string; target: DeviceTarget; rule: string }[] = [
   { code: "'use strict';with({}){}", target: 'kaluma', rule: 'parse-error' },
   { code: "'use strict';var r=/(?<y>\\d+)/;", target: 'kaluma', rule: 'regexp-named-group-or-lookbehind' },
   { code: "var r=require('Storage');var f=require('crypto');", target: 'kaluma', rule: 'require' },
+  { code: 'var r=/^\\d{4}-\\d{2}$/;', target: 'espruino', rule: 'regexp-espruino' },
+  { code: 'var r=/(?:ab)c/;', target: 'espruino', rule: 'regexp-espruino' },
+  { code: 'var r=/(ab)+/;', target: 'espruino', rule: 'regexp-espruino' },
+  { code: 'var r=/\\bword/;', target: 'espruino', rule: 'regexp-espruino' },
+  { code: 'var r=/(a)\\1/;', target: 'espruino', rule: 'regexp-espruino' },
+  { code: 'var r=/a(?=b)/;', target: 'espruino', rule: 'regexp-espruino' },
 ];
+
+test('regular expressions Espruino 2v29 matches are accepted', (t) => {
+  for (const pattern of ['^\\d\\d\\d\\d-\\d\\d$', '^[0-9]+$', '[{}]', '\\{4\\}', '^[\\x21-\\x7e]+$', 'chunked', '^\\s*\\w+$', '[\\b]']) {
+    t.false(espruinoRegexpProblem(pattern), pattern);
+  }
+});
 
 for (const c of cases) {
   test(`${c.target} refuses ${c.rule}: ${c.code}`, (t) => {

@@ -43,7 +43,8 @@ export function expectedBody(headers: { [name: string]: string }, options: HttpS
   if (chunked && declared !== undefined) return { status: 400, body: 'both Content-Length and Transfer-Encoding' };
   if (chunked) return -1;
   if (declared === undefined) return 0;
-  if (!/^[0-9]{1,9}$/.test(declared)) return { status: 400, body: 'malformed Content-Length' };
+  // Digits only, at most 9 (Espruino's regular expressions have no {n,m} quantifiers).
+  if (declared.length === 0 || declared.length > 9 || !/^[0-9]+$/.test(declared)) return { status: 400, body: 'malformed Content-Length' };
   const n = parseInt(declared, 10);
   if (n > options.maxBodyBytes) return { status: 413, body: 'request body over ' + options.maxBodyBytes + ' bytes' };
   return n;

@@ -80,7 +80,8 @@ export interface Device {
 }
 
 const VERSION = /^\d+\.\d+\.\d+$/;
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
+// Espruino's regular expressions have no {n} quantifiers: spelled out.
+const DATE = /^\d\d\d\d-\d\d-\d\d$/;
 
 /**
  * Checks an image's configuration and returns the image. Bad configuration is a programming

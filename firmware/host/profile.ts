@@ -75,6 +75,33 @@ function capturesAny(body: Node, names: string[]): boolean {
   return found;
 }
 
+/**
+ * True if a regular expression uses what Espruino 2v29's matcher (src/jswrap_regexp.c) lacks:
+ * {n,m} quantifiers, (?…) groups, \b, back-references, or a quantifier after a group. Seen on
+ * Espruino 2v29 built for Linux: such patterns match nothing, or throw for back-references.
+ */
+export function espruinoRegexpProblem(pattern: string): boolean {
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      const n = pattern[i + 1] ?? '';
+      if (!inClass && (n === 'b' || n === 'B' || (n >= '1' && n <= '9'))) return true;
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') inClass = true;
+    else if (c === '{' && /^\{\d/.test(pattern.slice(i))) return true;
+    else if (c === '(' && pattern[i + 1] === '?') return true;
+    else if (c === ')' && /[*+?{]/.test(pattern[i + 1] ?? '')) return true;
+  }
+  return false;
+}
+
 function bindingNames(declaration: AnyNode): string[] {
   const out: string[] = [];
   for (const d of declaration.declarations) if (d.id.type === 'Identifier') out.push(d.id.name);
@@ -183,6 +210,7 @@ export function checkProfile(code: string, target: DeviceTarget, map?: string): 
         if (node.bigint !== undefined) syntax('bigint-literal', node);
         if (typeof node.raw === 'string' && /^[0-9.]/.test(node.raw) && node.raw.indexOf('_') >= 0) syntax('numeric-separator', node);
         if (node.regex && /\(\?<[^=!]|\(\?<[=!]/.test(node.regex.pattern)) syntax('regexp-named-group-or-lookbehind', node);
+        if (node.regex && espruinoRegexpProblem(node.regex.pattern)) syntax('regexp-espruino', node);
         break;
       case 'MemberExpression':
         if (node.property.type === 'PrivateIdentifier') syntax('private-class-member', node);

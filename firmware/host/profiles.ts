@@ -17,6 +17,7 @@ export type SyntaxRule =
   | 'import-meta'
   | 'module-syntax'
   | 'regexp-named-group-or-lookbehind'
+  | 'regexp-espruino'
   | 'destructuring'
   | 'spread'
   | 'rest-parameter'
@@ -115,7 +116,8 @@ export const ESPRUINO: RuntimeProfile = {
     'fs', 'neopixel', 'NetworkJS'],
   forbiddenSyntax: COMMON_FORBIDDEN.concat(['destructuring', 'spread', 'rest-parameter', 'default-parameter', 'computed-key',
     'exponent-operator', 'async-function', 'generator', 'label', 'for-of', 'tagged-template', 'loop-closure-over-let',
-    'identifier-of', 'new-target', 'numeric-separator', 'optional-catch-binding', 'bigint-literal', 'class-field']),
+    'identifier-of', 'new-target', 'numeric-separator', 'optional-catch-binding', 'bigint-literal', 'class-field',
+    'regexp-espruino']),
   globals: ES_GLOBALS.filter((name) => ['Map', 'Set', 'WeakMap', 'WeakSet', 'Symbol', 'Proxy', 'Reflect', 'BigInt',
     'BigInt64Array', 'BigUint64Array'].indexOf(name) < 0).concat(['global', 'E', 'ESP32', 'getSerial', 'getTime', 'setTime',
     'process', 'console', 'require', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'changeInterval',
@@ -147,6 +149,7 @@ export const SYNTAX_MESSAGES: { [rule in SyntaxRule]: string } = {
   'import-meta': 'import.meta',
   'module-syntax': 'import/export statement',
   'regexp-named-group-or-lookbehind': 'regular expression named group or lookbehind',
+  'regexp-espruino': 'regular expression feature Espruino lacks ({n,m} quantifier, (?…) group, \\b, back-reference, or a quantified group: they fail silently or throw)',
   destructuring: 'destructuring',
   spread: 'spread (...)',
   'rest-parameter': 'rest parameter (...)',

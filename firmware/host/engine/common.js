@@ -48,6 +48,27 @@ var __engine = (function () {
       for (var i = 0; i < args.length; i++) parts.push(String(args[i]));
       __host_log(parts.join(' '));
     },
+    /**
+     * Sparse NOR flash of `size` bytes in 4 KB sectors, allocated on first change (an engine
+     * configured like the device has no room for a whole flash image): erased reads 0xff,
+     * programming ANDs. Tests preload it with flash.load(address, bytes).
+     */
+    sparseFlash: function (size) {
+      var sectors = {};
+      var sector = function (n, create) {
+        if (!sectors[n] && create) sectors[n] = new Uint8Array(4096).fill(0xff);
+        return sectors[n];
+      };
+      var flash = {
+        size: size,
+        read: function (at) { var s = sector(at >> 12, false); return s ? s[at & 4095] : 0xff; },
+        program: function (at, value) { var s = sector(at >> 12, true); s[at & 4095] &= value; },
+        erase: function (n) { delete sectors[n]; },
+        load: function (at, bytes) { for (var i = 0; i < bytes.length; i++) flash.program(at + i, bytes[i]); },
+      };
+      engine.flash = flash;
+      return flash;
+    },
     /** A minimal event emitter, as both runtimes' stream objects are. */
     emitter: function () {
       var handlers = {};

@@ -26,19 +26,21 @@
   // src/jswrap_flash.c with targets/esp32/jshardware.c: 4 MB; read(len, addr) -> Uint8Array;
   // write(data, addr) read-modify-writes unaligned edges in 4-byte words and only clears bits;
   // erasePage(addr) erases the 4 KB sector holding addr.
-  var flash = new Uint8Array(4 * 1024 * 1024).fill(0xff);
-  // Tests reach the flash (absolute addresses) through __engine.flash.
-  X.flash = flash;
+  var flash = X.sparseFlash(4 * 1024 * 1024);
   var Flash = {
-    getPage: function (addr) { return addr >= flash.length ? undefined : { addr: addr & ~0xfff, length: 4096 }; },
+    getPage: function (addr) { return addr >= flash.size ? undefined : { addr: addr & ~0xfff, length: 4096 }; },
     getFree: function () { return [{ addr: 0xe000, length: 0x2000 }, { addr: 0x310000, length: 0x10000 }, { addr: 0x360000, length: 0xa0000 }]; },
     erasePage: function (addr) {
       if (typeof addr !== 'number') throw new Error('Address must be an integer');
-      var at = addr & ~0xfff;
-      flash.fill(0xff, at, at + 4096);
+      flash.erase(addr >> 12);
     },
-    write: function (data, addr) { for (var i = 0; i < data.length; i++) flash[addr + i] &= data[i]; },
-    read: function (length, addr) { return length <= 0 ? undefined : flash.slice(addr, addr + length); },
+    write: function (data, addr) { for (var i = 0; i < data.length; i++) flash.program(addr + i, data[i]); },
+    read: function (length, addr) {
+      if (length <= 0) return undefined;
+      var out = new Uint8Array(length);
+      for (var i = 0; i < length; i++) out[i] = flash.read(addr + i);
+      return out;
+    },
   };
   // libs/network/http/jswrap_http.c: header names keep the client's case; body as byte-string
   // 'data' events, then 'end'; writeHead(status, headers); write() of a non-string sends its

@@ -42,9 +42,7 @@
   // src/modules/flash/module_flash.c over targets/rp2/src/flash.c: 260 sectors of 4096 bytes after
   // the firmware; read/write ignore a view's byteOffset; a write whose address or length is not a
   // multiple of 256 is dropped silently; programming only clears bits; ioctl 6 erases a sector.
-  var area = new Uint8Array(260 * 4096).fill(0xff);
-  // Tests reach the flash area (offset 0 = sector 0 of Kaluma's flash area) through __engine.flash.
-  E.flash = area;
+  var area = E.sparseFlash(260 * 4096);
   function Flash(base, count) {
     this.base = base === undefined ? 0 : base;
     this.count = count === undefined ? 260 : count;
@@ -53,19 +51,19 @@
   Flash.prototype.read = function (block, buffer, offset) {
     var at = (this.base + block) * 4096 + (offset || 0);
     var whole = new Uint8Array(buffer.buffer);
-    for (var i = 0; i < buffer.length; i++) whole[i] = area[at + i];
+    for (var i = 0; i < buffer.length; i++) whole[i] = area.read(at + i);
   };
   Flash.prototype.write = function (block, buffer, offset) {
     var at = (this.base + block) * 4096 + (offset || 0);
     if (at % 256 !== 0 || buffer.length % 256 !== 0) return;
     var whole = new Uint8Array(buffer.buffer);
-    for (var i = 0; i < buffer.length; i++) area[at + i] &= whole[i];
+    for (var i = 0; i < buffer.length; i++) area.program(at + i, whole[i]);
   };
   Flash.prototype.ioctl = function (op, arg) {
     if (op === 4) return this.count;
     if (op === 5) return 4096;
     if (op === 7) return 256;
-    if (op === 6) { area.fill(0xff, (this.base + arg) * 4096, (this.base + arg + 1) * 4096); return 0; }
+    if (op === 6) { area.erase(this.base + arg); return 0; }
     if (op >= 1 && op <= 3) return 0;
     return -1;
   };
