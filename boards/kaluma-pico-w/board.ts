@@ -139,6 +139,7 @@ function weakBytes(length: number): Uint8Array {
 }
 
 export function createBoard(): Board {
+  // Holds the armed watchdog so nothing collects it before it fires.
   let wdt: any;
   return {
     name: 'kaluma-pico-w',

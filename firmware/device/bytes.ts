@@ -2,13 +2,6 @@
  * Small byte helpers that work on both runtimes (no TextEncoder on Espruino, no Buffer anywhere).
  */
 
-/** ASCII/Latin-1 bytes of `s` (each char code & 0xff). Use only for ASCII text. */
-export function asciiBytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
-  return out;
-}
-
 /** The string whose char codes are `bytes` (Latin-1). */
 export function bytesAscii(bytes: Uint8Array): string {
   let s = '';
@@ -35,13 +28,6 @@ export function utf8Bytes(s: string): Uint8Array {
     else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
   }
   return new Uint8Array(out);
-}
-
-/** Lower-case hex of `bytes`. */
-export function toHex(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i++) s += (bytes[i] < 16 ? '0' : '') + bytes[i].toString(16);
-  return s;
 }
 
 /**

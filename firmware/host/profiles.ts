@@ -72,7 +72,7 @@ const ES_GLOBALS = [
 const ES_GLOBALS_NOWHERE = ['WeakRef', 'FinalizationRegistry', 'AggregateError', 'SharedArrayBuffer', 'Atomics', 'Intl'];
 
 /** Present on neither runtime: Node and browser globals (Buffer, module, exports, __dirname…). */
-export const HOST_ONLY_GLOBALS = ['Buffer', 'module', 'exports', '__dirname', '__filename', 'queueMicrotask', 'structuredClone',
+const HOST_ONLY_GLOBALS = ['Buffer', 'module', 'exports', '__dirname', '__filename', 'queueMicrotask', 'structuredClone',
   'performance', 'fetch', 'setImmediate', 'window', 'document', 'navigator'];
 
 /** Syntax both runtimes lack. */
