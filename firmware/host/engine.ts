@@ -116,10 +116,6 @@ function strip(target: DeviceTarget): string {
   })(globalThis);`;
 }
 
-function decode(bytes: Uint8Array): string {
-  return new TextDecoder().decode(bytes);
-}
-
 /** Boots `code` (a device bundle for `target`) in the engine and returns what happened. */
 export async function runInEngine(code: string, target: DeviceTarget, options: EngineOptions = {}): Promise<EngineReport> {
   const QuickJS = await getQuickJS();
@@ -215,7 +211,7 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
       ) as { ended: boolean; status: number; headers: { [name: string]: string }; body: number[] };
       if (!res.ended) throw new Error(request.method + ' ' + request.url + ': no reply');
       const body = new Uint8Array(res.body);
-      report.replies.push({ status: res.status, headers: res.headers, body, text: decode(body) });
+      report.replies.push({ status: res.status, headers: res.headers, body, text: new TextDecoder().decode(body) });
     }
   } catch (error) {
     report.booted = false;
