@@ -10,6 +10,7 @@ import { hkdf, hkdfExpand } from '../modules/crypto/hkdf';
 import { hmacSha256 } from '../modules/crypto/hmac';
 import { pbkdf2Sha256 } from '../modules/crypto/pbkdf2';
 import { sha256, sha256Digest, sha256Init, sha256Update } from '../modules/crypto/sha256';
+import { sha256RoundsSource, SHA256_ROUNDS_FILE } from '../firmware/host/gen/sha256-rounds';
 import { bundleFixture } from './helpers';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -60,6 +61,10 @@ const RFC7914: [string, string, number, number, string][] = [
   ['passwd', 'salt', 1, 64, '55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783'],
   ['Password', 'NaCl', 80000, 64, '4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d'],
 ];
+
+test('SHA-256: the committed compression function is the generator\'s output', (t) => {
+  t.is(readFileSync(SHA256_ROUNDS_FILE, 'utf8'), sha256RoundsSource(), 'run npx tsx firmware/host/gen/sha256-rounds.ts');
+});
 
 test('SHA-256: FIPS 180-4 examples', (t) => {
   for (const [m, d] of SHA256_KAT) t.is(hex(sha256(m)), d);

@@ -1,31 +1,34 @@
 /**
  * SHA-256 (FIPS 180-4 §6.2), incremental, for interpreters.
  *
- * State is a plain object passed in and out (no class, no closure per call). The message schedule
- * and the working variables are held in one Int32Array per state, built once: nothing is
- * allocated per block. Words are kept as signed 32-bit integers (`| 0`).
+ * Words are held as 16-bit halves so that JerryScript (Kaluma) never allocates a number: the
+ * compression function is generated (firmware/host/gen/sha256-rounds.ts, reasons and figures in
+ * docs/performance.md). State is a plain object passed in and out; nothing is allocated per block.
  */
+import { sha256Rounds } from './sha256-rounds';
 
-/** FIPS 180-4 §4.2.2: first 32 bits of the fractional parts of the cube roots of the first 64 primes. */
-const K = new Int32Array([
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-]);
+/** FIPS 180-4 §4.2.2: K as 16-bit halves, high first. */
+const K: number[] = [];
+(function () {
+  const k = [
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+  ];
+  for (let i = 0; i < 64; i++) K.push(Math.floor(k[i] / 65536), k[i] % 65536);
+})();
 
-/** FIPS 180-4 §5.3.3: initial hash value. */
-const H0 = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+/** FIPS 180-4 §5.3.3: initial hash value, as 16-bit halves. */
+const H0 = [0x6a09, 0xe667, 0xbb67, 0xae85, 0x3c6e, 0xf372, 0xa54f, 0xf53a, 0x510e, 0x527f, 0x9b05, 0x688c, 0x1f83, 0xd9ab, 0x5be0, 0xcd19];
 
 export interface Sha256State {
-  /** Chaining value H0..H7. */
-  h: Int32Array;
-  /** Message schedule W0..W63. */
-  w: Int32Array;
+  /** Chaining value H0..H7 as 16 halves, high first. */
+  h: number[];
   /** Pending bytes of an incomplete block. */
   block: Uint8Array;
   /** Bytes in `block`. */
@@ -35,66 +38,24 @@ export interface Sha256State {
 }
 
 export function sha256Init(): Sha256State {
-  const h = new Int32Array(8);
-  for (let i = 0; i < 8; i++) h[i] = H0[i];
-  return { h: h, w: new Int32Array(64), block: new Uint8Array(64), fill: 0, length: 0 };
+  return { h: H0.slice(), block: new Uint8Array(64), fill: 0, length: 0 };
 }
 
 /** A copy of `s` that can be continued on its own (HMAC keeps its padded-key states this way). */
 export function sha256Clone(s: Sha256State): Sha256State {
-  return { h: new Int32Array(s.h), w: new Int32Array(64), block: new Uint8Array(s.block), fill: s.fill, length: s.length };
+  return { h: s.h.slice(), block: new Uint8Array(s.block), fill: s.fill, length: s.length };
 }
 
 /** Copies `from` into `into` without allocating (PBKDF2's inner loop restores its pad states this way). */
 export function sha256Copy(into: Sha256State, from: Sha256State): void {
-  into.h.set(from.h);
+  for (let i = 0; i < 16; i++) into.h[i] = from.h[i];
   into.block.set(from.block);
   into.fill = from.fill;
   into.length = from.length;
 }
 
-/** FIPS 180-4 §6.2.2: one 64-byte block at `p[at]`. */
 function compress(s: Sha256State, p: Uint8Array, at: number): void {
-  const w = s.w;
-  const h = s.h;
-  for (let t = 0; t < 16; t++, at += 4) w[t] = (p[at] << 24) | (p[at + 1] << 16) | (p[at + 2] << 8) | p[at + 3];
-  for (let t = 16; t < 64; t++) {
-    const x = w[t - 15];
-    const y = w[t - 2];
-    // σ0 and σ1 (§4.1.2, equations 4.6 and 4.7)
-    const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
-    const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-    w[t] = (s1 + w[t - 7] + s0 + w[t - 16]) | 0;
-  }
-  let a = h[0];
-  let b = h[1];
-  let c = h[2];
-  let d = h[3];
-  let e = h[4];
-  let f = h[5];
-  let g = h[6];
-  let k = h[7];
-  for (let t = 0; t < 64; t++) {
-    // Σ1, Ch, Σ0, Maj (§4.1.2, equations 4.2-4.5)
-    const t1 = (k + (((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) + ((e & f) ^ (~e & g)) + K[t] + w[t]) | 0;
-    const t2 = ((((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
-    k = g;
-    g = f;
-    f = e;
-    e = (d + t1) | 0;
-    d = c;
-    c = b;
-    b = a;
-    a = (t1 + t2) | 0;
-  }
-  h[0] = (h[0] + a) | 0;
-  h[1] = (h[1] + b) | 0;
-  h[2] = (h[2] + c) | 0;
-  h[3] = (h[3] + d) | 0;
-  h[4] = (h[4] + e) | 0;
-  h[5] = (h[5] + f) | 0;
-  h[6] = (h[6] + g) | 0;
-  h[7] = (h[7] + k) | 0;
+  sha256Rounds(s.h, p, at, K);
 }
 
 /** Absorbs `data`. */
@@ -135,12 +96,9 @@ export function sha256Digest(s: Sha256State): Uint8Array {
   block[63] = low;
   compress(s, block, 0);
   const out = new Uint8Array(32);
-  for (let i = 0; i < 8; i++) {
-    const v = s.h[i];
-    out[i * 4] = v >>> 24;
-    out[i * 4 + 1] = v >>> 16;
-    out[i * 4 + 2] = v >>> 8;
-    out[i * 4 + 3] = v;
+  for (let i = 0; i < 16; i++) {
+    out[i * 2] = s.h[i] >>> 8;
+    out[i * 2 + 1] = s.h[i];
   }
   return out;
 }
