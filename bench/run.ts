@@ -4,6 +4,7 @@ import { buildImage, readManifest, ROOT } from '../firmware/host/build';
 import { runInEngine } from '../firmware/host/engine';
 import type { DeviceTarget, Target } from '../firmware/host/profiles';
 import { runOnRealEngine } from '../firmware/host/real-engines';
+import { cryptoBench } from './crypto';
 
 /**
  * npm run bench: sizes and memory, measured, never asserted. One row per example and target:
@@ -57,3 +58,5 @@ if (real.kaluma || real.espruino) {
 } else {
   console.log('(set HOSHI_JERRY and/or HOSHI_ESPRUINO to engines built from source to add their rows)');
 }
+
+await cryptoBench();

@@ -1,5 +1,6 @@
 import type { Clock } from './clock';
 import type { ConsoleControl } from './console';
+import type { CryptoProvider } from './crypto';
 import type { Entropy } from './entropy';
 import type { Flash } from './flash';
 import type { Identity } from './identity';
@@ -28,6 +29,8 @@ export interface Board {
   readonly identity: Identity;
   readonly clock: Clock;
   readonly entropy: Entropy;
+  /** The crypto primitives: native where the runtime has them, modules/crypto otherwise. */
+  readonly crypto: CryptoProvider;
   readonly net: Net;
   readonly power: Power;
   readonly console: ConsoleControl;

@@ -4,6 +4,7 @@ import type { Flash } from '../../hal/flash';
 import type { HttpHandler, HttpResponse, HttpServer, HttpServerOptions, Net } from '../../hal/net';
 import { receive } from '../common/http';
 import { utf8Bytes } from '../../firmware/device/bytes';
+import { espruinoCrypto } from './crypto';
 
 /**
  * Espruino 2v29 on ESP32, wired to the HAL.
@@ -130,6 +131,7 @@ export function createBoard(): Board {
         return t > 1704067200000 ? Math.floor(t) : undefined;
       },
     },
+    crypto: espruinoCrypto(),
     entropy: {
       // E.hwRand() is rand() with a fixed seed (targets/esp32/jshardware.c): no entropy at all.
       quality: 'none',

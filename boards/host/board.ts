@@ -3,6 +3,7 @@ import type { Board } from '../../hal/board';
 import { partition } from '../../hal/flash';
 import type { Net } from '../../hal/net';
 import type { SimFlash } from './flash';
+import { jsCrypto } from '../../modules/crypto/provider-js';
 
 /**
  * The host simulator board: the device image runs in Node against a simulated flash
@@ -37,6 +38,7 @@ export function createHostBoard(options: HostBoardOptions): Board {
       now: () => Math.floor(performance.now() - start),
       wallTime: () => Date.now(),
     },
+    crypto: jsCrypto,
     entropy: {
       quality: 'hardware',
       bytes: (length: number) => new Uint8Array(randomBytes(length)),

@@ -3,6 +3,7 @@ import type { ConsoleMode, ConsoleReport } from '../../hal/console';
 import type { Flash } from '../../hal/flash';
 import type { HttpHandler, HttpResponse, HttpServer, HttpServerOptions, Net } from '../../hal/net';
 import { receive } from '../common/http';
+import { jsCrypto } from '../../modules/crypto/provider-js';
 
 /**
  * Kaluma 1.2.1 on Raspberry Pi Pico W, wired to the HAL.
@@ -151,6 +152,7 @@ export function createBoard(): Board {
         return t > 1704067200000 ? t : undefined;
       },
     },
+    crypto: jsCrypto,
     entropy: { quality: 'weak', bytes: weakBytes },
     net: picoNet(),
     power: {

@@ -31,6 +31,7 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
     identity: board.identity,
     clock: board.clock,
     entropy: board.entropy,
+    crypto: board.crypto,
     net: board.net,
     power: board.power,
     console: board.console,

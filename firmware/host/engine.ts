@@ -1,5 +1,6 @@
 import { parse, type Node } from 'acorn';
 import * as walk from 'acorn-walk';
+import { createCipheriv, createDecipheriv, createHash, pbkdf2Sync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,47 @@ import { PROFILES, type DeviceTarget } from './profiles';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FAKES: { [name: string]: string } = { common: join(HERE, 'engine/common.js'), kaluma: join(HERE, 'engine/kaluma.js'), espruino: join(HERE, 'engine/espruino.js') };
+
+/**
+ * The native side of a runtime's crypto module (Espruino's libs/crypto, mbedtls), computed by
+ * node:crypto: the fake in engine/espruino.js reproduces the argument handling and quirks, this
+ * does the arithmetic. Arguments and results are hex; '' means mbedtls reported an error.
+ */
+function hostCrypto(op: string, args: unknown[]): string {
+  const buf = (v: unknown): Buffer => Buffer.from(v as string, 'hex');
+  switch (op) {
+    case 'SHA1':
+    case 'SHA224':
+    case 'SHA256':
+    case 'SHA384':
+    case 'SHA512':
+      return createHash(op.toLowerCase()).update(buf(args[0])).digest('hex');
+    case 'PBKDF2':
+      return pbkdf2Sync(buf(args[0]), buf(args[1]), args[2] as number, (args[3] as number) * 4, (args[4] as string).toLowerCase()).toString('hex');
+    case 'AES': {
+      // args: direction, mode, message, key, iv
+      const [direction, mode, message, key, iv] = args as string[];
+      const k = buf(key);
+      if (k.length !== 16 && k.length !== 24 && k.length !== 32) return '';
+      const m = buf(message);
+      const bits = k.length * 8;
+      const make = (name: string, ivBytes: Buffer | null): { update(b: Buffer): Buffer } => {
+        const c = direction === 'encrypt' ? createCipheriv(name, k, ivBytes) : createDecipheriv(name, k, ivBytes);
+        c.setAutoPadding(false);
+        return c;
+      };
+      if (mode === 'CBC') return m.length % 16 !== 0 ? '' : make('aes-' + bits + '-cbc', buf(iv)).update(m).toString('hex');
+      if (mode === 'ECB') {
+        const whole = m.length - (m.length % 16);
+        return Buffer.concat([make('aes-' + bits + '-ecb', null).update(m.subarray(0, whole)), Buffer.alloc(m.length - whole)]).toString('hex');
+      }
+      if (mode === 'CTR') return make('aes-' + bits + '-ctr', Buffer.alloc(16)).update(m).toString('hex');
+      if (mode === 'CFB') return make('aes-' + bits + '-cfb8', buf(iv)).update(m).toString('hex');
+      return '';
+    }
+  }
+  throw new Error('unknown host crypto operation ' + op);
+}
 
 export interface EngineRequest {
   method: string;
@@ -181,6 +223,9 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
     });
     vm.setProp(vm.global, '__host_log', log);
     log.dispose();
+    const crypto = vm.newFunction('__host_crypto', (op, args) => vm.newString(hostCrypto(vm.getString(op), JSON.parse(vm.getString(args)) as unknown[])));
+    vm.setProp(vm.global, '__host_crypto', crypto);
+    crypto.dispose();
     evaluate(readFileSync(FAKES.common, 'utf8'), 'engine/common.js');
     evaluate(readFileSync(FAKES[target], 'utf8'), 'engine/' + target + '.js');
     evaluate(strip(target), 'engine/strip.js');

@@ -74,3 +74,46 @@ export function runOnRealEngine(bin: string, target: DeviceTarget, code: string)
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** True when valgrind (callgrind) is on PATH: instruction counts need it. */
+export function hasValgrind(): boolean {
+  const r = spawnSync('valgrind', ['--version'], { encoding: 'utf8' });
+  return r.status === 0;
+}
+
+export interface InstructionCount {
+  /** x86 instructions callgrind counted inside the engine's parse and run entry points. */
+  instructions: number;
+  /** JerryScript: peak heap bytes (--mem-stats). Espruino: variables in use at the end. */
+  memory: number;
+  output: string;
+}
+
+/**
+ * Runs `code` then `drive` (plain scripts, no runtime fakes) on a real engine under callgrind,
+ * counting only the engine's parse and run (jerry_parse/jerry_run; Espruino's jspEvaluate): the
+ * figures of docs/performance.md. Costs per operation are differences of two such counts.
+ */
+export function countOnRealEngine(bin: string, target: DeviceTarget, code: string, drive: string): InstructionCount {
+  const dir = mkdtempSync(join(tmpdir(), 'hoshi-count-'));
+  try {
+    const out = join(dir, 'callgrind.out');
+    const toggles = target === 'kaluma' ? ['--toggle-collect=jerry_parse', '--toggle-collect=jerry_run'] : ['--toggle-collect=jspEvaluate'];
+    let files: string[];
+    if (target === 'kaluma') {
+      writeFileSync(join(dir, 'app.js'), code);
+      writeFileSync(join(dir, 'drive.js'), drive);
+      files = ['--mem-stats', join(dir, 'app.js'), join(dir, 'drive.js')];
+    } else {
+      writeFileSync(join(dir, 'app.js'), code + '\n' + drive + "\nprint('hoshi-memory ' + process.memory().usage);\n");
+      files = [join(dir, 'app.js')];
+    }
+    const r = spawnSync('valgrind', ['--tool=callgrind', ...toggles, '--callgrind-out-file=' + out, bin, ...files], { encoding: 'utf8', timeout: 1800000, input: '' });
+    const output = (r.stdout ?? '') + (r.stderr ?? '');
+    const totals = /^(?:summary|totals): (\d+)/m.exec(readFileSync(out, 'utf8'));
+    const memory = target === 'kaluma' ? /Peak allocated = (\d+) bytes/.exec(output) : /hoshi-memory (\d+)/.exec(output);
+    return { instructions: totals ? Number(totals[1]) : NaN, memory: memory ? Number(memory[1]) : NaN, output };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -70,8 +70,71 @@
       return server;
     },
   };
+  // libs/crypto/jswrap_crypto.c (USE_CRYPTO, USE_SHA256, USE_SHA512, USE_TLS → USE_AES on
+  // boards/ESP32.py; no USE_AES_CCM). Arguments go through JSV_GET_AS_CHAR_ARRAY (strings, arrays,
+  // ArrayBuffers, Uint8Arrays); results are new ArrayBuffers. mbedtls errors are printed by
+  // jsError and the call returns undefined; only an unknown mode or hasher throws.
+  function hex(v) {
+    var s = '';
+    if (typeof v === 'string') { for (var i = 0; i < v.length; i++) s += (v.charCodeAt(i) & 255 | 256).toString(16).substr(1); return s; }
+    if (v instanceof ArrayBuffer) v = new Uint8Array(v);
+    if (v && typeof v.length === 'number') { for (var j = 0; j < v.length; j++) s += (v[j] & 255 | 256).toString(16).substr(1); return s; }
+    if (v === undefined) return undefined;
+    throw new Error('Expecting a string or array, got ' + typeof v);
+  }
+  function buffer(h) {
+    if (h === '') return undefined;
+    var out = new Uint8Array(h.length / 2);
+    for (var i = 0; i < out.length; i++) out[i] = parseInt(h.substr(i * 2, 2), 16);
+    return out.buffer;
+  }
+  function fail(message) { X.log(['ERROR: ' + message]); return undefined; }
+  function sha(name) {
+    // jswrap_crypto_SHAx: one-shot; undefined for an undefined message.
+    return function (message) { var m = hex(message); return m === undefined ? undefined : buffer(__host_crypto(name, JSON.stringify([m]))); };
+  }
+  var HASHERS = { SHA1: 1, SHA224: 1, SHA256: 1, SHA384: 1, SHA512: 1 };
+  var MODES = { CBC: 1, CFB: 1, CTR: 1, OFB: 1, ECB: 1 };
+  function aes(direction) {
+    // jswrap_crypto_AEScrypt: options.iv (up to 16 bytes, zero-padded), options.mode (default
+    // CBC). CBC needs whole blocks; ECB leaves a partial last block as zeros; CTR ignores the IV
+    // and counts from zero; CFB is CFB-8; OFB is accepted by name but reports "Feature unavailable".
+    return function (message, key, options) {
+      var mode = options && options.mode !== undefined ? String(options.mode) : 'CBC';
+      if (!MODES[mode]) throw new Error('Unknown Crypto mode ' + mode);
+      var iv = new Uint8Array(16);
+      if (options && options.iv !== undefined) { var given = new Uint8Array(buffer(hex(options.iv)) || new ArrayBuffer(0)); for (var i = 0; i < 16 && i < given.length; i++) iv[i] = given[i]; }
+      var k = hex(key);
+      if (k.length !== 32 && k.length !== 48 && k.length !== 64) return fail('Unknown error: -0x20');
+      if (mode === 'OFB') return fail('Feature unavailable');
+      if (direction === 'decrypt' && (mode === 'CTR' || mode === 'CFB')) {
+        // decrypt() sets a decryption key schedule, but mbedtls runs CTR and CFB8 in the encrypt
+        // direction: the result depends on the mbedtls build. Hoshi never calls it.
+        throw new Error('engine check: AES.decrypt in ' + mode + ' mode has build-dependent results');
+      }
+      var m = hex(message);
+      var out = __host_crypto('AES', JSON.stringify([direction, mode, m, k, hex(iv)]));
+      if (out === '') return fail('Invalid input length');
+      return buffer(out);
+    };
+  }
+  var crypto = {
+    SHA1: sha('SHA1'), SHA224: sha('SHA224'), SHA256: sha('SHA256'), SHA384: sha('SHA384'), SHA512: sha('SHA512'),
+    // jswrap_crypto_PBKDF2: keySize in 32-bit words (default 4), iterations (default 1), hasher (default SHA1).
+    PBKDF2: function (passphrase, salt, options) {
+      var keySize = 4, iterations = 1, hasher = 'SHA1';
+      if (options && typeof options === 'object') {
+        if (options.keySize > 0) keySize = options.keySize | 0;
+        if (options.iterations >= 1) iterations = options.iterations | 0;
+        if (options.hasher !== undefined) hasher = String(options.hasher);
+      }
+      if (!HASHERS[hasher]) throw new Error('Unknown Hasher ' + hasher);
+      return buffer(__host_crypto('PBKDF2', JSON.stringify([hex(passphrase), hex(salt), iterations, keySize, hasher])));
+    },
+    AES: { encrypt: aes('encrypt'), decrypt: aes('decrypt') },
+  };
   var TelnetServer = { setOptions: function (o) { X.telnet = o.mode; } };
-  var modules = { Flash: Flash, http: http, TelnetServer: TelnetServer };
+  var modules = { Flash: Flash, http: http, TelnetServer: TelnetServer, crypto: crypto };
   g.require = function (id) {
     if (!modules[id]) throw new Error('Module ' + id + ' not found');
     return modules[id];
