@@ -4,9 +4,15 @@ import nacl from 'tweetnacl';
 import { ed25519Verify } from '../modules/crypto/ed25519';
 import { jsCrypto } from '../modules/crypto/provider-js';
 import { sha512 } from '../modules/crypto/sha512.js';
+import { readFileSync } from 'node:fs';
+import { ed25519CoreSource, ED25519_CORE_FILE } from '../firmware/host/gen/ed25519-core';
 import { bytes, ED25519_RFC8032, hex, wycheproof } from './vectors';
 
 const verify = (pub: Uint8Array, m: Uint8Array, sig: Uint8Array): boolean => ed25519Verify(jsCrypto, pub, m, sig);
+
+test('Ed25519: the committed core is the generator\'s output', (t) => {
+  t.is(readFileSync(ED25519_CORE_FILE, 'utf8'), ed25519CoreSource(), 'run npx tsx firmware/host/gen/ed25519-core.ts');
+});
 
 test('SHA-512: FIPS 180-4 examples and node:crypto on random lengths', (t) => {
   t.is(hex(sha512(new TextEncoder().encode('abc'))), 'ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f');

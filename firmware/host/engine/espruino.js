@@ -2,6 +2,10 @@
 // upstream file (espruino/Espruino at RELEASE_2V29) whose behaviour it reproduces.
 (function (g) {
   var X = __engine;
+  // The engine check computes native crypto on the host (engine.ts hostCrypto); on a real
+  // Espruino (real-engines.ts) its own crypto module is used instead.
+  var hostCrypto = typeof __host_crypto === 'function' ? __host_crypto : null;
+  var realRequire = typeof g.require === 'function' ? g.require : null;
   g.setTimeout = function (cb, ms) { return X.addTimer(cb, ms || 0, false); };
   g.setInterval = function (cb, ms) { return X.addTimer(cb, ms || 0, true); };
   g.clearTimeout = function (id) { X.clearTimer(id); };
@@ -91,7 +95,7 @@
   function fail(message) { X.log(['ERROR: ' + message]); return undefined; }
   function sha(name) {
     // jswrap_crypto_SHAx: one-shot; undefined for an undefined message.
-    return function (message) { var m = hex(message); return m === undefined ? undefined : buffer(__host_crypto(name, JSON.stringify([m]))); };
+    return function (message) { var m = hex(message); return m === undefined ? undefined : buffer(hostCrypto(name, JSON.stringify([m]))); };
   }
   var HASHERS = { SHA1: 1, SHA224: 1, SHA256: 1, SHA384: 1, SHA512: 1 };
   var MODES = { CBC: 1, CFB: 1, CTR: 1, OFB: 1, ECB: 1 };
@@ -113,7 +117,7 @@
         throw new Error('engine check: AES.decrypt in ' + mode + ' mode has build-dependent results');
       }
       var m = hex(message);
-      var out = __host_crypto('AES', JSON.stringify([direction, mode, m, k, hex(iv)]));
+      var out = hostCrypto('AES', JSON.stringify([direction, mode, m, k, hex(iv)]));
       if (out === '') return fail('Invalid input length');
       return buffer(out);
     };
@@ -129,12 +133,13 @@
         if (options.hasher !== undefined) hasher = String(options.hasher);
       }
       if (!HASHERS[hasher]) throw new Error('Unknown Hasher ' + hasher);
-      return buffer(__host_crypto('PBKDF2', JSON.stringify([hex(passphrase), hex(salt), iterations, keySize, hasher])));
+      return buffer(hostCrypto('PBKDF2', JSON.stringify([hex(passphrase), hex(salt), iterations, keySize, hasher])));
     },
     AES: { encrypt: aes('encrypt'), decrypt: aes('decrypt') },
   };
   var TelnetServer = { setOptions: function (o) { X.telnet = o.mode; } };
   var modules = { Flash: Flash, http: http, TelnetServer: TelnetServer, crypto: crypto };
+  if (!hostCrypto && realRequire) modules.crypto = realRequire('crypto');
   g.require = function (id) {
     if (!modules[id]) throw new Error('Module ' + id + ' not found');
     return modules[id];
