@@ -80,6 +80,7 @@ export async function cryptoBench(): Promise<void> {
     const load = countOnRealEngine(bin, target, code, "__bench('load', 1);");
     const memory = /LOW_MEMORY/.test(load.output) ? 'out of memory' : target === 'kaluma' ? load.memory + ' B peak' : load.memory + ' vars';
     cost.push([target === 'kaluma' ? 'JerryScript' : 'Espruino', provider, 'load (parse and set up)', String(load.instructions), target === 'kaluma' ? ms(load.instructions) : '-', memory]);
+    if (/LOW_MEMORY/.test(load.output)) continue; // nothing else can run
     for (const o of OPS) {
       if (o.op === 'ed25519-verify' && provider === 'native') continue; // not carried on Espruino
       const one = countOnRealEngine(bin, target, code, `__bench('${o.op}', 1);`);

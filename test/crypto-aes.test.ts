@@ -3,7 +3,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { ccmOpen, ccmSeal } from '../modules/crypto/ccm';
 import { constantTimeEqual } from '../modules/crypto/compare';
 import { ctr } from '../modules/crypto/ctr';
-import { createDrbg, drbgGenerate, drbgInstantiate, drbgReseed, RESEED_INTERVAL } from '../modules/crypto/drbg';
+import { createDrbg, drbgGenerate, drbgInstantiate, drbgInstantiateForUnit, drbgReseed, RESEED_INTERVAL } from '../modules/crypto/drbg';
 import { jsAes, jsCrypto } from '../modules/crypto/provider-js';
 import { bytes, drbgVectors, FIPS197, hex, SP800_38A_CTR, SP800_38C, wycheproof } from './vectors';
 
@@ -134,4 +134,26 @@ test('HMAC_DRBG: fails closed until instantiated, on short entropy, and when a r
   t.throws(() => drbgGenerate(d, 16), { message: /reseed required/ });
   drbgReseed(d, randomBytes(32));
   t.is(drbgGenerate(d, 16).length, 16);
+});
+
+test('HMAC_DRBG for a unit: provisioned seed ‖ board bytes, nonce and quality bound in; short seeds refused', (t) => {
+  const seed = randomBytes(48);
+  const fixed = { quality: 'none', bytes: (n: number): Uint8Array => new Uint8Array(n).fill(7) };
+  const a = createDrbg(jsCrypto);
+  t.is(drbgInstantiateForUnit(a, seed, fixed, new Uint8Array([0, 0, 0, 1])), 'none');
+  const b = createDrbg(jsCrypto);
+  drbgInstantiateForUnit(b, seed, fixed, new Uint8Array([0, 0, 0, 2]));
+  const c = createDrbg(jsCrypto);
+  drbgInstantiateForUnit(c, randomBytes(48), fixed, new Uint8Array([0, 0, 0, 1]));
+  const outputs = [a, b, c].map((d) => hex(drbgGenerate(d, 32)));
+  t.is(new Set(outputs).size, 3, 'another boot nonce or another unit gives other bytes');
+  // Same inputs, same output: the construction is SP 800-90A's, nothing hidden.
+  const again = createDrbg(jsCrypto);
+  drbgInstantiateForUnit(again, seed, fixed, new Uint8Array([0, 0, 0, 1]));
+  t.is(hex(drbgGenerate(again, 32)), outputs[0]);
+  const label = new TextEncoder().encode('hoshi drbg v1 none');
+  const reference = createDrbg(jsCrypto);
+  drbgInstantiate(reference, Buffer.concat([seed, Buffer.alloc(32, 7)]), new Uint8Array([0, 0, 0, 1]), label);
+  t.is(hex(drbgGenerate(reference, 32)), outputs[0]);
+  t.throws(() => drbgInstantiateForUnit(createDrbg(jsCrypto), new Uint8Array(16), fixed, new Uint8Array(4)), { instanceOf: RangeError });
 });
