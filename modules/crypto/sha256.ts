@@ -29,6 +29,8 @@ const H0 = [0x6a09, 0xe667, 0xbb67, 0xae85, 0x3c6e, 0xf372, 0xa54f, 0xf53a, 0x51
 export interface Sha256State {
   /** Chaining value H0..H7 as 16 halves, high first. */
   h: number[];
+  /** Message schedule scratch, 128 halves. */
+  w: number[];
   /** Pending bytes of an incomplete block. */
   block: Uint8Array;
   /** Bytes in `block`. */
@@ -38,12 +40,14 @@ export interface Sha256State {
 }
 
 export function sha256Init(): Sha256State {
-  return { h: H0.slice(), block: new Uint8Array(64), fill: 0, length: 0 };
+  const w: number[] = [];
+  for (let i = 0; i < 128; i++) w.push(0);
+  return { h: H0.slice(), w: w, block: new Uint8Array(64), fill: 0, length: 0 };
 }
 
 /** A copy of `s` that can be continued on its own (HMAC keeps its padded-key states this way). */
 export function sha256Clone(s: Sha256State): Sha256State {
-  return { h: s.h.slice(), block: new Uint8Array(s.block), fill: s.fill, length: s.length };
+  return { h: s.h.slice(), w: s.w.slice(), block: new Uint8Array(s.block), fill: s.fill, length: s.length };
 }
 
 /** Copies `from` into `into` without allocating (PBKDF2's inner loop restores its pad states this way). */
@@ -55,7 +59,7 @@ export function sha256Copy(into: Sha256State, from: Sha256State): void {
 }
 
 function compress(s: Sha256State, p: Uint8Array, at: number): void {
-  sha256Rounds(s.h, p, at, K);
+  sha256Rounds(s.h, p, at, K, s.w);
 }
 
 /** Absorbs `data`. */
