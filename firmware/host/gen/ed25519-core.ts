@@ -32,6 +32,28 @@ interface FieldOptions {
   sub?: boolean;
 }
 
+const names = (p: string): string[] => range(N).map((i) => p + i);
+
+/**
+ * The 2N − 1 columns of the schoolbook product A·B (B null: A², with d_i = 2·a_i for the cross
+ * terms; x2: 2·A², with d_j for both factors of a cross term).
+ */
+function columns(A: string[], B: string[] | null, x2?: boolean): string[] {
+  const cols: string[] = [];
+  for (let k = 0; k < 2 * N - 1; k++) {
+    const t: string[] = [];
+    for (let i = 0; i < N; i++) {
+      const j = k - i;
+      if (j < 0 || j >= N) continue;
+      if (B) t.push(A[i] + '*' + B[j]);
+      else if (j > i) t.push('d' + i + '*' + (x2 ? 'd' + j : A[j]));
+      else if (j === i) t.push(x2 ? 'd' + i + '*' + A[i] : A[i] + '*' + A[i]);
+    }
+    cols.push(t.join('+'));
+  }
+  return cols;
+}
+
 /** o = f(a, …): a product or square as one function over arrays. */
 function genF(name: string, o: FieldOptions): string {
   const args = ['o', 'a'];
@@ -44,18 +66,7 @@ function genF(name: string, o: FieldOptions): string {
   L.push('var ' + range(N).map((i) => 'a' + i + '=a[' + i + ']' + (o.la === 'a' ? '' : o.la === 'a+b' ? '+b[' + i + ']' : '-b[' + i + ']')).join(',') + ';');
   if (!o.sq) L.push('var ' + range(N).map((i) => 'b' + i + '=c[' + i + ']').join(',') + ';');
   if (o.sq) L.push('var ' + range(o.x2 ? N : N - 1).map((i) => 'd' + i + '=a' + i + '+a' + i).join(',') + ';');
-  const cols: string[] = [];
-  for (let k = 0; k < 2 * N - 1; k++) {
-    const t: string[] = [];
-    for (let i = 0; i < N; i++) {
-      const j = k - i;
-      if (j < 0 || j >= N) continue;
-      if (!o.sq) t.push('a' + i + '*b' + j);
-      else if (j > i) t.push((o.x2 ? 'd' + i + '*d' : 'd' + i + '*a') + j);
-      else if (j === i) t.push(o.x2 ? 'd' + i + '*a' + i : 'a' + i + '*a' + i);
-    }
-    cols.push(t.join('+'));
-  }
+  const cols = columns(names('a'), o.sq ? null : names('b'), o.x2);
   const s: string[] = [];
   for (let k = 0; k < N; k++) {
     let e = '(' + cols[k] + ')';
@@ -73,24 +84,11 @@ function genF(name: string, o: FieldOptions): string {
   return L.join('\n');
 }
 
-const names = (p: string): string[] => range(N).map((i) => p + i);
-
 /** Product of local vectors A·B (B null: A², x2: 2A²), minus local vector `sub`; leaves c_i − q_i. */
 function core(A: string[], B: string[] | null, x2?: boolean, sub?: string[]): string {
   const L: string[] = [];
   if (!B) L.push(range(x2 ? N : N - 1).map((i) => 'd' + i + '=' + A[i] + '+' + A[i] + ';').join(''));
-  const cols: string[] = [];
-  for (let k = 0; k < 2 * N - 1; k++) {
-    const t: string[] = [];
-    for (let i = 0; i < N; i++) {
-      const j = k - i;
-      if (j < 0 || j >= N) continue;
-      if (B) t.push(A[i] + '*' + B[j]);
-      else if (j > i) t.push('d' + i + '*' + (x2 ? 'd' + j : A[j]));
-      else if (j === i) t.push(x2 ? 'd' + i + '*' + A[i] : A[i] + '*' + A[i]);
-    }
-    cols.push(t.join('+'));
-  }
+  const cols = columns(A, B, x2);
   for (let k = 0; k < N; k++) {
     let e = '(' + cols[k] + ')';
     if (k + N < 2 * N - 1) e += '+(' + cols[k + N] + ')*F';
