@@ -106,5 +106,6 @@ for (const [target, fixture, api, ed25519] of CASES) {
     t.is(report.values.length, cases.length);
     const wrong = cases.filter((c, i) => report.values[i] !== c[1]).map((c) => c[0].slice(0, 120));
     t.deepEqual(wrong, [], `${wrong.length} of ${cases.length} vectors differ`);
+    t.deepEqual(report.missing, [], 'the runtime fake lacks members the bundle used');
   });
 }

@@ -27,6 +27,7 @@ for (const target of TARGETS) {
     t.is(report.replies[0]!.status, 200);
     t.like(info(report), { model: 'HS-PLUG-01', firmwareVersion: '0.1.0', provisioned: false, serial: null });
     t.true(report.logs.some((l) => l.includes('no provisioning record')));
+    t.deepEqual(report.missing, [], 'the runtime fake lacks members the image used');
   });
 
   test(`smart-plug on ${target} reads a provisioned unit's record`, async (t) => {
@@ -55,8 +56,16 @@ for (const target of TARGETS) {
     });
     t.true(report.booted, report.error);
     t.deepEqual(report.replies.map((r) => r.status), [413, 413, 431, 400, 404, 405, 200]);
+    t.deepEqual(report.missing, []);
   });
 }
+
+test('the engine check reports a runtime member the fake lacks', async (t) => {
+  const kaluma = await runInEngine("var f = require('flash'); var x = f.nonexistent; var b = board.serial;", 'kaluma', { library: true });
+  t.deepEqual(kaluma.missing, ["require('flash').nonexistent", 'board.serial']);
+  const espruino = await runInEngine("var x = E.getRTCPrescaler; var c = require('crypto').HMAC;", 'espruino', { library: true });
+  t.deepEqual(espruino.missing, ['E.getRTCPrescaler', "require('crypto').HMAC"]);
+});
 
 test('on Espruino a function called before its definition fails; on Kaluma it is hoisted', async (t) => {
   const espruino = await bundleFixture('profile/calls-before-definition.ts', 'espruino');

@@ -93,6 +93,8 @@ export interface EngineReport {
   replies: EngineReply[];
   /** Values of `options.probes`, in order. */
   values: unknown[];
+  /** Members the bundle read from a runtime object the fake lacks (must be empty: the fakes cover every API the bindings use). */
+  missing: string[];
 }
 
 export interface EngineOptions {
@@ -166,7 +168,7 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
   const vm = runtime.newContext();
   const logs: string[] = [];
   const budget = options.budgetBytes ?? PROFILES[target].heapBudget;
-  const report: EngineReport = { target, booted: false, logs, baselineBytes: 0, bootBytes: 0, peakBytes: 0, budgetBytes: budget, replies: [], values: [] };
+  const report: EngineReport = { target, booted: false, logs, baselineBytes: 0, bootBytes: 0, peakBytes: 0, budgetBytes: budget, replies: [], values: [], missing: [] };
   // QuickJS's own memory limit counts nothing in this WebAssembly build (malloc_usable_size is
   // unavailable), so the budget is enforced here: memory in use is sampled at every 16th interrupt
   // poll (QuickJS polls about every 10,000 bytecodes; a sample walks the whole heap) and between
@@ -262,6 +264,11 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
     report.booted = false;
     report.error = (error as Error).message;
   } finally {
+    try {
+      report.missing = value('__engine.missing') as string[];
+    } catch {
+      // the engine is past use (out of memory, interrupted): nothing to collect
+    }
     vm.dispose();
     runtime.dispose();
   }

@@ -2,6 +2,9 @@
 // engine check drives, console output to the host, and the control object `__engine`.
 // Written in the subset both runtimes run, since the globals they lack are deleted afterwards.
 var __engine = (function () {
+  // Captured before the globals a runtime lacks (Proxy, Reflect on Espruino) are deleted.
+  var HasProxy = typeof Proxy === 'function' ? Proxy : null;
+  var HasReflect = typeof Reflect === 'object' ? Reflect : null;
   var timers = [];
   var nextId = 1;
   var clock = 0;
@@ -68,6 +71,24 @@ var __engine = (function () {
       };
       engine.flash = flash;
       return flash;
+    },
+    /**
+     * Members a device bundle read from a runtime object that the fake does not have: the fakes
+     * must cover every runtime API the bindings use, so the engine check reports these and tests
+     * require the list to be empty. Real engines (no Proxy on Espruino) get the object itself.
+     */
+    missing: [],
+    watch: function (target, name) {
+      if (!HasProxy) return target;
+      return new HasProxy(target, {
+        get: function (t, key, receiver) {
+          if (typeof key === 'string' && !(key in t) && key !== 'toJSON' && key !== 'then') {
+            var what = name + '.' + key;
+            if (engine.missing.indexOf(what) < 0) engine.missing.push(what);
+          }
+          return HasReflect.get(t, key, receiver);
+        },
+      });
     },
     /** A minimal event emitter, as both runtimes' stream objects are. */
     emitter: function () {

@@ -142,7 +142,9 @@
   if (!hostCrypto && realRequire) modules.crypto = realRequire('crypto');
   g.require = function (id) {
     if (!modules[id]) throw new Error('Module ' + id + ' not found');
-    return modules[id];
+    return X.watch(modules[id], "require('" + id + "')");
   };
+  g.E = X.watch(g.E, 'E');
+  g.process = X.watch(g.process, 'process');
   g.global = g;
 })(globalThis);

@@ -47,6 +47,7 @@
     this.base = base === undefined ? 0 : base;
     this.count = count === undefined ? 260 : count;
     this.size = 4096;
+    return E.watch(this, 'Flash instance');
   }
   Flash.prototype.read = function (block, buffer, offset) {
     var at = (this.base + block) * 4096 + (offset || 0);
@@ -123,7 +124,9 @@
   g.require = function (id) {
     if (g.process.builtin_modules.indexOf(id) < 0) throw new Error('Failed to load module: ' + id);
     if (!modules[id]) throw new Error('engine check: no fake for Kaluma module ' + id);
-    return modules[id];
+    return E.watch(modules[id], "require('" + id + "')");
   };
+  g.board = E.watch(g.board, 'board');
+  g.process = E.watch(g.process, 'process');
   g.global = g;
 })(globalThis);
