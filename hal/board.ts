@@ -4,6 +4,7 @@ import type { CryptoProvider } from './crypto';
 import type { Entropy } from './entropy';
 import type { Flash } from './flash';
 import type { Identity } from './identity';
+import type { Io } from './io';
 import type { Net } from './net';
 import type { Power } from './power';
 
@@ -32,6 +33,8 @@ export interface Board {
   /** The crypto primitives: native where the runtime has them, modules/crypto otherwise. */
   readonly crypto: CryptoProvider;
   readonly net: Net;
+  /** The pins of the product's own hardware. */
+  readonly io: Io;
   readonly power: Power;
   readonly console: ConsoleControl;
   readonly partitions: Partitions;

@@ -1,6 +1,7 @@
 import type { Board } from '../../hal/board';
 import type { ConsoleMode, ConsoleReport } from '../../hal/console';
 import type { Flash } from '../../hal/flash';
+import type { Io, Pin } from '../../hal/io';
 import type { HttpHandler, HttpResponse, HttpServer, HttpServerOptions, Net } from '../../hal/net';
 import { receive } from '../common/http';
 import { utf8Bytes } from '../../firmware/device/bytes';
@@ -21,6 +22,9 @@ declare const E: any;
 declare function getSerial(): string;
 declare function getTime(): number;
 declare const process: any;
+declare function pinMode(pin: Pin, mode: string): void;
+declare function digitalWrite(pin: Pin, value: boolean): void;
+declare function analogRead(pin: Pin): number;
 
 export const ESP32_PARTITIONS = {
   provisioning: { address: 0x00e000, size: 0x2000 },
@@ -101,6 +105,25 @@ function esp32Net(): Net {
   };
 }
 
+/**
+ * GPIO through Espruino's globals (src/jswrap_io.c): pinMode(pin, "output") once per pin, then
+ * digitalWrite(pin, value); analogRead(pin) returns a fraction of full scale, 0 ≤ v < 1. Pins are
+ * names such as "D36" (the ESP32's ADC1 pins are D32-D39; ADC2 stops working while Wi-Fi is on).
+ */
+export function espruinoIo(): Io {
+  const outputs: { [pin: string]: boolean } = {};
+  return {
+    write: (pin: Pin, high: boolean): void => {
+      if (!outputs[String(pin)]) {
+        pinMode(pin, 'output');
+        outputs[String(pin)] = true;
+      }
+      digitalWrite(pin, high);
+    },
+    analog: (pin: Pin): number => analogRead(pin),
+  };
+}
+
 /** Consoles: Telnet off (on by default on ESP32), serial console detached with E.setConsole. */
 function restrictConsole(mode: ConsoleMode): ConsoleReport {
   if (mode === 'open') return { state: 'open', notClosed: [] };
@@ -132,6 +155,7 @@ export function createBoard(): Board {
       },
     },
     crypto: espruinoCrypto(),
+    io: espruinoIo(),
     entropy: {
       // E.hwRand() is rand() with a fixed seed (targets/esp32/jshardware.c): no entropy at all.
       quality: 'none',

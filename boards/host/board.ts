@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Board } from '../../hal/board';
 import { partition } from '../../hal/flash';
+import type { Io, Pin } from '../../hal/io';
 import type { Net } from '../../hal/net';
 import type { SimFlash } from './flash';
 import { jsCrypto } from '../../modules/crypto/provider-js';
@@ -19,9 +20,38 @@ export const HOST_PARTITIONS = {
   state: { offset: 0x01000, size: 0x1f000 },
 };
 
+/** Simulated pins: outputs are recorded, analog inputs are set by the simulator's user or tests. */
+export interface HostIo extends Io {
+  /** Last level written to each output pin. */
+  readonly outputs: { [pin: string]: boolean };
+  /** Sets what analog input `pin` reads (a fraction of full scale, 0 ≤ value < 1). */
+  setAnalog(pin: Pin, value: number): void;
+}
+
+export function createHostIo(): HostIo {
+  const outputs: { [pin: string]: boolean } = {};
+  const inputs: { [pin: string]: number } = {};
+  return {
+    outputs,
+    write: (pin, high) => {
+      outputs[String(pin)] = high;
+    },
+    analog: (pin) => {
+      const v = inputs[String(pin)];
+      if (v === undefined) throw new Error('analog input ' + String(pin) + ': nothing connected in the simulator (Simulator.io.setAnalog)');
+      return v;
+    },
+    setAnalog: (pin, value) => {
+      if (!(value >= 0 && value < 1)) throw new RangeError('analog value must be in [0, 1)');
+      inputs[String(pin)] = value;
+    },
+  };
+}
+
 export interface HostBoardOptions {
   flash: SimFlash;
   net: Net;
+  io: Io;
   /** Simulated chip id (public, like RP2040's flash uid). */
   uid: string;
   /** Called by power.reboot(): the simulator rebuilds the device from the same flash. */
@@ -44,6 +74,7 @@ export function createHostBoard(options: HostBoardOptions): Board {
       bytes: (length: number) => new Uint8Array(randomBytes(length)),
     },
     net: options.net,
+    io: options.io,
     power: { reboot: options.reboot },
     console: {
       // The simulator has no REPL: nothing to close, nothing left open.

@@ -1,6 +1,7 @@
 import type { Board } from '../../hal/board';
 import type { ConsoleMode, ConsoleReport } from '../../hal/console';
 import type { Flash } from '../../hal/flash';
+import type { Io, Pin } from '../../hal/io';
 import type { HttpHandler, HttpResponse, HttpServer, HttpServerOptions, Net } from '../../hal/net';
 import { receive } from '../common/http';
 import { jsCrypto } from '../../modules/crypto/provider-js';
@@ -23,6 +24,10 @@ declare function require(name: string): any;
 declare const board: { uid: string; name: string };
 declare function millis(): number;
 declare function micros(): number;
+declare function pinMode(pin: number, mode: number): void;
+declare function digitalWrite(pin: number, value: number): void;
+declare function analogRead(pin: number): number;
+declare const OUTPUT: number;
 declare const process: any;
 declare class TextEncoder {
   encode(text: string): Uint8Array;
@@ -90,6 +95,30 @@ function send(res: any, response: HttpResponse): void {
   res.end(body);
 }
 
+/**
+ * GPIO through Kaluma's globals (src/global.c): pinMode(pin, OUTPUT) once per pin, then
+ * digitalWrite(pin, 0|1); analogRead(pin) on the ADC pins 26-28 (src/modules/adc: 0 ≤ v < 1).
+ * Pins are GPIO numbers.
+ */
+export function kalumaIo(): Io {
+  const outputs: { [pin: string]: boolean } = {};
+  const gpio = (pin: Pin): number => {
+    if (typeof pin !== 'number' || pin < 0 || pin > 29 || pin !== Math.floor(pin)) throw new TypeError('pin must be a GPIO number 0-29 on Kaluma');
+    return pin;
+  };
+  return {
+    write: (pin: Pin, high: boolean): void => {
+      const n = gpio(pin);
+      if (!outputs[n]) {
+        pinMode(n, OUTPUT);
+        outputs[n] = true;
+      }
+      digitalWrite(n, high ? 1 : 0);
+    },
+    analog: (pin: Pin): number => analogRead(gpio(pin)),
+  };
+}
+
 /** require('http') server (src/modules/http/http.js), Pico W only. */
 function picoNet(): Net {
   return {
@@ -153,6 +182,7 @@ export function createBoard(): Board {
       },
     },
     crypto: jsCrypto,
+    io: kalumaIo(),
     entropy: { quality: 'weak', bytes: weakBytes },
     net: picoNet(),
     power: {

@@ -1,9 +1,10 @@
 import { defineImage } from '../../firmware/device/image';
 import { deviceInfo } from '../../modules/device-info';
+import { relay } from './relay';
 
 /**
  * Smart plug: a relay behind an HTTP API. The image is its configuration plus the modules it is
- * composed of; the board is chosen per target in manifest.json.
+ * composed of; the board is chosen per target in manifest.json. The relay's pin is given per board.
  */
 export default defineImage({
   config: {
@@ -17,5 +18,5 @@ export default defineImage({
       console: 'off',
     },
   },
-  modules: [deviceInfo()],
+  modules: [deviceInfo(), relay({ 'kaluma-pico-w': 15, 'espruino-esp32': 'D26', host: 'relay' })],
 });

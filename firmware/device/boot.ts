@@ -33,6 +33,7 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
     entropy: board.entropy,
     crypto: board.crypto,
     net: board.net,
+    io: board.io,
     power: board.power,
     console: board.console,
     partitions: { provisioning: readOnly(board.partitions.provisioning, 'the provisioning partition'), state: board.partitions.state },

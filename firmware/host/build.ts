@@ -22,6 +22,8 @@ export interface Manifest {
   description: string;
   entry: string;
   boards: { [target in Target]?: string };
+  /** The host simulator's inputs for `hoshi start` (e.g. a sensor's analog level). */
+  simulator?: { analog?: { [pin: string]: number } };
 }
 
 export interface BuildResult {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { openSimFlash, fileBacking, PICO_GEOMETRY } from '../../boards/host/flash';
 import { HOST_FLASH_SIZE, HOST_PARTITIONS } from '../../boards/host/board';
 import { partition } from '../../hal/flash';
-import { buildImage, ROOT } from './build';
+import { buildImage, readManifest, ROOT } from './build';
 import { checkProfile, formatViolations } from './profile';
 import type { Target } from './profiles';
 import { encodeProvisioning, newProvisioningRecord, padTo, writeProvisioning } from './provision';
@@ -55,8 +55,9 @@ async function build(args: string[]): Promise<void> {
 
 async function start(args: string[]): Promise<void> {
   const example = args[0] && !args[0].startsWith('--') ? args[0] : 'smart-plug';
-  const module = (await import(join(ROOT, 'examples', example, 'image.ts'))) as { default: Image };
-  await runImage(module.default, args);
+  const manifest = readManifest(example);
+  const module = (await import(join(ROOT, 'examples', example, manifest.entry))) as { default: Image };
+  await runImage(module.default, args, manifest.simulator?.analog ?? {});
 }
 
 function provision(args: string[]): void {

@@ -2,19 +2,29 @@ import type { Image } from '../device/image';
 import { startSimulator } from './simulator';
 
 /**
- * Runs an image on the host board until Ctrl+C: `[--dir DIR] [--port N]`. The simulated unit lives
- * in DIR (default .hoshi/<model>), so a second start finds the same flash.
+ * Runs an image on the host board until Ctrl+C: `[--dir DIR] [--port N] [--analog PIN=VALUE]…`.
+ * The simulated unit lives in DIR (default .hoshi/<model>), so a second start finds the same
+ * flash. `--analog` connects a simulated analog input (a fraction of full scale); `inputs` are the
+ * example's defaults (its manifest's "simulator.analog").
  */
-export async function runImage(image: Image, args: string[]): Promise<void> {
+export async function runImage(image: Image, args: string[], inputs: { [pin: string]: number } = {}): Promise<void> {
   const option = (name: string): string | undefined => {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : undefined;
   };
   const dir = option('--dir') ?? '.hoshi/' + image.config.model;
   const port = Number(option('--port') ?? 8080);
-  const sim = await startSimulator({ image, dir, port });
+  const analog: { [pin: string]: number } = { ...inputs };
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] !== '--analog') continue;
+    const m = /^([^=]+)=([0-9.]+)$/.exec(args[i + 1] ?? '');
+    if (!m) throw new Error('--analog takes PIN=VALUE, VALUE a fraction of full scale in [0, 1)');
+    analog[m[1]!] = Number(m[2]);
+  }
+  const sim = await startSimulator({ image, dir, port, analog });
   console.log('[host] flash: ' + dir + '/flash.bin (boot ' + sim.boots + ')');
   console.log('[host] device info: ' + sim.url + '/api/info');
+  for (const r of sim.device.routes) console.log('[host] ' + (r.method + ' ').padEnd(7) + sim.url + r.path + ' (' + r.access + ')');
   console.log('[host] Ctrl+C stops the device');
   const stop = (): void => {
     sim.stop();

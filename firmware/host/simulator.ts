@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createHostBoard, HOST_FLASH_SIZE, HOST_PARTITIONS } from '../../boards/host/board';
+import { createHostBoard, createHostIo, HOST_FLASH_SIZE, HOST_PARTITIONS, type HostIo } from '../../boards/host/board';
 import { fileBacking, memoryBacking, openSimFlash, PICO_GEOMETRY, type FlashBacking, type SimFlash } from '../../boards/host/flash';
 import { hostNet } from '../../boards/host/net';
 import { partition } from '../../hal/flash';
@@ -20,6 +20,8 @@ export interface SimulatorOptions {
   provision?: boolean;
   /** Silences the device's console output. */
   quiet?: boolean;
+  /** Simulated analog inputs (pin → fraction of full scale). */
+  analog?: { [pin: string]: number };
 }
 
 /** A simulated unit: one flash backing, rebooted as many times as needed. */
@@ -31,6 +33,8 @@ export interface Simulator {
   url: string;
   /** Number of boots so far, this one included. */
   boots: number;
+  /** The unit's pins: outputs written by the image, analog inputs to set. Kept across reboots. */
+  readonly io: HostIo;
   /** Reboots from the same flash (after a power cut, too). */
   reboot(): Promise<Device>;
   stop(): void;
@@ -60,7 +64,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const net = hostNet((error) => failBoot(error));
   const image = withPort(options.image, options.port ?? 0);
 
-  const sim = { backing, boots: 0 } as Simulator;
+  const sim = { backing, boots: 0, io: createHostIo() } as Simulator;
+  for (const pin of Object.keys(options.analog ?? {})) sim.io.setAnalog(pin, options.analog![pin]!);
   const powerOn = (): Promise<Device> =>
     new Promise((resolve, reject) => {
       failBoot = (error) => {
@@ -81,6 +86,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       const board = createHostBoard({
         flash: sim.flash,
         net,
+        io: sim.io,
         uid,
         reboot: () => {
           void sim.reboot();

@@ -17,6 +17,14 @@
   g.getSerial = function () { return '30aea4f1c2d8'; };
   // src/jswrap_process.c: process.memory() counts variables.
   g.process = { env: { BOARD: 'ESP32', VERSION: '2v29' }, memory: function () { return { free: 12000, usage: 4000, total: 16000 }; } };
+  // src/jswrap_io.c: pinMode(pin, "input"|"output"|...), digitalWrite(pin, value),
+  // analogRead(pin) -> 0 <= v < 1 (the ADC reading divided by its range). Pins by name ("D36").
+  X.pins = { modes: {}, levels: {}, analog: {} };
+  var PIN_MODES = { analog: 1, input: 1, input_pullup: 1, input_pulldown: 1, output: 1, opendrain: 1, af_output: 1, af_opendrain: 1, auto: 1 };
+  var pinName = function (pin) { var n = String(pin); if (!/^D[0-9]+$/.test(n)) throw new Error('Invalid pin: ' + n); return n; };
+  g.pinMode = function (pin, mode) { if (!PIN_MODES[mode]) throw new Error('Unknown pin mode'); X.pins.modes[pinName(pin)] = mode; };
+  g.digitalWrite = function (pin, value) { X.pins.levels[pinName(pin)] = value ? 1 : 0; };
+  g.analogRead = function (pin) { var n = pinName(pin); return X.pins.analog[n] === undefined ? 0 : X.pins.analog[n]; };
   var rand = 1;
   g.E = {
     // src/jswrap_espruino.c: E.toString(Uint8Array) is a byte string.

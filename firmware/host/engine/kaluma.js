@@ -22,6 +22,18 @@
       'stream', 'net', 'http', 'url', 'rp2', 'rtc', 'path', 'flash', 'fs', 'vfs_lfs', 'vfs_fat', 'sdcard', 'wdt', 'pico_cyw43'],
     memoryUsage: function () { return { heapTotal: 184320, heapUsed: 0, heapPeak: 0 }; },
   };
+  // src/global.c: pinMode(pin, mode), digitalWrite(pin, value) with numeric pins; analogRead(pin)
+  // sets up the ADC (km_adc_setup fails on pins other than 26-29) and returns 0 <= v < 1.
+  E.pins = { modes: {}, levels: {}, analog: {} };
+  g.INPUT = 0; g.OUTPUT = 1; g.INPUT_PULLUP = 2; g.INPUT_PULLDOWN = 3; g.HIGH = 1; g.LOW = 0;
+  var pinNumber = function (pin) { if (typeof pin !== 'number') throw new TypeError('"pin" argument must be a number'); return pin; };
+  g.pinMode = function (pin, mode) { E.pins.modes[pinNumber(pin)] = mode === undefined ? 0 : mode; };
+  g.digitalWrite = function (pin, value) { E.pins.levels[pinNumber(pin)] = value ? 1 : 0; };
+  g.analogRead = function (pin) {
+    pinNumber(pin);
+    if (pin < 26 || pin > 29) throw new Error('SystemError: ADC not available on pin ' + pin);
+    return E.pins.analog[pin] === undefined ? 0 : E.pins.analog[pin];
+  };
   // src/modules/text_encoder: "utf-8" (default) and "ascii" only.
   var unesc = unescape;
   var esc = escape;

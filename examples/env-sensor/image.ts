@@ -1,0 +1,26 @@
+import { defineImage } from '../../firmware/device/image';
+import { deviceInfo } from '../../modules/device-info';
+import { temperatureSensor } from './sensor';
+
+/**
+ * Environment sensor: an LM35 temperature sensor on an ESP32's ADC1 (GPIO36, "D36"; ADC2 pins stop
+ * working while Wi-Fi is on), served over HTTP. The image is its configuration plus the modules it
+ * is composed of; the board is chosen per target in manifest.json.
+ */
+export default defineImage({
+  config: {
+    model: 'HS-ENV-01',
+    vendor: 'Hoshi example vendor',
+    firmwareVersion: '0.1.0',
+    supportEnd: '2031-12-31',
+    vulnerabilityDisclosureUrl: 'https://example.com/security/disclosure',
+    interfaces: {
+      http: { port: 80, maxBodyBytes: 1024, maxHeaderBytes: 2048 },
+      console: 'off',
+    },
+  },
+  modules: [
+    deviceInfo(),
+    temperatureSensor({ pins: { 'espruino-esp32': 'D36', 'kaluma-pico-w': 26, host: 'temperature' }, fullScaleVolts: 3.3, offsetVolts: 0, voltsPerDegree: 0.01 }),
+  ],
+});

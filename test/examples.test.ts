@@ -1,0 +1,97 @@
+import test from 'ava';
+import { buildImage } from '../firmware/host/build';
+import { runInEngine } from '../firmware/host/engine';
+import { checkProfile, formatViolations } from '../firmware/host/profile';
+import { startSimulator } from '../firmware/host/simulator';
+import envSensor from '../examples/env-sensor/image';
+import smartPlug from '../examples/smart-plug/image';
+import { relay } from '../examples/smart-plug/relay';
+import { createHostIo } from '../boards/host/board';
+import type { Board } from '../hal/board';
+import type { HttpResponse } from '../hal/net';
+import type { ModuleContext, Route } from '../firmware/device/image';
+
+/** The examples' own hardware (relay, sensor) through each board's Io, on the fakes and the host. */
+
+test('smart-plug: the relay is an output driven low at boot; its state is public, changing it is refused without admin', async (t) => {
+  for (const [target, pin, output] of [['kaluma', '15', '1'], ['espruino', 'D26', 'output']] as const) {
+    const built = await buildImage('smart-plug', target);
+    const report = await runInEngine(built.code, target, {
+      requests: [
+        { method: 'GET', url: '/api/relay' },
+        { method: 'PUT', url: '/api/relay', headers: { 'Content-Length': '11' }, body: new TextEncoder().encode('{"on":true}') },
+      ],
+      probes: [`String(__engine.pins.modes[${JSON.stringify(pin)}])`, `String(__engine.pins.levels[${JSON.stringify(pin)}])`],
+    });
+    t.true(report.booted, report.error);
+    t.deepEqual(report.values, [output, '0'], target);
+    t.deepEqual(JSON.parse(report.replies[0]!.text), { on: false });
+    t.is(report.replies[1]!.status, 401);
+    t.deepEqual(report.missing, []);
+  }
+  const sim = await startSimulator({ image: smartPlug, quiet: true });
+  try {
+    t.is(sim.io.outputs.relay, false);
+    t.deepEqual(await (await fetch(sim.url + '/api/relay')).json(), { on: false });
+    t.is((await fetch(sim.url + '/api/relay', { method: 'PUT', body: '{"on":true}' })).status, 401);
+  } finally {
+    sim.stop();
+  }
+});
+
+test('env-sensor builds for Espruino and the host, passes the profile check, and serves its reading', async (t) => {
+  const built = await buildImage('env-sensor', 'espruino');
+  const profile = checkProfile(built.code, 'espruino', built.map);
+  t.deepEqual(profile.violations, [], formatViolations(profile));
+  const report = await runInEngine(built.code, 'espruino', {
+    prelude: '__engine.pins.analog.D36 = 0.0712;',
+    requests: [{ method: 'GET', url: '/api/reading' }, { method: 'GET', url: '/api/info' }],
+  });
+  t.true(report.booted, report.error);
+  t.deepEqual(JSON.parse(report.replies[0]!.text), { temperatureC: 23.5, raw: 0.0712 });
+  t.like(JSON.parse(report.replies[1]!.text), { model: 'HS-ENV-01' });
+  t.deepEqual(report.missing, []);
+  t.true((await buildImage('env-sensor', 'host')).bytes > 0);
+});
+
+test('env-sensor on the host: a connected input is read, an unconnected one is a 503 with a reason', async (t) => {
+  const sim = await startSimulator({ image: envSensor, quiet: true, analog: { temperature: 0.0655 } });
+  try {
+    t.deepEqual(await (await fetch(sim.url + '/api/reading')).json(), { temperatureC: 21.6, raw: 0.0655 });
+  } finally {
+    sim.stop();
+  }
+  const bare = await startSimulator({ image: envSensor, quiet: true });
+  try {
+    const r = await fetch(bare.url + '/api/reading');
+    t.is(r.status, 503);
+    t.like(await r.json(), { error: 'sensor-unavailable' });
+    t.is((await fetch(bare.url + '/api/info')).status, 200);
+  } finally {
+    bare.stop();
+  }
+});
+
+test('smart-plug relay: hostile bodies for PUT /api/relay get 400 with a reason and leave the relay as it was', (t) => {
+  const routes: Route[] = [];
+  const io = createHostIo();
+  const context = { board: { name: 'host', io } as unknown as Board, config: smartPlug.config, provisioning: undefined, route: (r: Route) => routes.push(r) } as ModuleContext;
+  relay({ host: 'relay' }).start(context);
+  const put = routes.find((r) => r.method === 'PUT')!;
+  t.is(put.access, 'admin');
+  const send = (body: string): HttpResponse => {
+    let out: HttpResponse | undefined;
+    put.handler({ method: 'PUT', path: '/api/relay', query: '', headers: {}, body: new TextEncoder().encode(body), remote: '' }, (r) => (out = r));
+    return out!;
+  };
+  for (const body of ['', '{', 'null', '[]', '"on"', '{"on":"true"}', '{"on":1}', '{"off":true}', '\u0000\u00ff', '{"on":true'.repeat(50)]) {
+    const r = send(body);
+    t.is(r.status, 400, JSON.stringify(body));
+    t.regex(String(r.body), /"reason"/);
+    t.is(io.outputs.relay, false);
+  }
+  t.is(send('{"on":true}').status, 200);
+  t.is(io.outputs.relay, true);
+  t.is(send('{"on":"x"}').status, 400);
+  t.is(io.outputs.relay, true, 'a refused request changes nothing');
+});
