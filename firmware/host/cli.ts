@@ -8,6 +8,8 @@ import { checkProfile, formatViolations } from './profile';
 import type { Target } from './profiles';
 import { encodeProvisioning, newProvisioningRecord, padTo, writeProvisioning } from './provision';
 import { runImage } from './run';
+import { provisioningArea, SERIAL_BOARDS, type SerialBoard } from './serial/boards';
+import { openSerialLink } from './serial/link';
 import type { Image } from '../device/image';
 
 /**
@@ -15,13 +17,20 @@ import type { Image } from '../device/image';
  *   hoshi build <example> --target kaluma|espruino|host [--out DIR]
  *   hoshi start [<example>] [--dir DIR] [--port N]
  *   hoshi provision (--out FILE | --sim DIR) [--serial S]
+ *   hoshi provision --board B (--port P | --dry-run FILE) [--serial S]
+ *   hoshi flash <example> --board B (--port P | --dry-run FILE)
  * Exit codes: 0 ok, 1 the work failed (message says why), 2 usage.
  */
 const USAGE = `usage:
   hoshi build <example> --target kaluma|espruino|host [--out DIR]
   hoshi start [<example>] [--dir DIR] [--port N]
   hoshi provision --out FILE [--serial S]     write a new unit's record (padded to 256 bytes) to FILE
-  hoshi provision --sim DIR [--serial S]      provision the simulated unit in DIR`;
+  hoshi provision --sim DIR [--serial S]      provision the simulated unit in DIR
+  hoshi provision --board B --port P [--serial S]      write a new unit's record into a real board
+  hoshi provision --board B --dry-run FILE [--serial S] write the exact bytes that would be sent to FILE
+  hoshi flash <example> --board B --port P             build and write the image to a real board
+  hoshi flash <example> --board B --dry-run FILE       write the exact bytes that would be sent to FILE
+boards: ${Object.keys(SERIAL_BOARDS).join(', ')}`;
 
 const TARGETS: Target[] = ['kaluma', 'espruino', 'host'];
 
@@ -60,13 +69,55 @@ async function start(args: string[]): Promise<void> {
   await runImage(module.default, args, manifest.simulator?.analog ?? {});
 }
 
-function provision(args: string[]): void {
+function serialBoard(args: string[], command: string): SerialBoard {
+  const name = option(args, '--board');
+  const board = name ? SERIAL_BOARDS[name] : undefined;
+  if (!board) usage(command + ': --board must be one of ' + Object.keys(SERIAL_BOARDS).join(', '));
+  if (!option(args, '--port') && !option(args, '--dry-run')) usage(command + ': --port P or --dry-run FILE');
+  return board;
+}
+
+/** Sends through the serial port, or writes the exact bytes to the dry-run file. */
+async function overSerial(args: string[], board: SerialBoard, transcript: () => Uint8Array, live: (link: Awaited<ReturnType<typeof openSerialLink>>) => Promise<void>, secret: boolean): Promise<void> {
+  const dry = option(args, '--dry-run');
+  if (dry) {
+    writeFileSync(dry, transcript(), { mode: secret ? 0o600 : 0o644 });
+    console.log('dry run: the bytes for ' + board.name + ' are in ' + dry + (secret ? ' (they hold the device secret: delete the file once used)' : ''));
+    return;
+  }
+  const link = await openSerialLink(option(args, '--port')!, board.baud);
+  try {
+    await live(link);
+  } finally {
+    await link.close();
+  }
+}
+
+async function flash(args: string[]): Promise<void> {
+  const example = args[0];
+  if (!example || example.startsWith('--')) usage('flash: which example?');
+  const board = serialBoard(args, 'flash');
+  const manifest = readManifest(example);
+  if (manifest.boards[board.target] !== board.name) usage('flash: example ' + example + ' has no image for ' + board.name);
+  const built = await buildImage(example, board.target);
+  const report = checkProfile(built.code, board.target, built.map);
+  if (report.violations.length) throw new Error('flash: the image is outside the ' + board.target + ' profile:\n' + formatViolations(report));
+  const code = new TextEncoder().encode(built.code);
+  await overSerial(args, board, () => board.flashTranscript(code), (link) => board.flash(link, code, (l) => console.log(l)), false);
+}
+
+async function provision(args: string[]): Promise<void> {
   const serial = option(args, '--serial');
   const record = newProvisioningRecord(serial);
   const encoded = encodeProvisioning(record);
   const out = option(args, '--out');
   const sim = option(args, '--sim');
-  if (out) {
+  if (option(args, '--board')) {
+    const board = serialBoard(args, 'provision');
+    const area = provisioningArea(board, encoded);
+    await overSerial(args, board, () => board.provisionTranscript(area), (link) => board.provision(link, area, (l) => console.log(l)), true);
+    console.log('unit ' + record.serial + ' (' + board.name + ')');
+  } else if (out) {
     writeFileSync(out, padTo(encoded, PICO_GEOMETRY.writeSize), { mode: 0o600 });
     console.log('unit ' + record.serial + ': record written to ' + out + ' (holds the device secret: keep it off shared storage, delete it once flashed)');
   } else if (sim) {
@@ -87,7 +138,8 @@ const [command, ...rest] = process.argv.slice(2);
 try {
   if (command === 'build') await build(rest);
   else if (command === 'start') await start(rest);
-  else if (command === 'provision') provision(rest);
+  else if (command === 'provision') await provision(rest);
+  else if (command === 'flash') await flash(rest);
   else usage(command ? 'unknown command ' + command : 'which command?');
 } catch (error) {
   console.error('hoshi: ' + (error as Error).message);

@@ -25,6 +25,21 @@
   g.pinMode = function (pin, mode) { if (!PIN_MODES[mode]) throw new Error('Unknown pin mode'); X.pins.modes[pinName(pin)] = mode; };
   g.digitalWrite = function (pin, value) { X.pins.levels[pinName(pin)] = value ? 1 : 0; };
   g.analogRead = function (pin) { var n = pinName(pin); return X.pins.analog[n] === undefined ? 0 : X.pins.analog[n]; };
+  // src/jswrap_functions.c: atob() returns a String (one char per byte); print() is console.log.
+  g.atob = function (b64) {
+    var A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', out = '', bits = 0, n = 0;
+    for (var i = 0; i < b64.length; i++) {
+      var v = A.indexOf(b64[i]);
+      if (v < 0) continue;
+      bits = (bits << 6) | v; n += 6;
+      if (n >= 8) { n -= 8; out += String.fromCharCode((bits >> n) & 255); }
+    }
+    return out;
+  };
+  g.print = function () { X.log(arguments); };
+  // src/jswrap_interactive.c: reset() clears RAM (the engine check keeps going), load() re-runs the boot code.
+  g.reset = function () {};
+  g.load = function () { X.loaded = true; };
   var rand = 1;
   g.E = {
     // src/jswrap_espruino.c: E.toString(Uint8Array) is a byte string.
@@ -32,6 +47,12 @@
     // targets/esp32/jshardware.c: rand() with a fixed seed.
     hwRand: function () { rand = (rand * 1103515245 + 12345) & 0x7fffffff; return rand; },
     reboot: function () { X.rebooted = true; },
+    // src/jswrap_espruino.c E.CRC32: CRC-32 (0xEDB88320 reflected, init and final xor 0xFFFFFFFF) of a string or array.
+    CRC32: function (data) {
+      var b = bytesOf(data), c = -1;
+      for (var i = 0; i < b.length; i++) { c ^= b[i]; for (var k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1)); }
+      return (c ^ -1) >>> 0;
+    },
     setConsole: function (device) { X.console = device; },
     lockConsole: function () {},
   };
@@ -39,6 +60,17 @@
   // write(data, addr) read-modify-writes unaligned edges in 4-byte words and only clears bits;
   // erasePage(addr) erases the 4 KB sector holding addr.
   var flash = X.sparseFlash(4 * 1024 * 1024);
+  // The partition table at 0x8000 (ESP-IDF format: 32-byte entries, magic AA 50, type, subtype,
+  // offset and size little-endian, 16-byte label): only the entry Hoshi relies on is reproduced,
+  // "free, data, 0x40, 0xE000, 8K" of partitions_espruino.csv (espruino/EspruinoBuildTools).
+  flash.load(0x8000, [0xaa, 0x50, 0x01, 0x40, 0x00, 0xe0, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x66, 0x72, 0x65, 0x65]);
+  flash.load(0x8010, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  // Data arguments are strings (one char per byte, as atob() returns), arrays or typed arrays.
+  function bytesOf(data) {
+    var out = [];
+    for (var i = 0; i < data.length; i++) out.push(typeof data === 'string' ? data.charCodeAt(i) & 255 : data[i] & 255);
+    return out;
+  }
   var Flash = {
     getPage: function (addr) { return addr >= flash.size ? undefined : { addr: addr & ~0xfff, length: 4096 }; },
     getFree: function () { return [{ addr: 0xe000, length: 0x2000 }, { addr: 0x310000, length: 0x10000 }, { addr: 0x360000, length: 0xa0000 }]; },
@@ -46,7 +78,7 @@
       if (typeof addr !== 'number') throw new Error('Address must be an integer');
       flash.erase(addr >> 12);
     },
-    write: function (data, addr) { for (var i = 0; i < data.length; i++) flash.program(addr + i, data[i]); },
+    write: function (data, addr) { var b = bytesOf(data); for (var i = 0; i < b.length; i++) flash.program(addr + i, b[i]); },
     read: function (length, addr) {
       if (length <= 0) return undefined;
       var out = new Uint8Array(length);
@@ -145,8 +177,33 @@
     },
     AES: { encrypt: aes('encrypt'), decrypt: aes('decrypt') },
   };
+  // src/jswrap_storage.c over src/jsflash.c: names of at most 28 characters; write(name, data)
+  // replaces a file; write(name, data, offset, size) creates a file of `size` bytes (erased, 0xFF)
+  // and writes at `offset`; write(name, data, offset) writes into the file made that way; read()
+  // returns the file as a String, or undefined.
+  var files = {};
+  var Storage = {
+    write: function (name, data, offset, size) {
+      if (String(name).length > 28) throw new Error('File name too long');
+      var b = bytesOf(data);
+      if (offset === undefined) { files[name] = b; return true; }
+      if (size !== undefined) { files[name] = []; for (var i = 0; i < size; i++) files[name].push(255); }
+      var f = files[name];
+      if (!f || offset + b.length > f.length) throw new Error('Storage.write: data would go past the end of the file');
+      for (var j = 0; j < b.length; j++) f[offset + j] = b[j];
+      return true;
+    },
+    read: function (name) {
+      var f = files[name];
+      if (!f) return undefined;
+      var s = '';
+      for (var i = 0; i < f.length; i++) s += String.fromCharCode(f[i]);
+      return s;
+    },
+  };
+  X.storage = files;
   var TelnetServer = { setOptions: function (o) { X.telnet = o.mode; } };
-  var modules = { Flash: Flash, http: http, TelnetServer: TelnetServer, crypto: crypto };
+  var modules = { Flash: Flash, Storage: Storage, http: http, TelnetServer: TelnetServer, crypto: crypto };
   if (!hostCrypto && realRequire) modules.crypto = realRequire('crypto');
   g.require = function (id) {
     if (!modules[id]) throw new Error('Module ' + id + ' not found');

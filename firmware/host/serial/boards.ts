@@ -1,0 +1,50 @@
+import { KALUMA_PARTITIONS } from '../../../boards/kaluma-pico-w/board';
+import { ESP32_PARTITIONS } from '../../../boards/espruino-esp32/board';
+import type { DeviceTarget } from '../profiles';
+import { espruinoFlash, espruinoFlashTranscript, espruinoProvision, espruinoProvisionTranscript, ESPRUINO_BAUD } from './espruino';
+import { kalumaFlash, kalumaFlashTranscript, kalumaProvision, kalumaProvisionTranscript, KALUMA_BAUD } from './kaluma';
+import type { Link } from './link';
+
+/** What `hoshi flash` and `hoshi provision` need to know about a real board. */
+export interface SerialBoard {
+  name: string;
+  target: DeviceTarget;
+  baud: number;
+  /** Size of the provisioning partition: the record is padded with 0xFF (erased flash) to it. */
+  provisioningBytes: number;
+  flashTranscript(code: Uint8Array): Uint8Array;
+  flash(link: Link, code: Uint8Array, log: (line: string) => void): Promise<void>;
+  provisionTranscript(area: Uint8Array): Uint8Array;
+  provision(link: Link, area: Uint8Array, log: (line: string) => void): Promise<void>;
+}
+
+export const SERIAL_BOARDS: { [name: string]: SerialBoard } = {
+  'kaluma-pico-w': {
+    name: 'kaluma-pico-w',
+    target: 'kaluma',
+    baud: KALUMA_BAUD,
+    provisioningBytes: KALUMA_PARTITIONS.provisioning.count * 4096,
+    flashTranscript: kalumaFlashTranscript,
+    flash: kalumaFlash,
+    provisionTranscript: kalumaProvisionTranscript,
+    provision: kalumaProvision,
+  },
+  'espruino-esp32': {
+    name: 'espruino-esp32',
+    target: 'espruino',
+    baud: ESPRUINO_BAUD,
+    provisioningBytes: ESP32_PARTITIONS.provisioning.size,
+    flashTranscript: espruinoFlashTranscript,
+    flash: espruinoFlash,
+    provisionTranscript: espruinoProvisionTranscript,
+    provision: espruinoProvision,
+  },
+};
+
+/** The record padded with 0xFF to the partition's size. */
+export function provisioningArea(board: SerialBoard, record: Uint8Array): Uint8Array {
+  if (record.length > board.provisioningBytes) throw new Error('provision: the record does not fit the partition');
+  const area = new Uint8Array(board.provisioningBytes).fill(0xff);
+  area.set(record);
+  return area;
+}

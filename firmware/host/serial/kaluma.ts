@@ -1,0 +1,106 @@
+import { ascii, concatBytes, type Link } from './link';
+import { ACK, CRC_REQUEST, packet, BLOCK, EOT, headerBlock, dataBlocks, YmodemSender } from './ymodem';
+
+/**
+ * Kaluma 1.2.1 over its USB REPL (115200 baud; the Pico enumerates as USB VID 0x2E8A).
+ *
+ * Flashing an image does what `kaluma flash` (@kaluma/cli bin/kaluma.js, lib/flash.js) does:
+ * "\r.flash -w\r", a YMODEM-1K transfer of the file named "usercode" (src/repl.c, src/ymodem.c:
+ * the header erases the 128 program sectors; at most 524,287 bytes), then "\r.load\r".
+ *
+ * Provisioning writes the 4 KB record into sector 0 of Kaluma's flash area (boards/kaluma-pico-w)
+ * with REPL statements: echo off, the record in 16 lines of 512 hex digits (the REPL takes lines
+ * of at most 1,023 characters), erase, write, then the sector read back and printed between
+ * markers, compared byte for byte on the host.
+ */
+export const KALUMA_BAUD = 115200;
+export const KALUMA_PROGRAM_MAX = 524287;
+const SECTOR = 4096;
+
+export function kalumaFlashTranscript(code: Uint8Array): Uint8Array {
+  checkSize(code);
+  const parts = [ascii('\r'), ascii('.flash -w\r'), packet(0, headerBlock('usercode', code.length))];
+  dataBlocks(code).forEach((b, i) => parts.push(packet(i + 1, b)));
+  parts.push(new Uint8Array([EOT]), packet(0, new Uint8Array(BLOCK)), ascii('\r'), ascii('.load\r'));
+  return concatBytes(parts);
+}
+
+function checkSize(code: Uint8Array): void {
+  if (code.length === 0) throw new Error('flash: the image is empty');
+  if (code.length > KALUMA_PROGRAM_MAX) throw new Error('flash: the image is ' + code.length + ' bytes; Kaluma 1.2.1 takes at most ' + KALUMA_PROGRAM_MAX);
+  if (code.indexOf(0) >= 0) throw new Error('flash: the image contains a NUL byte (Kaluma ends the program at the first NUL)');
+}
+
+export async function kalumaFlash(link: Link, code: Uint8Array, log: (line: string) => void): Promise<void> {
+  checkSize(code);
+  link.drain();
+  await link.write(ascii('\r'));
+  await link.write(ascii('.flash -w\r'));
+  await link.expect(/Transfer a file via YMODEM/, 5000);
+  const sender = new YmodemSender('usercode', code);
+  // The header makes the board erase 512 KB before it answers: allow for it.
+  while (sender.state !== 'done' && sender.state !== 'cancelled') {
+    const byte = await link.readByte(sender.state === 'waiting' || sender.state === 'header' ? 30000 : 10000);
+    const reply = sender.receive(byte);
+    if (reply.length) await link.write(reply);
+  }
+  if (sender.state === 'cancelled') throw new Error('flash: the board cancelled the transfer');
+  const result = await link.expect(/(Done|Verification failed|Aborted|Failed to receive)\r\n/, 5000);
+  if (!/Done/.test(result)) throw new Error('flash: the board reported: ' + result.trim().split('\n').pop());
+  await link.write(ascii('\r'));
+  await link.write(ascii('.load\r'));
+  log('flashed ' + code.length + ' bytes; the board restarted the image');
+}
+
+/** The REPL lines that write and read back the 4 KB provisioning sector (without their "\r"). */
+export function kalumaProvisionLines(sector: Uint8Array): string[] {
+  if (sector.length !== SECTOR) throw new RangeError('provision: the Kaluma provisioning sector is 4096 bytes');
+  const hex = Buffer.from(sector).toString('hex');
+  const lines = [
+    "var F=require('flash').Flash,f=new F(0,1),b=new Uint8Array(4096);function h(o,s){for(var i=0;i<s.length;i+=2)b[o+(i>>1)]=parseInt(s.substr(i,2),16);}print('<R>')",
+  ];
+  for (let k = 0; k < 16; k++) lines.push(`h(${k * 256},'${hex.slice(k * 512, k * 512 + 512)}');print('<${k}>')`);
+  lines.push(
+    "f.ioctl(6,0);f.write(0,b);var r=new Uint8Array(4096);f.read(0,r);for(var j=0;j<16;j++){var s='';for(var i=0;i<256;i++){var v=r[j*256+i];s+=(v<16?'0':'')+v.toString(16);}print('<V'+j+':'+s+'>');}print('<E>')",
+  );
+  return lines;
+}
+
+export function kalumaProvisionTranscript(sector: Uint8Array): Uint8Array {
+  const lines = kalumaProvisionLines(sector);
+  return concatBytes([new Uint8Array([0x03]), ascii('\r.echo off\r'), ...lines.map((l) => ascii(l + '\r')), ascii('\r.echo on\r')]);
+}
+
+/** Parses the read-back of the last line: the sector as the board holds it. */
+export function parseKalumaReadBack(output: string): Uint8Array {
+  const out = new Uint8Array(SECTOR);
+  for (let j = 0; j < 16; j++) {
+    const m = new RegExp('<V' + j + ':([0-9a-f]{512})>').exec(output);
+    if (!m) throw new Error('provision: the board did not print page ' + j + ' of the sector back');
+    out.set(Buffer.from(m[1]!, 'hex'), j * 256);
+  }
+  return out;
+}
+
+export async function kalumaProvision(link: Link, sector: Uint8Array, log: (line: string) => void): Promise<void> {
+  const lines = kalumaProvisionLines(sector);
+  await link.write(new Uint8Array([0x03]));
+  await new Promise((r) => setTimeout(r, 150));
+  link.drain();
+  await link.write(ascii('\r.echo off\r'));
+  await new Promise((r) => setTimeout(r, 150));
+  link.drain();
+  await link.write(ascii(lines[0]! + '\r'));
+  await link.expect(/<R>/, 5000);
+  for (let k = 0; k < 16; k++) {
+    await link.write(ascii(lines[k + 1]! + '\r'));
+    await link.expect(new RegExp('<' + k + '>'), 5000);
+  }
+  await link.write(ascii(lines[17]! + '\r'));
+  const back = parseKalumaReadBack(await link.expect(/<E>/, 20000));
+  await link.write(ascii('\r.echo on\r'));
+  for (let i = 0; i < SECTOR; i++) if (back[i] !== sector[i]) throw new Error('provision: the sector read back differs at byte ' + i + ': the record is not written');
+  log('provisioning record written to sector 0 of the flash area and verified (4096 bytes)');
+}
+
+export { ACK, CRC_REQUEST };
