@@ -26,7 +26,8 @@
   g.digitalWrite = function (pin, value) { X.pins.levels[pinName(pin)] = value ? 1 : 0; };
   g.analogRead = function (pin) { var n = pinName(pin); return X.pins.analog[n] === undefined ? 0 : X.pins.analog[n]; };
   // src/jswrap_functions.c: atob() returns a String (one char per byte); print() is console.log.
-  g.atob = function (b64) {
+  // On a real engine (real-engines.ts) the native ones stay: only what the engine check lacks is defined.
+  if (typeof g.atob !== 'function') g.atob = function (b64) {
     var A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', out = '', bits = 0, n = 0;
     for (var i = 0; i < b64.length; i++) {
       var v = A.indexOf(b64[i]);
@@ -36,10 +37,10 @@
     }
     return out;
   };
-  g.print = function () { X.log(arguments); };
+  if (typeof g.print !== 'function') g.print = function () { X.log(arguments); };
   // src/jswrap_interactive.c: reset() clears RAM (the engine check keeps going), load() re-runs the boot code.
-  g.reset = function () {};
-  g.load = function () { X.loaded = true; };
+  if (typeof g.reset !== 'function') g.reset = function () {};
+  if (typeof g.load !== 'function') g.load = function () { X.loaded = true; };
   var rand = 1;
   g.E = {
     // src/jswrap_espruino.c: E.toString(Uint8Array) is a byte string.

@@ -11,7 +11,7 @@
   g.micros = function () { return E.now() * 1000; };
   g.delay = function () {};
   // src/global.c print_fn: prints its arguments separated by spaces, no newline.
-  g.print = function () { var parts = []; for (var i = 0; i < arguments.length; i++) parts.push(String(arguments[i])); E.log([parts.join(' ')]); };
+  if (typeof g.print !== 'function') g.print = function () { var parts = []; for (var i = 0; i < arguments.length; i++) parts.push(String(arguments[i])); E.log([parts.join(' ')]); };
   // src/global.c: console has log and error only.
   g.console = { log: function () { E.log(arguments); }, error: function () { E.log(arguments); } };
   // targets/rp2/boards/pico-w/board.js: board.name, board.uid (16 hex chars).
