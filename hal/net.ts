@@ -46,6 +46,9 @@ export interface HttpServer {
 }
 
 export interface Net {
-  /** Starts a server; `ready` is called once it accepts connections. */
+  /**
+   * Starts a server; `ready` is called once it accepts connections. Throws when the board has no
+   * network interface at all (boot then runs the image without its HTTP interface, and says so).
+   */
   listen(options: HttpServerOptions, handler: HttpHandler, ready: (server: HttpServer) => void): HttpServer;
 }

@@ -95,3 +95,16 @@ test('smart-plug relay: hostile bodies for PUT /api/relay get 400 with a reason 
   t.is(send('{"on":"x"}').status, 400);
   t.is(io.outputs.relay, true, 'a refused request changes nothing');
 });
+
+test('smart-plug for the Raspberry Pi Pico (no Wi-Fi): builds, passes the profile check, boots without its HTTP interface and says why', async (t) => {
+  const built = await buildImage('smart-plug', 'kaluma', undefined, 'kaluma-pico');
+  t.regex(built.file, /dist\/smart-plug\/kaluma-pico\/app\.js$/);
+  const profile = checkProfile(built.code, 'kaluma', built.map);
+  t.deepEqual(profile.violations, [], formatViolations(profile));
+  const report = await runInEngine(built.code, 'kaluma', { library: true, probes: ['String(__engine.pins.levels[15])'] });
+  t.true(report.booted, report.error);
+  t.true(report.logs.some((l) => /without its HTTP interface: the Raspberry Pi Pico has no network interface/.test(l)), report.logs.join('\n'));
+  t.deepEqual(report.values, ['0'], 'the relay module still ran');
+  t.deepEqual(report.missing, []);
+  await t.throwsAsync(buildImage('smart-plug', 'kaluma', undefined, 'espruino-esp32'), { message: /does not run kaluma/ });
+});

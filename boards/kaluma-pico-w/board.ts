@@ -168,12 +168,13 @@ function weakBytes(length: number): Uint8Array {
   return out;
 }
 
-export function createBoard(): Board {
+/** A Kaluma board on the RP2040: the Pico W, or the Pico, which has the same flash map and no network. */
+export function createKalumaBoard(name: string, model: string, net: Net): Board {
   // Holds the armed watchdog so nothing collects it before it fires.
   let wdt: any;
   return {
-    name: 'kaluma-pico-w',
-    identity: { uid: board.uid, model: 'Raspberry Pi Pico W', hardwareRevision: board.name },
+    name: name,
+    identity: { uid: board.uid, model: model, hardwareRevision: board.name },
     clock: {
       now: (): number => millis(),
       wallTime: (): number | undefined => {
@@ -184,7 +185,7 @@ export function createBoard(): Board {
     crypto: jsCrypto,
     io: kalumaIo(),
     entropy: { quality: 'weak', bytes: weakBytes },
-    net: picoNet(),
+    net: net,
     power: {
       // No reboot API: arm the watchdog (src/modules/wdt) and stop feeding it.
       reboot: (reason: string): void => {
@@ -203,4 +204,8 @@ export function createBoard(): Board {
       return { used: m.heapUsed, total: m.heapTotal };
     },
   };
+}
+
+export function createBoard(): Board {
+  return createKalumaBoard('kaluma-pico-w', 'Raspberry Pi Pico W', picoNet());
 }

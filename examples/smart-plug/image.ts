@@ -18,5 +18,5 @@ export default defineImage({
       console: 'off',
     },
   },
-  modules: [deviceInfo(), relay({ 'kaluma-pico-w': 15, 'espruino-esp32': 'D26', host: 'relay' })],
+  modules: [deviceInfo(), relay({ 'kaluma-pico-w': 15, 'kaluma-pico': 15, 'espruino-esp32': 'D26', host: 'relay' })],
 });

@@ -66,10 +66,15 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
       if (server) server.close();
     },
   };
-  server = board.net.listen(config.interfaces.http, (request, reply) => dispatch(routes, request, reply), (listening) => {
-    server = listening;
-    console.log('[hoshi] ' + config.model + ' ' + config.firmwareVersion + ' listening on port ' + device.port());
-    if (ready) ready(device);
-  });
+  try {
+    server = board.net.listen(config.interfaces.http, (request, reply) => dispatch(routes, request, reply), (listening) => {
+      server = listening;
+      console.log('[hoshi] ' + config.model + ' ' + config.firmwareVersion + ' listening on port ' + device.port());
+      if (ready) ready(device);
+    });
+  } catch (error) {
+    // No network on this board: the interface stays closed, the rest of the image runs.
+    console.log('[hoshi] ' + config.model + ' ' + config.firmwareVersion + ' without its HTTP interface: ' + (error as Error).message);
+  }
   return device;
 }

@@ -113,11 +113,23 @@ function entryFor(example: string, manifest: Manifest, target: Target, board: st
 }
 
 /** Builds one example for one target into dist/<example>/<target>/. */
-export async function buildImage(example: string, target: Target, outDir = join(ROOT, 'dist')): Promise<BuildResult> {
+/** Boards of each device target besides the manifest's own (another board of the same runtime). */
+export const BOARDS_OF: { [target in Target]: string[] } = {
+  kaluma: ['kaluma-pico-w', 'kaluma-pico'],
+  espruino: ['espruino-esp32'],
+  host: ['host'],
+};
+
+/**
+ * Builds `example` for `target` with the manifest's board, or with `boardOverride` (another board
+ * of the same runtime, e.g. kaluma-pico): dist/<example>/<target>/, or dist/<example>/<board>/ for another board.
+ */
+export async function buildImage(example: string, target: Target, outDir = join(ROOT, 'dist'), boardOverride?: string): Promise<BuildResult> {
   const manifest = readManifest(example);
-  const board = manifest.boards[target];
+  const board = boardOverride ?? manifest.boards[target];
   if (!board) throw new Error('example ' + example + ' declares no board for target ' + target + ' (manifest.json "boards")');
-  const dir = join(outDir, example, target);
+  if (!BOARDS_OF[target].includes(board)) throw new Error('board ' + board + ' does not run ' + target + ' (boards: ' + BOARDS_OF[target].join(', ') + ')');
+  const dir = join(outDir, example, boardOverride && boardOverride !== manifest.boards[target] ? board : target);
   mkdirSync(dir, { recursive: true });
   const entry = entryFor(example, manifest, target, board);
   let code: string;

@@ -14,7 +14,7 @@ import type { Image } from '../device/image';
 
 /**
  * hoshi: the host tools.
- *   hoshi build <example> --target kaluma|espruino|host [--out DIR]
+ *   hoshi build <example> --target kaluma|espruino|host [--board B] [--out DIR]
  *   hoshi start [<example>] [--dir DIR] [--port N]
  *   hoshi provision (--out FILE | --sim DIR) [--serial S]
  *   hoshi provision --board B (--port P | --dry-run FILE) [--serial S]
@@ -22,7 +22,7 @@ import type { Image } from '../device/image';
  * Exit codes: 0 ok, 1 the work failed (message says why), 2 usage.
  */
 const USAGE = `usage:
-  hoshi build <example> --target kaluma|espruino|host [--out DIR]
+  hoshi build <example> --target kaluma|espruino|host [--board B] [--out DIR]
   hoshi start [<example>] [--dir DIR] [--port N]
   hoshi provision --out FILE [--serial S]     write a new unit's record (padded to 256 bytes) to FILE
   hoshi provision --sim DIR [--serial S]      provision the simulated unit in DIR
@@ -49,7 +49,7 @@ async function build(args: string[]): Promise<void> {
   const target = option(args, '--target') as Target | undefined;
   if (!example || example.startsWith('--')) usage('build: which example?');
   if (!target || !TARGETS.includes(target)) usage('build: --target must be one of ' + TARGETS.join(', '));
-  const result = await buildImage(example, target, option(args, '--out'));
+  const result = await buildImage(example, target, option(args, '--out'), option(args, '--board'));
   console.log(result.file.replace(ROOT + '/', '') + ': ' + result.bytes + ' bytes, ' + result.gzipBytes + ' gzipped (board ' + result.board + ')');
   if (target !== 'host') {
     const report = checkProfile(result.code, target, result.map);
@@ -98,8 +98,8 @@ async function flash(args: string[]): Promise<void> {
   if (!example || example.startsWith('--')) usage('flash: which example?');
   const board = serialBoard(args, 'flash');
   const manifest = readManifest(example);
-  if (manifest.boards[board.target] !== board.name) usage('flash: example ' + example + ' has no image for ' + board.name);
-  const built = await buildImage(example, board.target);
+  if (!manifest.boards[board.target]) usage('flash: example ' + example + ' has no image for ' + board.target + ' boards');
+  const built = await buildImage(example, board.target, undefined, board.name);
   const report = checkProfile(built.code, board.target, built.map);
   if (report.violations.length) throw new Error('flash: the image is outside the ' + board.target + ' profile:\n' + formatViolations(report));
   const code = new TextEncoder().encode(built.code);

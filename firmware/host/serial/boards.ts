@@ -18,17 +18,20 @@ export interface SerialBoard {
   provision(link: Link, area: Uint8Array, log: (line: string) => void): Promise<void>;
 }
 
+const kaluma = (name: string): SerialBoard => ({
+  name: name,
+  target: 'kaluma',
+  baud: KALUMA_BAUD,
+  provisioningBytes: KALUMA_PARTITIONS.provisioning.count * 4096,
+  flashTranscript: kalumaFlashTranscript,
+  flash: kalumaFlash,
+  provisionTranscript: kalumaProvisionTranscript,
+  provision: kalumaProvision,
+});
+
 export const SERIAL_BOARDS: { [name: string]: SerialBoard } = {
-  'kaluma-pico-w': {
-    name: 'kaluma-pico-w',
-    target: 'kaluma',
-    baud: KALUMA_BAUD,
-    provisioningBytes: KALUMA_PARTITIONS.provisioning.count * 4096,
-    flashTranscript: kalumaFlashTranscript,
-    flash: kalumaFlash,
-    provisionTranscript: kalumaProvisionTranscript,
-    provision: kalumaProvision,
-  },
+  'kaluma-pico-w': kaluma('kaluma-pico-w'),
+  'kaluma-pico': kaluma('kaluma-pico'),
   'espruino-esp32': {
     name: 'espruino-esp32',
     target: 'espruino',
