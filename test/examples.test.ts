@@ -6,6 +6,7 @@ import { startSimulator } from '../firmware/host/simulator';
 import envSensor from '../examples/env-sensor/image';
 import smartPlug from '../examples/smart-plug/image';
 import { relay } from '../examples/smart-plug/relay';
+import { dueEntry, parseSchedule } from '../examples/smart-plug/schedule';
 import { createHostIo } from '../boards/host/board';
 import type { Board } from '../hal/board';
 import type { HttpResponse } from '../hal/net';
@@ -75,9 +76,9 @@ test('env-sensor on the host: a connected input is read, an unconnected one is a
 test('smart-plug relay: hostile bodies for PUT /api/relay get 400 with a reason and leave the relay as it was', (t) => {
   const routes: Route[] = [];
   const io = createHostIo();
-  const context = { board: { name: 'host', io } as unknown as Board, config: smartPlug.config, provisioning: undefined, route: (r: Route) => routes.push(r) } as ModuleContext;
+  const context = { board: { name: 'host', io, clock: { now: () => 0, wallTime: () => undefined } } as unknown as Board, config: smartPlug.config, provisioning: undefined, route: (r: Route) => routes.push(r), every: () => {} } as ModuleContext;
   relay({ host: 'relay' }).start(context);
-  const put = routes.find((r) => r.method === 'PUT')!;
+  const put = routes.find((r) => r.method === 'PUT' && r.path === '/api/relay')!;
   t.is(put.access, 'admin');
   const send = (body: string): HttpResponse => {
     let out: HttpResponse | undefined;
@@ -107,4 +108,36 @@ test('smart-plug for the Raspberry Pi Pico (no Wi-Fi): builds, passes the profil
   t.deepEqual(report.values, ['0'], 'the relay module still ran');
   t.deepEqual(report.missing, []);
   await t.throwsAsync(buildImage('smart-plug', 'kaluma', undefined, 'espruino-esp32'), { message: /does not run kaluma/ });
+});
+
+test('smart-plug schedule: hostile bodies are refused with a reason; valid entries parse; the due entry follows the UTC minute', (t) => {
+  const bad: [string, RegExp][] = [
+    ['', /not JSON/],
+    ['[]', /object/],
+    ['{"entries":{}}', /array/],
+    ['{"entries":[],"x":1}', /exactly one key/],
+    ['{"entries":[1]}', /entry 0 must be an object/],
+    ['{"entries":[{"at":"24:00","on":true}]}', /HH:MM/],
+    ['{"entries":[{"at":"7:30","on":true}]}', /HH:MM/],
+    ['{"entries":[{"at":"07:60","on":true}]}', /HH:MM/],
+    ['{"entries":[{"at":"0७:30","on":true}]}', /HH:MM/],
+    ['{"entries":[{"at":"07:30","on":"yes"}]}', /true or false/],
+    ['{"entries":[{"at":"07:30","on":true,"x":0}]}', /exactly the keys/],
+    ['{"entries":[{"at":"07:30","on":true},{"at":"07:30","on":false}]}', /that minute/],
+    [JSON.stringify({ entries: Array.from({ length: 9 }, (_, i) => ({ at: '0' + i + ':00', on: true })) }), /at most 8/],
+    ['{"entries":[{"at":"07:30","on":true}', /not JSON/],
+  ];
+  for (const [body, reason] of bad) {
+    const r = parseSchedule(body);
+    t.false(r.ok, body);
+    if (!r.ok) t.regex(r.reason, reason, body);
+  }
+  const good = parseSchedule('{"entries":[{"at":"07:30","on":true},{"on":false,"at":"23:59"}]}');
+  t.true(good.ok);
+  if (!good.ok) return;
+  t.deepEqual(good.entries, [{ minute: 450, on: true }, { minute: 1439, on: false }]);
+  const day = Date.UTC(2026, 10, 22);
+  t.deepEqual(dueEntry(good.entries, day + 450 * 60000 + 59000), { minute: 450, on: true });
+  t.is(dueEntry(good.entries, day + 451 * 60000), undefined);
+  t.deepEqual(dueEntry(good.entries, day + 1439 * 60000), { minute: 1439, on: false });
 });

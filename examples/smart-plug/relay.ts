@@ -2,13 +2,17 @@ import type { HoshiModule, ModuleContext } from '../../firmware/device/image';
 import { json, problem } from '../../firmware/device/router';
 import { bytesAscii } from '../../firmware/device/bytes';
 import type { Pin } from '../../hal/io';
+import { dueEntry, formatTime, parseSchedule, type ScheduleEntry } from './schedule';
 
 /**
  * The smart plug's product function: a relay on one output pin per board (`pins[board.name]`),
  * off at boot.
  * - `GET /api/relay` (public): `{"on": false}`;
- * - `PUT /api/relay` (admin): body `{"on": true|false}`; anything else is refused with a reason.
- * Until an authentication module grants "admin", the router refuses the PUT (deny by default).
+ * - `PUT /api/relay` (admin): body `{"on": true|false}`; anything else is refused with a reason;
+ * - `GET /api/relay/schedule` (user) and `PUT /api/relay/schedule` (admin): daily switch times in UTC
+ *   (examples/smart-plug/schedule.ts), applied once a minute while the board knows the wall time.
+ * Until an authentication module grants "user" and "admin", the router refuses those routes (deny
+ * by default). The schedule lives in RAM until the store (modules/store) keeps it.
  */
 export function relay(pins: { [board: string]: Pin }): HoshiModule {
   return {
@@ -17,7 +21,43 @@ export function relay(pins: { [board: string]: Pin }): HoshiModule {
       const pin = pins[context.board.name];
       if (pin === undefined) throw new Error('relay: no pin configured for board ' + context.board.name);
       let on = false;
+      let schedule: ScheduleEntry[] = [];
+      let lastApplied = -1;
       context.board.io.write(pin, false);
+      const set = (wanted: boolean): void => {
+        context.board.io.write(pin, wanted);
+        on = wanted;
+      };
+      context.every(20000, () => {
+        const now = context.board.clock.wallTime();
+        if (now === undefined) return;
+        const due = dueEntry(schedule, now);
+        const minute = Math.floor(now / 60000);
+        if (due && minute !== lastApplied) {
+          lastApplied = minute;
+          set(due.on);
+        }
+      });
+      context.route({
+        method: 'GET',
+        path: '/api/relay/schedule',
+        access: 'user',
+        handler: (_request, reply) => reply(json(200, { entries: schedule.map((e) => ({ at: formatTime(e.minute), on: e.on })) })),
+      });
+      context.route({
+        method: 'PUT',
+        path: '/api/relay/schedule',
+        access: 'admin',
+        handler: (request, reply) => {
+          const parsed = parseSchedule(bytesAscii(request.body));
+          if (!parsed.ok) {
+            reply(problem(400, 'bad-schedule', parsed.reason));
+            return;
+          }
+          schedule = parsed.entries;
+          reply(json(200, { entries: schedule.map((e) => ({ at: formatTime(e.minute), on: e.on })) }));
+        },
+      });
       context.route({ method: 'GET', path: '/api/relay', access: 'public', handler: (_request, reply) => reply(json(200, { on: on })) });
       context.route({
         method: 'PUT',
@@ -36,8 +76,7 @@ export function relay(pins: { [board: string]: Pin }): HoshiModule {
             reply(problem(400, 'bad-state', 'the body must be {"on": true} or {"on": false}'));
             return;
           }
-          context.board.io.write(pin, wanted);
-          on = wanted;
+          set(wanted);
           reply(json(200, { on: on }));
         },
       });

@@ -40,6 +40,7 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
     memory: board.memory,
   };
   const routes: Route[] = [];
+  const timers: ReturnType<typeof setInterval>[] = [];
   const context: ModuleContext = {
     board: moduleBoard,
     config: config,
@@ -49,6 +50,9 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
         if (routes[i].path === route.path && routes[i].method === route.method) throw new Error('route ' + route.method + ' ' + route.path + ': declared twice');
       }
       routes.push(route);
+    },
+    every: (ms: number, task: () => void): void => {
+      timers.push(setInterval(task, ms));
     },
   };
   for (let i = 0; i < image.modules.length; i++) image.modules[i].start(context);
@@ -64,6 +68,7 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
     port: (): number => (server ? server.port() : 0),
     stop: (): void => {
       if (server) server.close();
+      for (let i = 0; i < timers.length; i++) clearInterval(timers[i]);
     },
   };
   try {

@@ -50,6 +50,8 @@ export interface ModuleContext {
   readonly provisioning: ProvisioningRecord | undefined;
   /** Adds a route; every route states its access level. */
   route(route: Route): void;
+  /** Runs `task` every `ms` milliseconds until the device stops (modules use this, not setInterval). */
+  every(ms: number, task: () => void): void;
 }
 
 /** A security or product module: a name and a start function. */
@@ -76,6 +78,7 @@ export interface Device {
   readonly routes: Route[];
   /** Port the HTTP server listens on (0 until it is listening). */
   port(): number;
+  /** Closes the HTTP server and stops every module's periodic task. */
   stop(): void;
 }
 

@@ -70,6 +70,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     new Promise((resolve, reject) => {
       failBoot = (error) => {
         if (options.quiet) hush(-1);
+        // The image booted but cannot serve (e.g. the port is taken): stop its periodic tasks too.
+        if (sim.device) sim.device.stop();
         reject(error);
       };
       sim.flash = openSimFlash(backing, PICO_GEOMETRY);
@@ -106,10 +108,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     });
 
   sim.reboot = () => {
+    sim.device.stop();
     net.closeAll();
     return powerOn();
   };
   sim.stop = () => {
+    sim.device.stop();
     net.closeAll();
     backing.close();
   };
