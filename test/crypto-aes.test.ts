@@ -138,7 +138,7 @@ test('HMAC_DRBG: fails closed until instantiated, on short entropy, and when a r
 
 test('HMAC_DRBG for a unit: provisioned seed ‖ board bytes, nonce and quality bound in; short seeds refused', (t) => {
   const seed = randomBytes(48);
-  const fixed = { quality: 'none', bytes: (n: number): Uint8Array => new Uint8Array(n).fill(7) };
+  const fixed = { quality: 'none' as const, bytes: (n: number): Uint8Array => new Uint8Array(n).fill(7) };
   const a = createDrbg(jsCrypto);
   t.is(drbgInstantiateForUnit(a, seed, fixed, new Uint8Array([0, 0, 0, 1])), 'none');
   const b = createDrbg(jsCrypto);

@@ -9,7 +9,7 @@ import type { BlockCipher } from '../../hal/crypto';
 const CHUNK = 256;
 
 /** Adds one to the 16-byte big-endian counter block `c` in place. */
-export function incrementCounter(c: Uint8Array, from: number): void {
+function incrementCounter(c: Uint8Array, from: number): void {
   for (let i = 15; i >= from; i--) {
     c[i] = (c[i] + 1) & 255;
     if (c[i] !== 0) return;

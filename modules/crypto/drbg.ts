@@ -1,4 +1,5 @@
 import type { CryptoProvider } from '../../hal/crypto';
+import type { Entropy } from '../../hal/entropy';
 
 /**
  * HMAC_DRBG with HMAC-SHA-256 (NIST SP 800-90A Rev. 1 §10.1.2), security strength 256 bits.
@@ -97,7 +98,7 @@ export function drbgGenerate(d: Drbg, length: number, additional?: Uint8Array): 
  * Unless the state's advance is persisted before output is used, two boots with the same nonce
  * would repeat outputs: the nonce carries that duty.
  */
-export function drbgInstantiateForUnit(d: Drbg, provisionedSeed: Uint8Array, entropy: { quality: string; bytes(n: number): Uint8Array }, nonce: Uint8Array): string {
+export function drbgInstantiateForUnit(d: Drbg, provisionedSeed: Uint8Array, entropy: Entropy, nonce: Uint8Array): string {
   if (provisionedSeed.length < MIN_ENTROPY_BYTES) throw new RangeError('drbg: provisioned seed must be at least 32 bytes');
   const board = entropy.bytes(32);
   const input = new Uint8Array(provisionedSeed.length + board.length);

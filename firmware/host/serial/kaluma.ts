@@ -1,5 +1,5 @@
 import { ascii, concatBytes, type Link } from './link';
-import { ACK, CRC_REQUEST, packet, BLOCK, EOT, headerBlock, dataBlocks, YmodemSender } from './ymodem';
+import { packet, BLOCK, EOT, headerBlock, dataBlocks, YmodemSender } from './ymodem';
 
 /**
  * Kaluma 1.2.1 over its USB REPL (115200 baud; the Pico enumerates as USB VID 0x2E8A).
@@ -103,4 +103,3 @@ export async function kalumaProvision(link: Link, sector: Uint8Array, log: (line
   log('provisioning record written to sector 0 of the flash area and verified (4096 bytes)');
 }
 
-export { ACK, CRC_REQUEST };

@@ -7,7 +7,6 @@
  * port, a simulated receiver in tests, and the dry run that writes the exact bytes to a file.
  */
 
-export const SOH = 0x01;
 export const STX = 0x02;
 export const EOT = 0x04;
 export const ACK = 0x06;
