@@ -9,9 +9,14 @@
  * - `erase(offset, length)` sets whole erase units (sectors) back to `erasedValue`; `offset` and
  *   `length` are multiples of `eraseSize`.
  * - `write(offset, data)` programs bytes; `offset` and `data.length` are multiples of `writeSize`.
- *   Programming can only clear bits, and a byte may be programmed once per erase: writing over a
- *   byte that is not erased is an error, even if the new value would only clear bits. (Programming
- *   `erasedValue` over an erased byte is allowed: it leaves the byte erased.)
+ *   Programming can only clear bits, and a byte may be programmed once per erase: writing a value
+ *   other than `erasedValue` over a byte that is not erased is an error, even if the new value
+ *   would only clear bits. Writing `erasedValue` leaves a byte as it is, programmed or not: NOR
+ *   page programming only drives the bits that are 0 in the data (W25Q16JV datasheet §8.2.13 Page
+ *   Program; ESP-IDF's NVS re-programs its entry bitmaps this way). This is how a record smaller
+ *   than `writeSize` is appended inside a page that already holds others: the page is written with
+ *   `erasedValue` everywhere but the record's bytes.
+ * - A power cut during a write can only affect the bytes it programs (those not `erasedValue`).
  * - All calls are synchronous, as both runtimes' flash APIs are. A call either completes or throws;
  *   after a power cut no call returns at all (the device is gone). A write or erase interrupted by a
  *   power cut may leave its range partly programmed or partly erased.

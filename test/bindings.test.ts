@@ -8,7 +8,7 @@ import { bundleFixture } from './helpers';
  * Every HAL function of each real-board binding, run against its runtime's fake: what it does, what
  * it refuses, and that it touched no runtime member the fake lacks.
  */
-const CALLS = ['geometry', 'erase', 'write', 'read', 'rewrite', 'misaligned', 'outside', 'provisioningReadOnly', 'entropy', 'clock', 'identity', 'console', 'memory', 'io', 'analog', 'crypto', 'reboot'];
+const CALLS = ['geometry', 'erase', 'write', 'read', 'rewrite', 'masked', 'misaligned', 'outside', 'provisioningReadOnly', 'entropy', 'clock', 'identity', 'console', 'memory', 'io', 'analog', 'crypto', 'reboot'];
 
 for (const [target, fixture, expected] of [
   ['kaluma', 'binding-kaluma.ts', { geometry: [131072, 4096, 256, 255], entropy: ['weak', 16], crypto: 'js:32', identity: ['string', 'Raspberry Pi Pico W'] }],
@@ -28,6 +28,8 @@ for (const [target, fixture, expected] of [
     const writeSize = (expected.geometry as number[])[2]!;
     t.deepEqual(r.read!.ok, [0, 1, 2, 3, 4, 5, 6, 7].map((i) => (i < writeSize ? i * 7 : 255)));
     t.regex(r.rewrite!.error!, /already programmed|not erased|verify/i, 'programming over data is refused, not silently ANDed');
+    const half = writeSize / 2;
+    t.deepEqual(r.masked!.ok, Array.from({ length: writeSize }, (_, i) => (i < half ? 0x10 + i : 0x20 + i - half)), 'a write of 0xff leaves programmed bytes as they are');
     t.regex(r.misaligned!.error!, /multiple/);
     t.regex(r.outside!.error!, /outside/);
     t.is(r.provisioningReadOnly!.ok, 4);

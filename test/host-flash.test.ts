@@ -32,6 +32,24 @@ test('programming a programmed byte is refused, even with the same value, and ch
   t.is(flash.programs, 1);
 });
 
+test('writing 0xff over programmed bytes leaves them as they are: records share a page', (t) => {
+  const flash = openSimFlash(memoryBacking(SIZE), G);
+  const first = page(0xff);
+  first.fill(0x11, 0, 40);
+  flash.write(256, first);
+  const second = page(0xff);
+  second.fill(0x22, 40, 100);
+  flash.write(256, second);
+  const back = flash.read(256, 256);
+  t.true(back.subarray(0, 40).every((b) => b === 0x11));
+  t.true(back.subarray(40, 100).every((b) => b === 0x22));
+  t.true(back.subarray(100).every((b) => b === 0xff));
+  t.is(flash.bytesProgrammed, 100, 'only bytes written with a value other than 0xff count as programmed');
+  const third = page(0xff);
+  third[10] = 0x00;
+  t.throws(() => flash.write(256, third), { message: /byte at 266 is already programmed/ });
+});
+
 test('a write over partly programmed bytes is refused whole', (t) => {
   const flash = openSimFlash(memoryBacking(SIZE), G);
   flash.write(0, page(0x11));

@@ -54,10 +54,11 @@ export function esp32Flash(address: number, size: number): Flash {
     write: (offset: number, data: Uint8Array): void => {
       check('write', offset, data.length, WORD);
       const current = F.read(data.length, address + offset);
-      for (let i = 0; i < data.length; i++) if (current[i] !== 0xff) throw new Error('write: byte at ' + (offset + i) + ' is already programmed');
+      // Bytes written as 0xff are not programmed (hal/flash.ts): only the others must be erased.
+      for (let i = 0; i < data.length; i++) if (data[i] !== 0xff && current[i] !== 0xff) throw new Error('write: byte at ' + (offset + i) + ' is already programmed');
       F.write(data, address + offset);
       const back = F.read(data.length, address + offset);
-      for (let i = 0; i < data.length; i++) if (back[i] !== data[i]) throw new Error('write: verify failed at ' + (offset + i));
+      for (let i = 0; i < data.length; i++) if (back[i] !== (data[i] === 0xff ? current[i] : data[i])) throw new Error('write: verify failed at ' + (offset + i));
     },
     erase: (offset: number, length: number): void => {
       check('erase', offset, length, SECTOR);

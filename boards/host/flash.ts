@@ -93,6 +93,25 @@ export interface CutOptions {
    * erased) before the power goes. If unset, the Nth operation does nothing at all.
    */
   tearWords?: number;
+  /**
+   * If set (a seed), the Nth operation is interrupted mid-flight instead: every byte it would
+   * change ends up somewhere between its old and its new value, bit by bit at random (a program
+   * has cleared some of the bits it had to clear; an erase has set some of the bits it had to
+   * set), which is what an interrupted NOR operation leaves behind.
+   */
+  scramble?: number;
+}
+
+/** mulberry32: a small seeded generator for reproducible scrambles (not for anything secret). */
+function scrambler(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) & 255;
+  };
 }
 
 export interface SimFlash extends Flash {
@@ -100,7 +119,7 @@ export interface SimFlash extends Flash {
   readonly operations: number;
   readonly programs: number;
   readonly erases: number;
-  /** Bytes programmed and erased since this power-on. */
+  /** Bytes programmed (written with a value other than erasedValue) and erased since this power-on. */
   readonly bytesProgrammed: number;
   readonly bytesErased: number;
   /** True once the power has been cut. */
@@ -192,14 +211,31 @@ export function openSimFlash(backing: FlashBacking, geometry: Geometry = PICO_GE
       range('write', offset, data.length, writeSize);
       const current = backing.read(offset, data.length);
       for (let i = 0; i < data.length; i++) {
+        if (data[i] === erasedValue) continue;
         if (current[i] !== erasedValue) {
           throw new Error('write: byte at ' + (offset + i) + ' is already programmed (0x' + current[i]!.toString(16) + '); erase its sector first');
         }
       }
       const allowed = begin(data.length);
       programs++;
-      bytesProgrammed += allowed;
-      if (allowed > 0) backing.store(offset, data.subarray(0, allowed));
+      if (dead && cutOptions.scramble !== undefined) {
+        const random = scrambler(cutOptions.scramble);
+        const out = current.slice();
+        for (let i = 0; i < data.length; i++) {
+          if (data[i] !== erasedValue) out[i] = current[i]! & (data[i]! | random());
+        }
+        backing.store(offset, out);
+        throw new PowerCutError(operations);
+      }
+      // Bytes written as erasedValue are not programmed: the cell keeps what it holds.
+      const merged = current.slice(0, allowed);
+      for (let i = 0; i < allowed; i++) {
+        if (data[i] !== erasedValue) {
+          merged[i] = data[i]!;
+          bytesProgrammed++;
+        }
+      }
+      if (allowed > 0) backing.store(offset, merged);
       finish(allowed, data.length);
     },
     erase(offset, length) {
@@ -207,6 +243,13 @@ export function openSimFlash(backing: FlashBacking, geometry: Geometry = PICO_GE
       range('erase', offset, length, eraseSize);
       const allowed = begin(length);
       erases++;
+      if (dead && cutOptions.scramble !== undefined) {
+        const random = scrambler(cutOptions.scramble);
+        const out = backing.read(offset, length);
+        for (let i = 0; i < length; i++) out[i] = out[i]! | random();
+        backing.store(offset, out);
+        throw new PowerCutError(operations);
+      }
       bytesErased += allowed;
       if (allowed > 0) backing.store(offset, new Uint8Array(allowed).fill(erasedValue));
       finish(allowed, length);

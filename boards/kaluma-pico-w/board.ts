@@ -69,11 +69,12 @@ export function kalumaFlash(sector: number, count: number): Flash {
     write: (offset: number, data: Uint8Array): void => {
       check('write', offset, data.length, PAGE);
       const current = read(offset, data.length);
-      for (let i = 0; i < data.length; i++) if (current[i] !== 0xff) throw new Error('write: byte at ' + (offset + i) + ' is already programmed');
+      // Bytes written as 0xff are not programmed (hal/flash.ts): only the others must be erased.
+      for (let i = 0; i < data.length; i++) if (data[i] !== 0xff && current[i] !== 0xff) throw new Error('write: byte at ' + (offset + i) + ' is already programmed');
       const whole = data.byteOffset === 0 && data.length === data.buffer.byteLength ? data : new Uint8Array(data);
       f.write(Math.floor(offset / SECTOR), whole, offset % SECTOR);
       const back = read(offset, data.length);
-      for (let i = 0; i < data.length; i++) if (back[i] !== data[i]) throw new Error('write: verify failed at ' + (offset + i));
+      for (let i = 0; i < data.length; i++) if (back[i] !== (data[i] === 0xff ? current[i] : data[i])) throw new Error('write: verify failed at ' + (offset + i));
     },
     erase: (offset: number, length: number): void => {
       check('erase', offset, length, SECTOR);

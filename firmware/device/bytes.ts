@@ -30,15 +30,5 @@ export function utf8Bytes(s: string): Uint8Array {
   return new Uint8Array(out);
 }
 
-/**
- * CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), bitwise: no table, so no heap. Detects
- * accidental corruption only: it is not a security check.
- */
-export function crc32(bytes: Uint8Array, start: number, end: number): number {
-  let crc = -1;
-  for (let i = start; i < end; i++) {
-    crc ^= bytes[i];
-    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
-  }
-  return (crc ^ -1) >>> 0;
-}
+/** CRC-32 (IEEE 802.3): the table-driven one of the store, shared by every format. */
+export { crc32 } from '../../modules/store/crc32';
