@@ -5,8 +5,11 @@ import { checkProfile, formatViolations } from '../firmware/host/profile';
 import { startSimulator } from '../firmware/host/simulator';
 import envSensor from '../examples/env-sensor/image';
 import smartPlug from '../examples/smart-plug/image';
-import { relay } from '../examples/smart-plug/relay';
-import { dueEntry, parseSchedule } from '../examples/smart-plug/schedule';
+import { relay, RELAY_KEY, SCHEDULE_KEY } from '../examples/smart-plug/relay';
+import { decodeSchedule, dueEntry, encodeSchedule, parseSchedule } from '../examples/smart-plug/schedule';
+import { decodeRange, encodeRange } from '../examples/env-sensor/sensor';
+import { memoryBacking, openSimFlash } from '../boards/host/flash';
+import { openStore } from '../modules/store/store';
 import { createHostIo } from '../boards/host/board';
 import type { Board } from '../hal/board';
 import type { HttpResponse } from '../hal/net';
@@ -49,7 +52,7 @@ test('env-sensor builds for Espruino and the host, passes the profile check, and
     requests: [{ method: 'GET', url: '/api/reading' }, { method: 'GET', url: '/api/info' }],
   });
   t.true(report.booted, report.error);
-  t.deepEqual(JSON.parse(report.replies[0]!.text), { temperatureC: 23.5, raw: 0.0712 });
+  t.deepEqual(JSON.parse(report.replies[0]!.text), { temperatureC: 23.5, raw: 0.0712, lowestC: 23.5, highestC: 23.5 });
   t.like(JSON.parse(report.replies[1]!.text), { model: 'HS-ENV-01' });
   t.deepEqual(report.missing, []);
   t.true((await buildImage('env-sensor', 'host')).bytes > 0);
@@ -58,10 +61,18 @@ test('env-sensor builds for Espruino and the host, passes the profile check, and
 test('env-sensor on the host: a connected input is read, an unconnected one is a 503 with a reason', async (t) => {
   const sim = await startSimulator({ image: envSensor, quiet: true, analog: { temperature: 0.0655 } });
   try {
-    t.deepEqual(await (await fetch(sim.url + '/api/reading')).json(), { temperatureC: 21.6, raw: 0.0655 });
+    t.deepEqual(await (await fetch(sim.url + '/api/reading')).json(), { temperatureC: 21.6, raw: 0.0655, lowestC: 21.6, highestC: 21.6 });
+    sim.io.setAnalog('temperature', 0.09);
+    t.like(await (await fetch(sim.url + '/api/reading')).json(), { temperatureC: 29.7, lowestC: 21.6, highestC: 29.7 });
+    sim.io.setAnalog('temperature', 0.07);
+    await sim.reboot();
+    t.deepEqual(await (await fetch(sim.url + '/api/reading')).json(), { temperatureC: 23.1, raw: 0.07, lowestC: 21.6, highestC: 29.7 }, 'the range is kept in the store across a reboot');
   } finally {
     sim.stop();
   }
+  t.is(decodeRange(new Uint8Array([1, 0, 0, 0])), undefined, 'lowest above highest');
+  t.is(decodeRange(new Uint8Array([1, 0, 0])), undefined);
+  t.deepEqual(decodeRange(encodeRange([-400, 1250])), [-400, 1250]);
   const bare = await startSimulator({ image: envSensor, quiet: true });
   try {
     const r = await fetch(bare.url + '/api/reading');
@@ -76,7 +87,9 @@ test('env-sensor on the host: a connected input is read, an unconnected one is a
 test('smart-plug relay: hostile bodies for PUT /api/relay get 400 with a reason and leave the relay as it was', (t) => {
   const routes: Route[] = [];
   const io = createHostIo();
-  const context = { board: { name: 'host', io, clock: { now: () => 0, wallTime: () => undefined } } as unknown as Board, config: smartPlug.config, provisioning: undefined, route: (r: Route) => routes.push(r), every: () => {} } as ModuleContext;
+  const backing = memoryBacking(8 * 4096);
+  const store = openStore(openSimFlash(backing));
+  const context = { board: { name: 'host', io, clock: { now: () => 0, wallTime: () => undefined } } as unknown as Board, config: smartPlug.config, provisioning: undefined, store, keys: undefined, random: undefined, route: (r: Route) => routes.push(r), every: () => {} } as ModuleContext;
   relay({ host: 'relay' }).start(context);
   const put = routes.find((r) => r.method === 'PUT' && r.path === '/api/relay')!;
   t.is(put.access, 'admin');
@@ -95,6 +108,39 @@ test('smart-plug relay: hostile bodies for PUT /api/relay get 400 with a reason 
   t.is(io.outputs.relay, true);
   t.is(send('{"on":"x"}').status, 400);
   t.is(io.outputs.relay, true, 'a refused request changes nothing');
+  t.deepEqual(openStore(openSimFlash(backing)).get(RELAY_KEY), new Uint8Array([1]), 'the state is in the store');
+});
+
+test('smart-plug: the relay state and the schedule are kept in the store across a reboot; stored bytes are checked before use', async (t) => {
+  const routes: Route[] = [];
+  const io = createHostIo();
+  const backing = memoryBacking(8 * 4096);
+  const start = (): void => {
+    routes.length = 0;
+    const store = openStore(openSimFlash(backing));
+    const context = { board: { name: 'host', io, clock: { now: () => 0, wallTime: () => undefined } } as unknown as Board, config: smartPlug.config, provisioning: undefined, store, keys: undefined, random: undefined, route: (r: Route) => routes.push(r), every: () => {} } as ModuleContext;
+    relay({ host: 'relay' }).start(context);
+  };
+  const call = (method: string, path: string, body = ''): HttpResponse => {
+    let out: HttpResponse | undefined;
+    routes.find((r) => r.method === method && r.path === path)!.handler({ method, path, query: '', headers: {}, body: new TextEncoder().encode(body), remote: '' }, (r) => (out = r));
+    return out!;
+  };
+  start();
+  t.is(io.outputs.relay, false, 'nothing stored: off');
+  t.is(call('PUT', '/api/relay', '{"on":true}').status, 200);
+  t.is(call('PUT', '/api/relay/schedule', '{"entries":[{"at":"07:30","on":true},{"at":"22:00","on":false}]}').status, 200);
+  io.write('relay', false);
+  start();
+  t.is(io.outputs.relay, true, 'restored after the reboot');
+  t.deepEqual(JSON.parse(String(call('GET', '/api/relay/schedule').body)), { entries: [{ at: '07:30', on: true }, { at: '22:00', on: false }] });
+  // A stored schedule that is not one (hostile or corrupt bytes) is ignored, never applied.
+  const store = openStore(openSimFlash(backing));
+  store.set(SCHEDULE_KEY, new Uint8Array([0xa0, 0x05, 1]));
+  start();
+  t.deepEqual(JSON.parse(String(call('GET', '/api/relay/schedule').body)), { entries: [] });
+  for (const bad of [[1, 0], [0xa0, 0x05, 2], [1, 0, 1, 1, 0, 0], new Array(27).fill(0)]) t.is(decodeSchedule(new Uint8Array(bad)), undefined, String(bad));
+  t.deepEqual(decodeSchedule(encodeSchedule([{ minute: 1439, on: false }, { minute: 0, on: true }])), [{ minute: 1439, on: false }, { minute: 0, on: true }]);
 });
 
 test('smart-plug for the Raspberry Pi Pico (no Wi-Fi): builds, passes the profile check, boots without its HTTP interface and says why', async (t) => {

@@ -2,17 +2,22 @@ import type { HoshiModule, ModuleContext } from '../../firmware/device/image';
 import { json, problem } from '../../firmware/device/router';
 import { bytesAscii } from '../../firmware/device/bytes';
 import type { Pin } from '../../hal/io';
-import { dueEntry, formatTime, parseSchedule, type ScheduleEntry } from './schedule';
+import { decodeSchedule, dueEntry, encodeSchedule, formatTime, parseSchedule, type ScheduleEntry } from './schedule';
+
+/** Store keys of the relay's state. */
+export const RELAY_KEY = 'relay.on';
+export const SCHEDULE_KEY = 'relay.schedule';
 
 /**
- * The smart plug's product function: a relay on one output pin per board (`pins[board.name]`),
- * off at boot.
+ * The smart plug's product function: a relay on one output pin per board (`pins[board.name]`).
+ * Its state and schedule are kept in the device's store (modules/store): after a power cut the plug
+ * comes back as it was (off if nothing valid is stored).
  * - `GET /api/relay` (public): `{"on": false}`;
  * - `PUT /api/relay` (admin): body `{"on": true|false}`; anything else is refused with a reason;
  * - `GET /api/relay/schedule` (user) and `PUT /api/relay/schedule` (admin): daily switch times in UTC
  *   (examples/smart-plug/schedule.ts), applied once a minute while the board knows the wall time.
  * Until an authentication module grants "user" and "admin", the router refuses those routes (deny
- * by default). The schedule lives in RAM until the store (modules/store) keeps it.
+ * by default).
  */
 export function relay(pins: { [board: string]: Pin }): HoshiModule {
   return {
@@ -20,11 +25,16 @@ export function relay(pins: { [board: string]: Pin }): HoshiModule {
     start: (context: ModuleContext): void => {
       const pin = pins[context.board.name];
       if (pin === undefined) throw new Error('relay: no pin configured for board ' + context.board.name);
-      let on = false;
-      let schedule: ScheduleEntry[] = [];
+      const store = context.store;
+      const stored = store.get(RELAY_KEY);
+      let on = stored !== undefined && stored.length === 1 && stored[0] === 1;
+      const storedSchedule = store.get(SCHEDULE_KEY);
+      let schedule: ScheduleEntry[] = (storedSchedule && decodeSchedule(storedSchedule)) || [];
+      if (storedSchedule && !decodeSchedule(storedSchedule)) console.log('[relay] stored schedule is not valid: ignored');
       let lastApplied = -1;
-      context.board.io.write(pin, false);
+      context.board.io.write(pin, on);
       const set = (wanted: boolean): void => {
+        if (wanted !== on) store.set(RELAY_KEY, new Uint8Array([wanted ? 1 : 0]));
         context.board.io.write(pin, wanted);
         on = wanted;
       };
@@ -54,6 +64,7 @@ export function relay(pins: { [board: string]: Pin }): HoshiModule {
             reply(problem(400, 'bad-schedule', parsed.reason));
             return;
           }
+          store.set(SCHEDULE_KEY, encodeSchedule(parsed.entries));
           schedule = parsed.entries;
           reply(json(200, { entries: schedule.map((e) => ({ at: formatTime(e.minute), on: e.on })) }));
         },

@@ -73,3 +73,29 @@ export function formatTime(minute: number): string {
   const m = minute % 60;
   return (h < 10 ? '0' : '') + h + ':' + (m < 10 ? '0' : '') + m;
 }
+
+/** Stored form of a schedule: 3 bytes per entry, minute (16-bit little-endian) then on (0 or 1). */
+export function encodeSchedule(entries: ScheduleEntry[]): Uint8Array {
+  const out = new Uint8Array(entries.length * 3);
+  for (let i = 0; i < entries.length; i++) {
+    out[i * 3] = entries[i]!.minute & 255;
+    out[i * 3 + 1] = entries[i]!.minute >> 8;
+    out[i * 3 + 2] = entries[i]!.on ? 1 : 0;
+  }
+  return out;
+}
+
+/** A stored schedule (untrusted bytes): the entries, or undefined if they are not a valid schedule. */
+export function decodeSchedule(bytes: Uint8Array): ScheduleEntry[] | undefined {
+  if (bytes.length % 3 !== 0 || bytes.length > MAX_ENTRIES * 3) return undefined;
+  const entries: ScheduleEntry[] = [];
+  const seen: { [minute: string]: boolean } = {};
+  for (let i = 0; i < bytes.length; i += 3) {
+    const minute = bytes[i]! | (bytes[i + 1]! << 8);
+    const on = bytes[i + 2];
+    if (minute >= 1440 || (on !== 0 && on !== 1) || seen[minute]) return undefined;
+    seen[minute] = true;
+    entries.push({ minute: minute, on: on === 1 });
+  }
+  return entries;
+}

@@ -3,6 +3,8 @@ import { readOnly } from '../../hal/flash';
 import type { HttpServer } from '../../hal/net';
 import type { Device, Image, ModuleContext, Route } from './image';
 import { defineImage } from './image';
+import { deviceKeys, unitRandom } from '../../modules/keys/keys';
+import { openStore } from '../../modules/store/store';
 import { readProvisioning, PROVISIONING_REASONS } from './provisioning';
 import { dispatch } from './router';
 
@@ -12,6 +14,7 @@ import { dispatch } from './router';
  * 2. closes the consoles as the configuration asks and keeps the runtime's report;
  * 3. reads the provisioning record: an unprovisioned or corrupt unit still boots, serving public
  *    routes only, and says why (modules that need the record do not start);
+ * 3b. opens the state store (sealed with the device key when provisioned) and says what it skipped;
  * 4. starts each module in order; each adds its routes;
  * 5. opens the HTTP server on the declared port, and calls `ready` once it listens.
  */
@@ -39,12 +42,21 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
     partitions: { provisioning: readOnly(board.partitions.provisioning, 'the provisioning partition'), state: board.partitions.state },
     memory: board.memory,
   };
+  // The state store: sealed with the device key when the unit is provisioned (modules/keys).
+  const keys = record ? deviceKeys(board.crypto, record.deviceSecret) : undefined;
+  const store = openStore(board.partitions.state, keys ? { seal: keys.cipher('store-seal') } : {});
+  for (let i = 0; i < store.report.skipped.length; i++) console.log('[hoshi] store: ' + store.report.skipped[i]);
+  const random = record ? unitRandom(board.crypto, record.drbgSeed, board.entropy, store) : undefined;
+
   const routes: Route[] = [];
   const timers: ReturnType<typeof setInterval>[] = [];
   const context: ModuleContext = {
     board: moduleBoard,
     config: config,
     provisioning: record,
+    store: store,
+    keys: keys,
+    random: random,
     route: (route: Route): void => {
       for (let i = 0; i < routes.length; i++) {
         if (routes[i].path === route.path && routes[i].method === route.method) throw new Error('route ' + route.method + ' ' + route.path + ': declared twice');

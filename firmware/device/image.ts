@@ -1,6 +1,8 @@
 import type { Board } from '../../hal/board';
 import type { ConsoleMode, ConsoleReport } from '../../hal/console';
 import type { HttpRequest, HttpResponse } from '../../hal/net';
+import type { DeviceKeys, UnitRandom } from '../../modules/keys/keys';
+import type { Store } from '../../modules/store/store';
 import type { ProvisioningReason, ProvisioningRecord } from './provisioning';
 
 /**
@@ -48,6 +50,15 @@ export interface ModuleContext {
   readonly config: ImageConfig;
   /** The unit's provisioning record, or undefined if the unit is not (validly) provisioned. */
   readonly provisioning: ProvisioningRecord | undefined;
+  /**
+   * The device's state store (modules/store) over the board's state partition. Sealed values need
+   * the device key: on an unprovisioned unit the store holds plain values only.
+   */
+  readonly store: Store;
+  /** The unit's key hierarchy, or undefined if the unit is not provisioned. */
+  readonly keys: DeviceKeys | undefined;
+  /** The unit's random bytes (persisted DRBG), or undefined if the unit is not provisioned. */
+  readonly random: UnitRandom | undefined;
   /** Adds a route; every route states its access level. */
   route(route: Route): void;
   /** Runs `task` every `ms` milliseconds until the device stops (modules use this, not setInterval). */

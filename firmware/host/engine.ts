@@ -100,7 +100,7 @@ export interface EngineReport {
 export interface EngineOptions {
   /** Requests to send once booted (default: none). */
   requests?: EngineRequest[];
-  /** Heap budget over the baseline (default: the target profile's). */
+  /** Heap budget over the baseline (default: the target profile's heapBudget × quickjsFactor). */
   budgetBytes?: number;
   /** Wall-clock limit for the whole run (default 20 s). */
   timeoutMs?: number;
@@ -167,7 +167,7 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
   runtime.setMaxStackSize(512 * 1024);
   const vm = runtime.newContext();
   const logs: string[] = [];
-  const budget = options.budgetBytes ?? PROFILES[target].heapBudget;
+  const budget = options.budgetBytes ?? Math.round(PROFILES[target].heapBudget * PROFILES[target].quickjsFactor);
   const report: EngineReport = { target, booted: false, logs, baselineBytes: 0, bootBytes: 0, peakBytes: 0, budgetBytes: budget, replies: [], values: [], missing: [] };
   // QuickJS's own memory limit counts nothing in this WebAssembly build (malloc_usable_size is
   // unavailable), so the budget is enforced here: memory in use is sampled at every 16th interrupt

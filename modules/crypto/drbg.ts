@@ -91,19 +91,22 @@ export function drbgGenerate(d: Drbg, length: number, additional?: Uint8Array): 
  * Instantiates `d` for a unit (SP 800-90A §8.6.5 and §10.1.2.3): entropy input = the unit's
  * provisioned seed (48 bytes from the factory's CSPRNG, the only input Hoshi relies on) ‖ 32 bytes
  * from the board's entropy source (mixed in whatever their quality: on a board of quality `none`
- * they add nothing, and nothing is lost); nonce = `nonce` (a value that differs at every boot, such
- * as a persisted boot counter, which modules/store provides); personalization = the label and the
+ * they add nothing, and nothing is lost) ‖ `carry` if given (output of the previous boot, persisted
+ * so that the entropy of every boot accumulates); nonce = `nonce` (a value that differs at every
+ * boot: modules/keys uses the store's stamp); personalization = the label and the
  * board's quality, so the two cannot be confused across purposes. Returns the board's entropy
  * quality for the caller to state. Throws (fails closed) if the seed is shorter than 32 bytes.
  * Unless the state's advance is persisted before output is used, two boots with the same nonce
  * would repeat outputs: the nonce carries that duty.
  */
-export function drbgInstantiateForUnit(d: Drbg, provisionedSeed: Uint8Array, entropy: Entropy, nonce: Uint8Array): string {
+export function drbgInstantiateForUnit(d: Drbg, provisionedSeed: Uint8Array, entropy: Entropy, nonce: Uint8Array, carry?: Uint8Array): string {
   if (provisionedSeed.length < MIN_ENTROPY_BYTES) throw new RangeError('drbg: provisioned seed must be at least 32 bytes');
   const board = entropy.bytes(32);
-  const input = new Uint8Array(provisionedSeed.length + board.length);
+  const extra = carry ? carry.length : 0;
+  const input = new Uint8Array(provisionedSeed.length + board.length + extra);
   input.set(provisionedSeed, 0);
   input.set(board, provisionedSeed.length);
+  if (carry) input.set(carry, provisionedSeed.length + board.length);
   const label = 'hoshi drbg v1 ' + entropy.quality;
   const personalization = new Uint8Array(label.length);
   for (let i = 0; i < label.length; i++) personalization[i] = label.charCodeAt(i);

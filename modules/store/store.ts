@@ -123,6 +123,13 @@ export interface Store {
   keys(): string[];
   /** Footprint in flash of the live records, bytes. */
   liveBytes(): number;
+  /**
+   * Where the next record will go: sector sequence number (4 bytes) and offset (4 bytes), little
+   * endian. Once a record has been programmed there, however partly, every later stamp is greater:
+   * a value that never repeats across boots and power cuts (modules/keys uses it as the DRBG's
+   * instantiation nonce).
+   */
+  stamp(): Uint8Array;
 }
 
 interface Entry {
@@ -681,5 +688,12 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
       return out;
     },
     liveBytes: (): number => live,
+    stamp: (): Uint8Array => {
+      const out = new Uint8Array(8);
+      const formatted = sectors.length > 0;
+      putU32(out, 0, formatted ? headers[head].seq + (needsRepair ? SEQUENCE_JUMP : 0) : maxSeq + (needsRepair ? SEQUENCE_JUMP : 0));
+      putU32(out, 4, formatted ? tail : E);
+      return out;
+    },
   };
 }

@@ -1,0 +1,113 @@
+import type { BlockCipher, CryptoProvider } from '../../hal/crypto';
+import type { Entropy } from '../../hal/entropy';
+import { createDrbg, drbgGenerate, drbgInstantiateForUnit, RESEED_INTERVAL, type Drbg } from '../crypto/drbg';
+import { hkdfExpand, hkdfExtract } from '../crypto/hkdf';
+import type { Store } from '../store/store';
+
+/**
+ * The device's key hierarchy (S1.1-11). Its root is the device secret: 32 bytes the factory's
+ * CSPRNG made for this unit alone (`hoshi provision`), delivered in the provisioning record, never
+ * derived from anything public (serial, MAC, uid). Every key is derived from it with HKDF-SHA-256
+ * (RFC 5869): PRK = HKDF-Extract(salt = "hoshi keys v1", device secret), then one HKDF-Expand per
+ * purpose with its own label (KEY_PURPOSES), so a key serves one purpose only and learning one
+ * reveals nothing of the others or of the secret. Keys are derived on first use and kept in RAM.
+ * What this protects against, and what it cannot: docs/security.md.
+ */
+
+/** Every purpose a key is derived for: its HKDF info label and its length in bytes. */
+export const KEY_PURPOSES = {
+  /** AES-128 key of the state store's sealed values (AES-CCM). */
+  'store-seal': { label: 'hoshi store seal v1', bytes: 16 },
+};
+export type KeyPurpose = keyof typeof KEY_PURPOSES;
+
+export const KEYS_SALT = 'hoshi keys v1';
+
+export interface DeviceKeys {
+  /** The key for `purpose`, derived on first use. */
+  key(purpose: KeyPurpose): Uint8Array;
+  /** The AES cipher for `purpose`; its key is derived and scheduled on first use. */
+  cipher(purpose: KeyPurpose): BlockCipher;
+}
+
+function ascii(s: string): Uint8Array {
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+  return b;
+}
+
+/** The key hierarchy of a unit whose provisioned device secret is `deviceSecret` (32 bytes). */
+export function deviceKeys(p: CryptoProvider, deviceSecret: Uint8Array): DeviceKeys {
+  if (!(deviceSecret instanceof Uint8Array) || deviceSecret.length !== 32) throw new RangeError('keys: the device secret must be 32 bytes');
+  const secret = new Uint8Array(deviceSecret);
+  let prk: Uint8Array | undefined;
+  const keys: { [purpose: string]: Uint8Array } = {};
+  const ciphers: { [purpose: string]: BlockCipher } = {};
+  const key = (purpose: KeyPurpose): Uint8Array => {
+    const spec = KEY_PURPOSES[purpose];
+    if (!spec) throw new Error('keys: unknown purpose ' + purpose);
+    if (!keys[purpose]) {
+      if (!prk) prk = hkdfExtract(p, ascii(KEYS_SALT), secret);
+      keys[purpose] = hkdfExpand(p, prk, ascii(spec.label), spec.bytes);
+    }
+    return keys[purpose];
+  };
+  return {
+    key: key,
+    cipher: (purpose: KeyPurpose): BlockCipher => {
+      // Derived on first use, so a boot that seals nothing pays nothing (HKDF costs ≈ 1 s on Kaluma).
+      const real = (): BlockCipher => {
+        if (!ciphers[purpose]) ciphers[purpose] = p.aes(key(purpose));
+        return ciphers[purpose];
+      };
+      return {
+        encryptBlocks: (blocks: Uint8Array): Uint8Array => real().encryptBlocks(blocks),
+        cbcMac: (blocks: Uint8Array): Uint8Array => real().cbcMac(blocks),
+      };
+    },
+  };
+}
+
+/** Store key of the DRBG's persisted output (sealed). */
+export const RANDOM_STATE_KEY = 'hoshi.drbg';
+
+export interface UnitRandom {
+  /** `length` bytes (1..1024) from the unit's DRBG. Throws if the state cannot be persisted. */
+  bytes(length: number): Uint8Array;
+  /** The board's entropy quality, as mixed in (known after the first call). */
+  quality(): string | undefined;
+  /** What the last instantiation found in the store (absent, or why the carry was unreadable). */
+  note(): string | undefined;
+}
+
+/**
+ * The unit's random bytes: HMAC_DRBG (modules/crypto/drbg) instantiated on first use at each boot
+ * with entropy input = provisioned seed ‖ 32 bytes of board entropy ‖ the previous boot's carry,
+ * and nonce = the store's stamp, which no two boots that produced output ever share (store.ts).
+ * Before any output is returned, 32 bytes of fresh output (the new carry) are sealed into the
+ * store; if that write fails, no output is returned. Hence no two boots produce the same bytes,
+ * however the power is cut, even on a board whose entropy is `none`, and entropy gathered at every
+ * boot accumulates in the carry. Reinstantiates the same way once RESEED_INTERVAL requests are
+ * served. The store must be opened with the `store-seal` cipher.
+ */
+export function unitRandom(p: CryptoProvider, drbgSeed: Uint8Array, entropy: Entropy, store: Store): UnitRandom {
+  let drbg: Drbg | undefined;
+  let quality: string | undefined;
+  let note: string | undefined;
+  const instantiate = (): Drbg => {
+    const d = createDrbg(p);
+    const previous = store.read(RANDOM_STATE_KEY);
+    note = previous.ok ? undefined : 'no previous carry: ' + previous.reason;
+    quality = drbgInstantiateForUnit(d, drbgSeed, entropy, store.stamp(), previous.ok ? previous.value : undefined);
+    store.set(RANDOM_STATE_KEY, drbgGenerate(d, 32), true);
+    return d;
+  };
+  return {
+    bytes: (length: number): Uint8Array => {
+      if (!drbg || drbg.counter > RESEED_INTERVAL) drbg = instantiate();
+      return drbgGenerate(drbg, length);
+    },
+    quality: (): string | undefined => quality,
+    note: (): string | undefined => note,
+  };
+}
