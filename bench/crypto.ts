@@ -45,7 +45,7 @@ const BUNDLES: [DeviceTarget, string, string][] = [
   ['espruino', 'crypto-native.ts', 'native'],
 ];
 
-function table(rows: string[][]): void {
+export function table(rows: string[][]): void {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const [n, row] of rows.entries()) {
     console.log(row.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
@@ -98,7 +98,8 @@ export async function cryptoBench(): Promise<void> {
   table(cost);
 }
 
-function ms(instructions: number): string {
+/** RP2040 time for `instructions` x86 instructions counted on JerryScript, as a range. */
+export function ms(instructions: number): string {
   const t = (cycles: number): number => (instructions * cycles) / RP2040_HZ;
   const f = (s: number): string => (s >= 1 ? s.toFixed(1) : (s * 1000).toFixed(s < 0.01 ? 2 : 0));
   const unit = t(CYCLES_UNBOXED) >= 1 ? ' s' : ' ms';

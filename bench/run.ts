@@ -5,6 +5,7 @@ import { runInEngine } from '../firmware/host/engine';
 import type { DeviceTarget, Target } from '../firmware/host/profiles';
 import { runOnRealEngine } from '../firmware/host/real-engines';
 import { cryptoBench } from './crypto';
+import { storeBench } from './store';
 
 /**
  * npm run bench: sizes and memory, measured, never asserted. One row per example and target:
@@ -60,3 +61,4 @@ if (real.kaluma || real.espruino) {
 }
 
 await cryptoBench();
+await storeBench();

@@ -2,6 +2,9 @@ import test from 'ava';
 import { memoryBacking, openSimFlash, PowerCutError, type FlashBacking, type Geometry } from '../boards/host/flash';
 import { jsAes } from '../modules/crypto/provider-js';
 import { crc32 } from '../modules/store/crc32';
+import { runInEngine } from '../firmware/host/engine';
+import { checkProfile, formatViolations } from '../firmware/host/profile';
+import { bundleFixture } from './helpers';
 import { MAX_VALUE, openStore, recordSize, TYPE_SET, type StoreOptions } from '../modules/store/store';
 
 const KALUMA: Geometry = { eraseSize: 4096, writeSize: 256, erasedValue: 0xff };
@@ -273,3 +276,16 @@ test('a sector header that cannot be read moves the sequence on, so nonces stay 
   for (let i = 0; i < 200; i++) reopened.set('k', bytes(i, 32), true);
   t.is(new Set(seen).size, seen.length);
 });
+
+for (const [target, fixture] of [['kaluma', 'store-kaluma.ts'], ['espruino', 'store-espruino.ts']] as const) {
+  test(`${target}: the store passes the profile check and runs on the board binding's flash in the engine check`, async (t) => {
+    const { code, map } = await bundleFixture(fixture, target);
+    const profile = checkProfile(code, target, map);
+    t.deepEqual(profile.violations, [], formatViolations(profile));
+    const report = await runInEngine(code, target, { library: true, timeoutMs: 600000, probes: ["__store('write')", "__store('reopen')"] });
+    t.true(report.booted, report.error);
+    t.deepEqual(JSON.parse(report.values[0] as string), { ok: 4 });
+    t.deepEqual(JSON.parse(report.values[1] as string), { ok: [199, [1, 2, 3, 4], 9, 8, 0] });
+    t.deepEqual(report.missing, []);
+  });
+}

@@ -1,0 +1,88 @@
+import { join } from 'node:path';
+import { memoryBacking, openSimFlash, type Geometry } from '../boards/host/flash';
+import { bundleDevice, ROOT } from '../firmware/host/build';
+import type { DeviceTarget } from '../firmware/host/profiles';
+import { countOnRealEngine, hasValgrind } from '../firmware/host/real-engines';
+import { jsAes } from '../modules/crypto/provider-js';
+import { openStore } from '../modules/store/store';
+import { ms, table } from './crypto';
+
+/**
+ * Store rows of `npm run bench`: flash cost per logical update on each board's geometry (always),
+ * and on the real engines built from source the instructions per operation and the RAM held.
+ * docs/performance.md ("The store") explains the figures and how to reproduce them.
+ */
+
+const GEOMETRIES: [string, Geometry, number][] = [
+  ['Kaluma (128 KB, 256-byte pages)', { eraseSize: 4096, writeSize: 256, erasedValue: 0xff }, 32],
+  ['ESP32 (64 KB, 4-byte writes)', { eraseSize: 4096, writeSize: 4, erasedValue: 0xff }, 16],
+];
+const UPDATES = 10000;
+
+function flashCost(): void {
+  const rows: string[][] = [['region', 'value', 'flash bytes / update', 'amplification', 'programmed / update', 'erases / 1000', 'compactions / 1000', 'program ops / update']];
+  for (const [name, geometry, sectors] of GEOMETRIES) {
+    for (const sealed of [false, true]) {
+      const flash = openSimFlash(memoryBacking(sectors * 4096), geometry);
+      const store = openStore(flash, { seal: jsAes(new Uint8Array(16).fill(7)) });
+      // Eight live keys (a device's state), each updated in turn with a new 32-byte value.
+      for (let i = 0; i < UPDATES; i++) store.set('state.k' + (i % 8), new Uint8Array(32).fill(i & 255), sealed);
+      const s = store.stats;
+      rows.push([
+        name,
+        sealed ? '32 B sealed' : '32 B plain',
+        (s.appended / UPDATES).toFixed(1),
+        (s.appended / UPDATES / 32).toFixed(2) + '×',
+        (flash.bytesProgrammed / UPDATES).toFixed(1),
+        ((flash.erases * 1000) / UPDATES).toFixed(1),
+        ((s.compactions * 1000) / UPDATES).toFixed(1),
+        (flash.programs / UPDATES).toFixed(2),
+      ]);
+    }
+  }
+  console.log('\nmodules/store: flash per logical update (' + UPDATES + ' updates of 8 keys, key names of 8 characters)');
+  table(rows);
+}
+
+const OPS: [string, string, number][] = [
+  ['open-empty', 'open(), empty region (8 sectors)', 3],
+  ['open-generation', 'open(), generation of 4 full sectors', 2],
+  ['set-64', 'set(), 64 B plain', 3],
+  ['seal-64', 'set(), 64 B sealed (AES-128-CCM)', 3],
+  ['get-sealed-64', 'get(), 64 B sealed', 3],
+];
+
+export async function storeBench(): Promise<void> {
+  flashCost();
+  const engines: { [target in DeviceTarget]: string | undefined } = { kaluma: process.env.HOSHI_JERRY, espruino: process.env.HOSHI_ESPRUINO };
+  if (!(engines.kaluma || engines.espruino) || !hasValgrind()) {
+    console.log('(set HOSHI_JERRY and/or HOSHI_ESPRUINO, with valgrind installed, for the store on the real engines)');
+    return;
+  }
+  const rows: string[][] = [['engine', 'operation', 'x86 instructions', 'RP2040 estimate']];
+  const memory: string[][] = [['engine', 'live keys', 'memory']];
+  for (const target of ['kaluma', 'espruino'] as DeviceTarget[]) {
+    const bin = engines[target];
+    if (!bin) continue;
+    const file = target === 'kaluma' ? 'store-js' : 'store-native';
+    const entry = 'import ' + JSON.stringify(join(ROOT, 'bench/device', file + '.ts')) + ';';
+    const { code } = await bundleDevice(entry, ROOT, target, join(ROOT, 'dist/bench', target, file + '.js'));
+    const engine = target === 'kaluma' ? 'JerryScript' : 'Espruino';
+    for (const [op, what, k] of OPS) {
+      const one = countOnRealEngine(bin, target, code, `__bench('${op}', 1);`);
+      const many = countOnRealEngine(bin, target, code, `__bench('${op}', ${k});`);
+      const failure = /LOW_MEMORY|Uncaught|Error:/.exec(many.output + one.output);
+      const per = Math.round((many.instructions - one.instructions) / (k - 1));
+      rows.push([engine, what, failure ? 'fails: ' + failure[0] : String(per), failure || target !== 'kaluma' ? '-' : ms(per)]);
+    }
+    const base = countOnRealEngine(bin, target, code, "__bench('load', 1);").memory;
+    for (const keys of [0, 8, 32]) {
+      const m = countOnRealEngine(bin, target, code, `__bench('hold', ${keys});`).memory;
+      memory.push([engine, String(keys), target === 'kaluma' ? 'peak ' + (m - base) + ' B over the loaded bundle' : m - base + ' variables (' + (m - base) * 16 + ' B) held']);
+    }
+  }
+  console.log('\nmodules/store on the real engines (callgrind, parse and run only; 8 sectors; Kaluma: pure-JS AES, 256-byte pages; Espruino: native AES, 4-byte writes)');
+  table(rows);
+  console.log('\nmodules/store: RAM (Espruino: variables in use after the call; JerryScript: peak heap, transient buffers included)');
+  table(memory);
+}
