@@ -45,7 +45,26 @@ export interface HttpServer {
   close(): void;
 }
 
+/** What joins a Wi-Fi network: both are secrets of the customer's network, kept sealed (modules/network). */
+export interface WifiCredentials {
+  /** 1..32 bytes. */
+  ssid: string;
+  /** WPA2 passphrase, 8..63 printable ASCII characters, or "" for an open network. */
+  passphrase: string;
+}
+
+/**
+ * A Wi-Fi station. `join` calls `done()` once the board has joined the network (and has an
+ * address), or `done(reason)` when it could not; it never stores the credentials anywhere itself
+ * (bindings do not call the runtimes' own save functions, which write them in plain text).
+ */
+export interface Wifi {
+  join(credentials: WifiCredentials, done: (error?: string) => void): void;
+}
+
 export interface Net {
+  /** The board's Wi-Fi station, if it has one. */
+  readonly wifi?: Wifi;
   /**
    * Starts a server; `ready` is called once it accepts connections. Throws when the board has no
    * network interface at all (boot then runs the image without its HTTP interface, and says so).

@@ -2,7 +2,7 @@ import type { Board } from '../../hal/board';
 import type { ConsoleMode, ConsoleReport } from '../../hal/console';
 import type { Flash } from '../../hal/flash';
 import type { Io, Pin } from '../../hal/io';
-import type { HttpHandler, HttpResponse, HttpServer, HttpServerOptions, Net } from '../../hal/net';
+import type { HttpHandler, HttpResponse, HttpServer, HttpServerOptions, Net, Wifi, WifiCredentials } from '../../hal/net';
 import { receive } from '../common/http';
 import { utf8Bytes } from '../../firmware/device/bytes';
 import { espruinoCrypto } from './crypto';
@@ -87,9 +87,24 @@ function send(res: any, response: HttpResponse): void {
   res.end(body.length ? E.toString(body) : '');
 }
 
+/**
+ * The ESP32 station through require("Wifi") (libs/network/esp32/jswrap_esp32_network.c):
+ * connect(ssid, {password}, callback) calls back with null once the station has an address, or with
+ * the reason it disconnected. Espruino sets ESP-IDF's Wi-Fi storage to RAM, and Wifi.save() (which
+ * would write the credentials in plain text to Storage) is never called.
+ */
+function esp32Wifi(): Wifi {
+  return {
+    join: (credentials: WifiCredentials, done: (error?: string) => void): void => {
+      require('Wifi').connect(credentials.ssid, { password: credentials.passphrase }, (error: any) => done(error ? 'the ESP32 could not join: ' + String(error) : undefined));
+    },
+  };
+}
+
 /** require("http") server (libs/network/http/jswrap_http.c): listen() has no callback. */
 function esp32Net(): Net {
   return {
+    wifi: esp32Wifi(),
     listen: (options: HttpServerOptions, handler: HttpHandler, ready: (server: HttpServer) => void): HttpServer => {
       const http = require('http');
       const server = http.createServer((req: any, res: any) => {

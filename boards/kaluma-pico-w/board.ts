@@ -2,7 +2,7 @@ import type { Board } from '../../hal/board';
 import type { ConsoleMode, ConsoleReport } from '../../hal/console';
 import type { Flash } from '../../hal/flash';
 import type { Io, Pin } from '../../hal/io';
-import type { HttpHandler, HttpResponse, HttpServer, HttpServerOptions, Net } from '../../hal/net';
+import type { HttpHandler, HttpResponse, HttpServer, HttpServerOptions, Net, Wifi, WifiCredentials } from '../../hal/net';
 import { receive } from '../common/http';
 import { jsCrypto } from '../../modules/crypto/provider-js';
 
@@ -120,9 +120,33 @@ export function kalumaIo(): Io {
   };
 }
 
+/**
+ * The Pico W's CYW43 station through require('wifi') (src/modules/wifi/wifi.js over
+ * src/modules/pico_cyw43/module_pico_cyw43.c): connect() blocks up to 30 s in the driver, then calls
+ * back with an error or the connection. `security` is always given so that wifi.js never falls
+ * back to Kaluma's `storage` for it, and `enforce` so that it joins the stored network even if the
+ * REPL joined another.
+ */
+function picoWifi(): Wifi {
+  return {
+    join: (credentials: WifiCredentials, done: (error?: string) => void): void => {
+      const WiFi = require('wifi').WiFi;
+      const wifi = new WiFi();
+      const info = {
+        ssid: credentials.ssid,
+        password: credentials.passphrase,
+        security: credentials.passphrase ? 'WPA2_WPA_PSK' : 'OPEN',
+        enforce: true,
+      };
+      wifi.connect(info, (error: any) => done(error ? 'the CYW43 could not join: ' + (error.message || String(error)) : undefined));
+    },
+  };
+}
+
 /** require('http') server (src/modules/http/http.js), Pico W only. */
 function picoNet(): Net {
   return {
+    wifi: picoWifi(),
     listen: (options: HttpServerOptions, handler: HttpHandler, ready: (server: HttpServer) => void): HttpServer => {
       const http = require('http');
       // http.js reads headers['Content-Length'] but stores names lower-case, so its 'end' comes

@@ -1,5 +1,6 @@
 import { defineImage } from '../../firmware/device/image';
 import { deviceInfo } from '../../modules/device-info';
+import { wifi } from '../../modules/network/wifi';
 import { temperatureSensor } from './sensor';
 
 /**
@@ -21,6 +22,7 @@ export default defineImage({
   },
   modules: [
     deviceInfo(),
+    wifi(),
     temperatureSensor({ pins: { 'espruino-esp32': 'D36', 'kaluma-pico-w': 26, host: 'temperature' }, fullScaleVolts: 3.3, offsetVolts: 0, voltsPerDegree: 0.01 }),
   ],
 });

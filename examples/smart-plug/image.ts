@@ -1,5 +1,6 @@
 import { defineImage } from '../../firmware/device/image';
 import { deviceInfo } from '../../modules/device-info';
+import { wifi } from '../../modules/network/wifi';
 import { relay } from './relay';
 
 /**
@@ -18,5 +19,5 @@ export default defineImage({
       console: 'off',
     },
   },
-  modules: [deviceInfo(), relay({ 'kaluma-pico-w': 15, 'kaluma-pico': 15, 'espruino-esp32': 'D26', host: 'relay' })],
+  modules: [deviceInfo(), wifi(), relay({ 'kaluma-pico-w': 15, 'kaluma-pico': 15, 'espruino-esp32': 'D26', host: 'relay' })],
 });

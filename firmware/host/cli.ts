@@ -6,7 +6,8 @@ import { partition } from '../../hal/flash';
 import { buildImage, readManifest, ROOT } from './build';
 import { checkProfile, formatViolations } from './profile';
 import type { Target } from './profiles';
-import { encodeProvisioning, newProvisioningRecord, padTo, writeProvisioning } from './provision';
+import { encodeProvisioning, newProvisioningRecord, padTo, seedStateSector, writeProvisioning } from './provision';
+import { concatBytes } from './serial/link';
 import { runImage } from './run';
 import { provisioningArea, SERIAL_BOARDS, type SerialBoard } from './serial/boards';
 import { openSerialLink } from './serial/link';
@@ -17,7 +18,7 @@ import type { Image } from '../device/image';
  *   hoshi build <example> --target kaluma|espruino|host [--board B] [--out DIR]
  *   hoshi start [<example>] [--dir DIR] [--port N]
  *   hoshi provision (--out FILE | --sim DIR) [--serial S]
- *   hoshi provision --board B (--port P | --dry-run FILE) [--serial S]
+ *   hoshi provision --board B (--port P | --dry-run FILE) [--serial S] [--wifi-ssid SSID]
  *   hoshi flash <example> --board B (--port P | --dry-run FILE)
  * Exit codes: 0 ok, 1 the work failed (message says why), 2 usage.
  */
@@ -28,6 +29,8 @@ const USAGE = `usage:
   hoshi provision --sim DIR [--serial S]      provision the simulated unit in DIR
   hoshi provision --board B --port P [--serial S]      write a new unit's record into a real board
   hoshi provision --board B --dry-run FILE [--serial S] write the exact bytes that would be sent to FILE
+      [--wifi-ssid SSID]  also seal the Wi-Fi credentials into the unit's store (passphrase from
+                          HOSHI_WIFI_PASSPHRASE; the state partition is erased first)
   hoshi flash <example> --board B --port P             build and write the image to a real board
   hoshi flash <example> --board B --dry-run FILE       write the exact bytes that would be sent to FILE
 boards: ${Object.keys(SERIAL_BOARDS).join(', ')}`;
@@ -112,11 +115,29 @@ async function provision(args: string[]): Promise<void> {
   const encoded = encodeProvisioning(record);
   const out = option(args, '--out');
   const sim = option(args, '--sim');
+  const ssid = option(args, '--wifi-ssid');
   if (option(args, '--board')) {
     const board = serialBoard(args, 'provision');
     const area = provisioningArea(board, encoded);
-    await overSerial(args, board, () => board.provisionTranscript(area), (link) => board.provision(link, area, (l) => console.log(l)), true);
-    console.log('unit ' + record.serial + ' (' + board.name + ')');
+    let state: Uint8Array | undefined;
+    if (ssid !== undefined) {
+      // The passphrase comes from the environment, never the command line (shell history, ps).
+      const passphrase = process.env.HOSHI_WIFI_PASSPHRASE;
+      if (passphrase === undefined) usage('provision: --wifi-ssid needs HOSHI_WIFI_PASSPHRASE in the environment ("" for an open network)');
+      state = seedStateSector(record, board.state.bytes, board.state.writeSize, { ssid, passphrase });
+    }
+    const seeded = state;
+    await overSerial(
+      args,
+      board,
+      () => (seeded ? concatBytes([board.provisionTranscript(area), board.stateTranscript(seeded)]) : board.provisionTranscript(area)),
+      async (link) => {
+        await board.provision(link, area, (l) => console.log(l));
+        if (seeded) await board.writeState(link, seeded, (l) => console.log(l));
+      },
+      true,
+    );
+    console.log('unit ' + record.serial + ' (' + board.name + ')' + (ssid !== undefined ? ', Wi-Fi "' + ssid + '" sealed in its store' : ''));
   } else if (out) {
     writeFileSync(out, padTo(encoded, PICO_GEOMETRY.writeSize), { mode: 0o600 });
     console.log('unit ' + record.serial + ': record written to ' + out + ' (holds the device secret: keep it off shared storage, delete it once flashed)');

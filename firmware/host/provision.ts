@@ -1,4 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { memoryBacking, openSimFlash } from '../../boards/host/flash';
+import type { WifiCredentials } from '../../hal/net';
+import { jsCrypto } from '../../modules/crypto/provider-js';
+import { deviceKeys } from '../../modules/keys/keys';
+import { checkWifi, encodeWifi, WIFI_KEY } from '../../modules/network/wifi';
+import { openStore } from '../../modules/store/store';
 import type { Flash } from '../../hal/flash';
 import {
   DEVICE_SECRET_BYTES,
@@ -87,4 +93,23 @@ export function writeProvisioning(flash: Flash, encoded: Uint8Array): void {
   flash.write(0, page);
   const back = parseProvisioning(flash.read(0, page.length));
   if (!back.ok) throw new Error('provisioning record did not verify after writing: ' + PROVISIONING_REASONS[back.reason]);
+}
+
+/**
+ * The first sector of a new unit's state partition holding its Wi-Fi credentials, sealed under the
+ * unit's `store-seal` key exactly as the device's store would write them (modules/store,
+ * modules/keys): `hoshi provision --wifi-ssid` erases the partition and writes this sector, so the
+ * passphrase never sits on the unit in plain text. `regionBytes` and `writeSize` are the board's.
+ */
+export function seedStateSector(record: ProvisioningRecord, regionBytes: number, writeSize: number, credentials: WifiCredentials): Uint8Array {
+  const why = checkWifi(credentials.ssid, credentials.passphrase);
+  if (why) throw new Error('provision: Wi-Fi credentials refused: ' + why);
+  const backing = memoryBacking(regionBytes);
+  const flash = openSimFlash(backing, { eraseSize: 4096, writeSize, erasedValue: 0xff });
+  const store = openStore(flash, { seal: deviceKeys(jsCrypto, record.deviceSecret).cipher('store-seal') });
+  store.set(WIFI_KEY, encodeWifi(credentials), true);
+  for (let s = 1; s < regionBytes / 4096; s++) {
+    if (backing.read(s * 4096, 4096).some((b) => b !== 0xff)) throw new Error('provision: a seeded store spans more than its first sector');
+  }
+  return backing.read(0, 4096);
 }

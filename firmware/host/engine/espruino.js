@@ -204,7 +204,24 @@
   };
   X.storage = files;
   var TelnetServer = { setOptions: function (o) { X.telnet = o.mode; } };
-  var modules = { Flash: Flash, Storage: Storage, http: http, TelnetServer: TelnetServer, crypto: crypto };
+  // libs/network/esp32/jswrap_esp32_network.c: connect(ssid, options, callback) throws without a
+  // string ssid or with a non-string options.password; the callback is queued with null once the
+  // station has an address, or with the disconnect reason ("no_ap_found", "auth_fail"). Networks
+  // the fake knows: E.wifi.networks (ssid -> password); the last join is E.wifi.joined.
+  X.wifi = { networks: {}, joined: null, attempts: 0 };
+  var Wifi = {
+    connect: function (ssid, options, callback) {
+      if (typeof ssid !== 'string') throw new Error('No SSID provided');
+      var password = options && options.password;
+      if (password !== undefined && typeof password !== 'string') throw new Error('Expecting options.password to be a string');
+      X.wifi.attempts++;
+      var known = Object.prototype.hasOwnProperty.call(X.wifi.networks, ssid);
+      var reason = !known ? 'no_ap_found' : X.wifi.networks[ssid] !== (password || '') ? 'auth_fail' : null;
+      if (!reason) X.wifi.joined = ssid;
+      g.setTimeout(function () { if (callback) callback(reason); }, 0);
+    },
+  };
+  var modules = { Flash: Flash, Storage: Storage, http: http, TelnetServer: TelnetServer, crypto: crypto, Wifi: Wifi };
   if (!hostCrypto && realRequire) modules.crypto = realRequire('crypto');
   g.require = function (id) {
     if (!modules[id]) throw new Error('Module ' + id + ' not found');

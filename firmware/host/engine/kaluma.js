@@ -133,7 +133,33 @@
   // src/modules/wdt/module_wdt.c: enabled at construction, cannot be disabled.
   function WDT(timeout) { this.timeout = timeout; E.watchdog = timeout; }
   WDT.prototype.feed = function () {};
-  var modules = { flash: { Flash: Flash }, http: http, rp2: rp2, wdt: { WDT: WDT } };
+  // src/modules/wifi/wifi.js over src/modules/pico_cyw43/module_pico_cyw43.c: new WiFi() throws
+  // without the CYW43 (Pico); connect() needs an ssid, takes password and security from Kaluma's
+  // `storage` when they are missing, and calls back synchronously (the driver blocks until it
+  // joins or times out) with a SystemError or null and the connect info. Networks the fake knows:
+  // E.wifi.networks (ssid -> password); the last join is E.wifi.joined.
+  E.wifi = { networks: {}, joined: null, attempts: 0 };
+  function WiFi() {
+    if (g.board.name !== 'pico-w') throw new Error('IEEE 802.11 device not found');
+    return E.watch(this, 'WiFi instance');
+  }
+  WiFi.prototype.connect = function (connectInfo, cb) {
+    if (typeof connectInfo === 'function') { cb = connectInfo; connectInfo = null; }
+    if (!connectInfo) connectInfo = { enforce: false };
+    if (!connectInfo.ssid) { if (cb) cb(new Error('WIFI SSID is required')); return; }
+    if (!connectInfo.password || !connectInfo.security) E.wifi.usedStorage = true;
+    E.wifi.attempts++;
+    var known = Object.prototype.hasOwnProperty.call(E.wifi.networks, connectInfo.ssid);
+    if (!known || E.wifi.networks[connectInfo.ssid] !== (connectInfo.password || '')) {
+      var error = new Error('SystemError');
+      error.errno = -1;
+      if (cb) cb(error);
+      return;
+    }
+    E.wifi.joined = connectInfo.ssid;
+    if (cb) cb(null, connectInfo);
+  };
+  var modules = { flash: { Flash: Flash }, http: http, rp2: rp2, wdt: { WDT: WDT }, wifi: { WiFi: WiFi } };
   // src/modules/startup/startup.js: only built-in modules; anything else throws.
   g.require = function (id) {
     if (g.process.builtin_modules.indexOf(id) < 0) throw new Error('Failed to load module: ' + id);

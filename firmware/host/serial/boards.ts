@@ -1,8 +1,8 @@
 import { KALUMA_PARTITIONS } from '../../../boards/kaluma-pico-w/board';
 import { ESP32_PARTITIONS } from '../../../boards/espruino-esp32/board';
 import type { DeviceTarget } from '../profiles';
-import { espruinoFlash, espruinoFlashTranscript, espruinoProvision, espruinoProvisionTranscript, ESPRUINO_BAUD } from './espruino';
-import { kalumaFlash, kalumaFlashTranscript, kalumaProvision, kalumaProvisionTranscript, KALUMA_BAUD } from './kaluma';
+import { espruinoFlash, espruinoFlashTranscript, espruinoProvision, espruinoProvisionTranscript, espruinoState, espruinoStateTranscript, ESPRUINO_BAUD } from './espruino';
+import { kalumaFlash, kalumaFlashTranscript, kalumaProvision, kalumaProvisionTranscript, kalumaState, kalumaStateTranscript, KALUMA_BAUD } from './kaluma';
 import type { Link } from './link';
 
 /** What `hoshi flash` and `hoshi provision` need to know about a real board. */
@@ -16,6 +16,11 @@ export interface SerialBoard {
   flash(link: Link, code: Uint8Array, log: (line: string) => void): Promise<void>;
   provisionTranscript(area: Uint8Array): Uint8Array;
   provision(link: Link, area: Uint8Array, log: (line: string) => void): Promise<void>;
+  /** The state partition: its size and write unit, to seed a store (firmware/host/provision.ts). */
+  state: { bytes: number; writeSize: number };
+  /** Erases the state partition and writes its first sector. */
+  stateTranscript(sector: Uint8Array): Uint8Array;
+  writeState(link: Link, sector: Uint8Array, log: (line: string) => void): Promise<void>;
 }
 
 const kaluma = (name: string): SerialBoard => ({
@@ -27,6 +32,9 @@ const kaluma = (name: string): SerialBoard => ({
   flash: kalumaFlash,
   provisionTranscript: kalumaProvisionTranscript,
   provision: kalumaProvision,
+  state: { bytes: KALUMA_PARTITIONS.state.count * 4096, writeSize: 256 },
+  stateTranscript: kalumaStateTranscript,
+  writeState: kalumaState,
 });
 
 export const SERIAL_BOARDS: { [name: string]: SerialBoard } = {
@@ -41,6 +49,9 @@ export const SERIAL_BOARDS: { [name: string]: SerialBoard } = {
     flash: espruinoFlash,
     provisionTranscript: espruinoProvisionTranscript,
     provision: espruinoProvision,
+    state: { bytes: ESP32_PARTITIONS.state.size, writeSize: 4 },
+    stateTranscript: espruinoStateTranscript,
+    writeState: espruinoState,
   },
 };
 

@@ -1,3 +1,4 @@
+import { ESP32_PARTITIONS } from '../../../boards/espruino-esp32/board';
 import { crc32 } from 'node:zlib';
 import { ascii, concatBytes, type Link } from './link';
 
@@ -111,6 +112,35 @@ export function espruinoProvisionLines(area: Uint8Array): string[] {
   }
   lines.push('print("<","<<",JSON.stringify(E.CRC32(F.read(8192,57344))),">>",">")');
   return lines;
+}
+
+/** Lines that erase the 64 KB state partition, write its first sector (a seeded store) and check it. */
+export function espruinoStateLines(sector: Uint8Array): string[] {
+  if (sector.length !== 4096) throw new RangeError('provision: a state sector is 4096 bytes');
+  const base = ESP32_PARTITIONS.state.address;
+  const lines = [`var F=require("Flash");for(var a=0;a<${ESP32_PARTITIONS.state.size};a+=4096)F.erasePage(${base}+a);print("<","<<0>>",">")`];
+  for (let k = 0; k < 8; k++) {
+    const b64 = Buffer.from(sector.subarray(k * 512, k * 512 + 512)).toString('base64');
+    lines.push(`F.write(atob("${b64}"),${base + k * 512});print("<","<<${k}>>",">")`);
+  }
+  lines.push(`print("<","<<",JSON.stringify(E.CRC32(F.read(4096,${base}))),">>",">")`);
+  return lines;
+}
+
+export function espruinoStateTranscript(sector: Uint8Array): Uint8Array {
+  return concatBytes(espruinoStateLines(sector).map((l) => ascii('\x10' + l + '\n')));
+}
+
+export async function espruinoState(link: Link, sector: Uint8Array, log: (line: string) => void): Promise<void> {
+  const lines = espruinoStateLines(sector);
+  for (let k = 0; k < lines.length - 1; k++) {
+    await sendLine(link, lines[k]!);
+    await link.expect(/<<\s*\d+\s*>>/, 10000);
+  }
+  await sendLine(link, lines[lines.length - 1]!);
+  const crc = crcAnswer(await link.expect(/<<\s*\d+\s*>>/, 5000));
+  if (crc !== crc32(sector)) throw new Error('provision: the state sector read back has CRC-32 ' + crc + ', expected ' + crc32(sector) + ': not written');
+  log('state partition erased, its first sector written at 0x' + ESP32_PARTITIONS.state.address.toString(16) + ' and verified (CRC-32 of 4096 bytes)');
 }
 
 export function espruinoProvisionTranscript(area: Uint8Array): Uint8Array {

@@ -1,3 +1,4 @@
+import { KALUMA_PARTITIONS } from '../../../boards/kaluma-pico-w/board';
 import { ascii, concatBytes, type Link } from './link';
 import { packet, BLOCK, EOT, headerBlock, dataBlocks, YmodemSender } from './ymodem';
 
@@ -52,23 +53,44 @@ export async function kalumaFlash(link: Link, code: Uint8Array, log: (line: stri
   log('flashed ' + code.length + ' bytes; the board restarted the image');
 }
 
-/** The REPL lines that write and read back the 4 KB provisioning sector (without their "\r"). */
-export function kalumaProvisionLines(sector: Uint8Array): string[] {
-  if (sector.length !== SECTOR) throw new RangeError('provision: the Kaluma provisioning sector is 4096 bytes');
+/**
+ * The REPL lines (without their "\r") that erase the `count` sectors of Kaluma's flash area from
+ * `base`, write `sector` into the first, and print it back.
+ */
+export function kalumaSectorLines(base: number, count: number, sector: Uint8Array): string[] {
+  if (sector.length !== SECTOR) throw new RangeError('provision: a Kaluma sector is 4096 bytes');
   const hex = Buffer.from(sector).toString('hex');
   const lines = [
-    "var F=require('flash').Flash,f=new F(0,1),b=new Uint8Array(4096);function h(o,s){for(var i=0;i<s.length;i+=2)b[o+(i>>1)]=parseInt(s.substr(i,2),16);}print('<R>')",
+    `var F=require('flash').Flash,f=new F(${base},${count}),b=new Uint8Array(4096);function h(o,s){for(var i=0;i<s.length;i+=2)b[o+(i>>1)]=parseInt(s.substr(i,2),16);}print('<R>')`,
   ];
   for (let k = 0; k < 16; k++) lines.push(`h(${k * 256},'${hex.slice(k * 512, k * 512 + 512)}');print('<${k}>')`);
+  const erase = count === 1 ? 'f.ioctl(6,0);' : `for(var n=0;n<${count};n++)f.ioctl(6,n);`;
   lines.push(
-    "f.ioctl(6,0);f.write(0,b);var r=new Uint8Array(4096);f.read(0,r);for(var j=0;j<16;j++){var s='';for(var i=0;i<256;i++){var v=r[j*256+i];s+=(v<16?'0':'')+v.toString(16);}print('<V'+j+':'+s+'>');}print('<E>')",
+    erase + "f.write(0,b);var r=new Uint8Array(4096);f.read(0,r);for(var j=0;j<16;j++){var s='';for(var i=0;i<256;i++){var v=r[j*256+i];s+=(v<16?'0':'')+v.toString(16);}print('<V'+j+':'+s+'>');}print('<E>')",
   );
   return lines;
 }
 
-export function kalumaProvisionTranscript(sector: Uint8Array): Uint8Array {
-  const lines = kalumaProvisionLines(sector);
+/** The REPL lines that write and read back the 4 KB provisioning sector (without their "\r"). */
+export function kalumaProvisionLines(sector: Uint8Array): string[] {
+  return kalumaSectorLines(KALUMA_PARTITIONS.provisioning.sector, KALUMA_PARTITIONS.provisioning.count, sector);
+}
+
+/** The REPL lines that erase the state partition and write its first sector (a seeded store). */
+export function kalumaStateLines(sector: Uint8Array): string[] {
+  return kalumaSectorLines(KALUMA_PARTITIONS.state.sector, KALUMA_PARTITIONS.state.count, sector);
+}
+
+function transcriptOf(lines: string[]): Uint8Array {
   return concatBytes([new Uint8Array([0x03]), ascii('\r.echo off\r'), ...lines.map((l) => ascii(l + '\r')), ascii('\r.echo on\r')]);
+}
+
+export function kalumaStateTranscript(sector: Uint8Array): Uint8Array {
+  return transcriptOf(kalumaStateLines(sector));
+}
+
+export function kalumaProvisionTranscript(sector: Uint8Array): Uint8Array {
+  return transcriptOf(kalumaProvisionLines(sector));
 }
 
 /** Parses the read-back of the last line: the sector as the board holds it. */
@@ -83,7 +105,16 @@ export function parseKalumaReadBack(output: string): Uint8Array {
 }
 
 export async function kalumaProvision(link: Link, sector: Uint8Array, log: (line: string) => void): Promise<void> {
-  const lines = kalumaProvisionLines(sector);
+  await sendSector(link, kalumaProvisionLines(sector), sector);
+  log('provisioning record written to sector 0 of the flash area and verified (4096 bytes)');
+}
+
+export async function kalumaState(link: Link, sector: Uint8Array, log: (line: string) => void): Promise<void> {
+  await sendSector(link, kalumaStateLines(sector), sector);
+  log('state partition erased, its first sector written and verified (4096 bytes)');
+}
+
+async function sendSector(link: Link, lines: string[], sector: Uint8Array): Promise<void> {
   await link.write(new Uint8Array([0x03]));
   await new Promise((r) => setTimeout(r, 150));
   link.drain();
@@ -99,7 +130,6 @@ export async function kalumaProvision(link: Link, sector: Uint8Array, log: (line
   await link.write(ascii(lines[17]! + '\r'));
   const back = parseKalumaReadBack(await link.expect(/<E>/, 20000));
   await link.write(ascii('\r.echo on\r'));
-  for (let i = 0; i < SECTOR; i++) if (back[i] !== sector[i]) throw new Error('provision: the sector read back differs at byte ' + i + ': the record is not written');
-  log('provisioning record written to sector 0 of the flash area and verified (4096 bytes)');
+  for (let i = 0; i < SECTOR; i++) if (back[i] !== sector[i]) throw new Error('provision: the sector read back differs at byte ' + i + ': it is not written');
 }
 

@@ -1,0 +1,154 @@
+import type { HoshiModule, ModuleContext } from '../../firmware/device/image';
+import { json, problem } from '../../firmware/device/router';
+import type { WifiCredentials } from '../../hal/net';
+
+/**
+ * Wi-Fi credentials, kept sealed in the store (S1.1-11: the passphrase of the customer's network is
+ * a secret of the device), and the board's station joined with them at boot.
+ * - At start, if the board has Wi-Fi and the store holds credentials, joins; if that fails, tries
+ *   again every minute until it joins. The passphrase is never logged nor served.
+ * - `GET /api/network/wifi` (admin): `{"ssid": "…", "joined": true|false, "error": "…"|null}`.
+ * - `PUT /api/network/wifi` (admin): `{"ssid": "…", "passphrase": "…"}` seals the credentials into
+ *   the store and joins. Until an authentication module grants "admin", credentials arrive with
+ *   `hoshi provision --wifi-ssid` instead (firmware/host/provision.ts writes them, sealed, into the
+ *   unit's store).
+ * Stored and received credentials are both untrusted input: checked before use, refused with a
+ * reason.
+ */
+
+/** Store key of the sealed credentials. */
+export const WIFI_KEY = 'net.wifi';
+const RETRY_MS = 60000;
+
+/** Why credentials are refused, or undefined if they are usable. */
+export function checkWifi(ssid: unknown, passphrase: unknown): string | undefined {
+  if (typeof ssid !== 'string' || ssid.length < 1 || ssid.length > 32) return '"ssid" must be 1 to 32 characters';
+  for (let i = 0; i < ssid.length; i++) {
+    const c = ssid.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return '"ssid" must be printable ASCII';
+  }
+  if (typeof passphrase !== 'string') return '"passphrase" must be a string ("" for an open network)';
+  if (passphrase.length !== 0 && (passphrase.length < 8 || passphrase.length > 63)) return '"passphrase" must be 8 to 63 characters, or "" for an open network';
+  for (let i = 0; i < passphrase.length; i++) {
+    const c = passphrase.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return '"passphrase" must be printable ASCII';
+  }
+  return undefined;
+}
+
+/** Stored form: ssid length, ssid, passphrase length, passphrase (ASCII). */
+export function encodeWifi(c: WifiCredentials): Uint8Array {
+  const out = new Uint8Array(2 + c.ssid.length + c.passphrase.length);
+  out[0] = c.ssid.length;
+  for (let i = 0; i < c.ssid.length; i++) out[1 + i] = c.ssid.charCodeAt(i);
+  out[1 + c.ssid.length] = c.passphrase.length;
+  for (let i = 0; i < c.passphrase.length; i++) out[2 + c.ssid.length + i] = c.passphrase.charCodeAt(i);
+  return out;
+}
+
+function text(bytes: Uint8Array, from: number, to: number): string {
+  let s = '';
+  for (let i = from; i < to; i++) s += String.fromCharCode(bytes[i]);
+  return s;
+}
+
+/** Stored credentials (untrusted bytes), or undefined if they are not valid credentials. */
+export function decodeWifi(bytes: Uint8Array): WifiCredentials | undefined {
+  if (bytes.length < 2) return undefined;
+  const n = bytes[0];
+  if (1 + n + 1 > bytes.length) return undefined;
+  const m = bytes[1 + n];
+  if (2 + n + m !== bytes.length) return undefined;
+  const c = { ssid: text(bytes, 1, 1 + n), passphrase: text(bytes, 2 + n, 2 + n + m) };
+  return checkWifi(c.ssid, c.passphrase) ? undefined : c;
+}
+
+export type WifiRequest = { ok: true; credentials: WifiCredentials } | { ok: false; reason: string };
+
+/** `{"ssid": "…", "passphrase": "…"}` and nothing else. Never throws. */
+export function parseWifiRequest(body: string): WifiRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    return { ok: false, reason: 'the body is not JSON' };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { ok: false, reason: 'the body must be an object {"ssid": "...", "passphrase": "..."}' };
+  const keys = Object.keys(value).sort();
+  if (keys.length !== 2 || keys[0] !== 'passphrase' || keys[1] !== 'ssid') return { ok: false, reason: 'the body must have exactly the keys "ssid" and "passphrase"' };
+  const v = value as { ssid: unknown; passphrase: unknown };
+  const why = checkWifi(v.ssid, v.passphrase);
+  if (why) return { ok: false, reason: why };
+  return { ok: true, credentials: { ssid: v.ssid as string, passphrase: v.passphrase as string } };
+}
+
+export function wifi(): HoshiModule {
+  return {
+    name: 'wifi',
+    start: (context: ModuleContext): void => {
+      const station = context.board.net.wifi;
+      if (!station) return;
+      const store = context.store;
+      let credentials: WifiCredentials | undefined;
+      let joined = false;
+      let joining = false;
+      let lastError: string | null = null;
+      const stored = store.read(WIFI_KEY);
+      if (stored.ok) {
+        credentials = decodeWifi(stored.value);
+        if (!credentials) console.log('[wifi] stored credentials are not valid: not used');
+      } else if (stored.reason !== 'absent') {
+        console.log('[wifi] stored credentials cannot be read: ' + stored.reason);
+      } else {
+        console.log('[wifi] no credentials stored: not joining (hoshi provision --wifi-ssid, or PUT /api/network/wifi)');
+      }
+      const join = (): void => {
+        if (!credentials || joined || joining) return;
+        const c = credentials;
+        joining = true;
+        station.join(c, (error?: string) => {
+          joining = false;
+          if (c !== credentials) {
+            join(); // replaced meanwhile: join with the new ones
+            return;
+          }
+          joined = !error;
+          lastError = error || null;
+          console.log(error ? '[wifi] could not join "' + c.ssid + '": ' + error : '[wifi] joined "' + c.ssid + '"');
+        });
+      };
+      join();
+      context.every(RETRY_MS, join);
+      context.route({
+        method: 'GET',
+        path: '/api/network/wifi',
+        access: 'admin',
+        handler: (_request, reply) => reply(json(200, { ssid: credentials ? credentials.ssid : null, joined: joined, error: lastError })),
+      });
+      context.route({
+        method: 'PUT',
+        path: '/api/network/wifi',
+        access: 'admin',
+        handler: (request, reply) => {
+          let body = '';
+          for (let i = 0; i < request.body.length; i++) body += String.fromCharCode(request.body[i]);
+          const parsed = parseWifiRequest(body);
+          if (!parsed.ok) {
+            reply(problem(400, 'bad-credentials', parsed.reason));
+            return;
+          }
+          if (!context.keys) {
+            reply(problem(503, 'not-provisioned', 'the unit has no device secret to seal the credentials with'));
+            return;
+          }
+          store.set(WIFI_KEY, encodeWifi(parsed.credentials), true);
+          credentials = parsed.credentials;
+          joined = false;
+          lastError = null;
+          join();
+          reply(json(200, { ssid: credentials.ssid, joined: joined, error: lastError }));
+        },
+      });
+    },
+  };
+}
