@@ -22,7 +22,9 @@ export function install(p: CryptoProvider, writeSize: number): void {
     eraseSize: SECTOR,
     writeSize: writeSize,
     erasedValue: 0xff,
-    read: (offset: number, length: number): Uint8Array => bytes.slice(offset, offset + length),
+    // A copy through subarray: on Espruino, slice() of a typed array is a non-flat copy (one
+    // variable per byte, and every element access walks it).
+    read: (offset: number, length: number): Uint8Array => new Uint8Array(bytes.subarray(offset, offset + length)),
     write: (offset: number, data: Uint8Array): void => {
       for (let i = 0; i < data.length; i++) if (data[i] !== 0xff) bytes[offset + i] &= data[i];
     },

@@ -94,7 +94,7 @@ export interface InstructionCount {
  * counting only the engine's parse and run (jerry_parse/jerry_run; Espruino's jspEvaluate): the
  * figures of docs/performance.md. Costs per operation are differences of two such counts.
  */
-export function countOnRealEngine(bin: string, target: DeviceTarget, code: string, drive: string): InstructionCount {
+export function countOnRealEngine(bin: string, target: DeviceTarget, code: string, drive: string, options: { fromStorage?: boolean } = {}): InstructionCount {
   const dir = mkdtempSync(join(tmpdir(), 'hoshi-count-'));
   try {
     const out = join(dir, 'callgrind.out');
@@ -105,10 +105,13 @@ export function countOnRealEngine(bin: string, target: DeviceTarget, code: strin
       writeFileSync(join(dir, 'drive.js'), drive);
       files = ['--mem-stats', join(dir, 'app.js'), join(dir, 'drive.js')];
     } else {
-      writeFileSync(join(dir, 'app.js'), code + '\n' + drive + "\nprint('hoshi-memory ' + process.memory().usage);\n");
+      // fromStorage: the bundle is written to Storage and run from there, as an ESP32 runs
+      // .bootcde: functions then keep their code in flash instead of copying it into variables.
+      const load = options.fromStorage ? "require('Storage').write('hoshi.js'," + JSON.stringify(code) + ");eval(require('Storage').read('hoshi.js'));" : code;
+      writeFileSync(join(dir, 'app.js'), load + '\n' + drive + "\nprint('hoshi-memory ' + process.memory().usage);\n");
       files = [join(dir, 'app.js')];
     }
-    const r = spawnSync('valgrind', ['--tool=callgrind', ...toggles, '--callgrind-out-file=' + out, bin, ...files], { encoding: 'utf8', timeout: 1800000, input: '' });
+    const r = spawnSync('valgrind', ['--tool=callgrind', ...toggles, '--callgrind-out-file=' + out, bin, ...files], { encoding: 'utf8', timeout: 1800000, input: '', cwd: dir });
     const output = (r.stdout ?? '') + (r.stderr ?? '');
     const totals = /^(?:summary|totals): (\d+)/m.exec(readFileSync(out, 'utf8'));
     const memory = target === 'kaluma' ? /Peak allocated = (\d+) bytes/.exec(output) : /hoshi-memory (\d+)/.exec(output);

@@ -54,6 +54,7 @@ export const FLAG_BEGIN = 4;
 export const COMMIT_WORD = [0x43, 0x4d, 0x49, 0x54];
 /** Added to the next sector sequence number when open() finds a sector header it cannot read. */
 export const SEQUENCE_JUMP = 65536;
+const UNREADABLE = 255;
 const COMMIT_RECORD = RECORD_HEADER + 4 + 8;
 
 /** Why a value cannot be returned. */
@@ -330,19 +331,24 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
   /** Largest footprint of live records: leaves a sector of the generation for new records. */
   const capacity = (G - 1) * payload - COMMIT_RECORD;
 
-  const headers: Header[] = [];
+  // What each sector's header says, in typed arrays (a few bytes per sector, also on Espruino).
+  const kinds = new Uint8Array(N); // 0 erased, KIND_START, KIND_NEXT, UNREADABLE
+  const seqs = new Uint32Array(N);
+  const gens = new Uint32Array(N);
   let maxSeq = 0;
   let unreadable = 0;
   for (let s = 0; s < N; s++) {
     const h = parseHeader(flash.read(s * E, SECTOR_HEADER));
-    headers.push(h);
+    kinds[s] = h.valid ? h.kind : h.erased ? 0 : UNREADABLE;
+    seqs[s] = h.seq;
+    gens[s] = h.gen;
     if (h.valid && h.seq > maxSeq) maxSeq = h.seq;
-    if (!h.valid && !h.erased) unreadable++;
+    if (kinds[s] === UNREADABLE) unreadable++;
   }
 
   function scanGeneration(start: number): Scan {
     const result: Scan = { complete: false, index: {}, live: 0, count: 0, sectors: [], tail: E, skipped: [] };
-    const gen = headers[start].seq;
+    const gen = seqs[start];
     let pending: { p: Parsed; s: number; o: number }[] = [];
     let inSnapshot = true;
     const drop = (why: string): void => {
@@ -365,9 +371,8 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
     };
     let prevSeq = 0;
     for (let i = 0, s = start; i < N; i++, s = (s + 1) % N) {
-      const h = headers[s];
-      if (i > 0 && (!h.valid || h.kind !== KIND_NEXT || h.gen !== gen || h.seq <= prevSeq)) break;
-      prevSeq = h.seq;
+      if (i > 0 && (kinds[s] !== KIND_NEXT || gens[s] !== gen || seqs[s] <= prevSeq)) break;
+      prevSeq = seqs[s];
       result.sectors.push(s);
       const b = flash.read(s * E, E);
       let at = SECTOR_HEADER;
@@ -412,14 +417,14 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
 
   // The newest generation whose snapshot committed.
   const starts: number[] = [];
-  for (let s = 0; s < N; s++) if (headers[s].valid && headers[s].kind === KIND_START) starts.push(s);
-  starts.sort((a, b) => headers[b].seq - headers[a].seq);
+  for (let s = 0; s < N; s++) if (kinds[s] === KIND_START) starts.push(s);
+  starts.sort((a, b) => seqs[b] - seqs[a]);
   let scan: Scan | undefined;
   const skipped: string[] = [];
   for (let i = 0; i < starts.length && !scan; i++) {
     const r = scanGeneration(starts[i]);
     if (r.complete) scan = r;
-    else skipped.push('generation ' + headers[starts[i]].seq + ' (sector ' + starts[i] + '): snapshot never committed (compaction interrupted); older generation used');
+    else skipped.push('generation ' + seqs[starts[i]] + ' (sector ' + starts[i] + '): snapshot never committed (compaction interrupted); older generation used');
   }
   if (unreadable) skipped.push(unreadable + ' sector header(s) unreadable (interrupted erase, or corruption): erased before reuse');
   if (!scan && (starts.length || maxSeq)) skipped.push('no complete generation: the store starts empty');
@@ -430,13 +435,13 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
   let sectors: number[] = scan ? scan.sectors : [];
   // With no generation, the first write starts one after the newest sector seen (wear).
   let head = sectors.length ? sectors[sectors.length - 1] : N - 1;
-  if (!scan) for (let s = 0; s < N; s++) if (headers[s].valid && headers[s].seq === maxSeq) head = s;
+  if (!scan) for (let s = 0; s < N; s++) if ((kinds[s] === KIND_START || kinds[s] === KIND_NEXT) && seqs[s] === maxSeq) head = s;
   let tail = scan ? scan.tail : E;
   let needsRepair = unreadable > 0;
   let broken: string | undefined;
   if (scan) for (let i = 0; i < scan.skipped.length; i++) skipped.push(scan.skipped[i]);
 
-  const report: StoreReport = { generation: scan ? headers[sectors[0]].seq : 0, sectors: sectors.length, keys: count, skipped: skipped };
+  const report: StoreReport = { generation: scan ? seqs[sectors[0]] : 0, sectors: sectors.length, keys: count, skipped: skipped };
   const stats: StoreStats = { appended: 0, copied: 0, erases: 0, programs: 0, compactions: 0 };
 
   /** Programs `bytes` at `offset` of sector `s`, padded with 0xff to whole write units. */
@@ -464,9 +469,9 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
   /** Erases sectors whose header could not be read and moves the sequence on (docs/formats/store.md). */
   function repair(): void {
     for (let s = 0; s < N; s++) {
-      if (headers[s].valid || headers[s].erased || sectors.indexOf(s) >= 0) continue;
+      if (kinds[s] !== UNREADABLE) continue;
       prepare(s);
-      headers[s] = { valid: false, erased: true, kind: 0, seq: 0, gen: 0 };
+      kinds[s] = 0;
     }
     maxSeq += SEQUENCE_JUMP;
     needsRepair = false;
@@ -490,7 +495,9 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
     putU32(h, 12, kind === KIND_START ? seq : gen);
     putU32(h, 16, crc32(h, 0, 16));
     program(s, 0, h);
-    headers[s] = { valid: true, erased: false, kind: kind, seq: seq, gen: kind === KIND_START ? seq : gen };
+    kinds[s] = kind;
+    seqs[s] = seq;
+    gens[s] = kind === KIND_START ? seq : gen;
     stats.appended += SECTOR_HEADER;
     head = s;
     tail = SECTOR_HEADER;
@@ -622,11 +629,11 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
 
     try {
       if (compacting) compact();
-      const gen = headers[sectors[0]].seq;
+      const gen = seqs[sectors[0]];
       const placed: Entry[] = [];
       for (let i = 0; i < list.length; i++) {
         const at = place(list[i].size, gen, sectors);
-        const record = recordFor(list[i], txn ? (i === 0 ? FLAG_TXN | FLAG_BEGIN : FLAG_TXN) : 0, headers[head].seq, at);
+        const record = recordFor(list[i], txn ? (i === 0 ? FLAG_TXN | FLAG_BEGIN : FLAG_TXN) : 0, seqs[head], at);
         if (txn) program(head, at, record);
         else programStandalone(at, record);
         placed.push({ s: head, o: at, n: record.length, sealed: list[i].sealed });
@@ -691,7 +698,7 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
     stamp: (): Uint8Array => {
       const out = new Uint8Array(8);
       const formatted = sectors.length > 0;
-      putU32(out, 0, formatted ? headers[head].seq + (needsRepair ? SEQUENCE_JUMP : 0) : maxSeq + (needsRepair ? SEQUENCE_JUMP : 0));
+      putU32(out, 0, formatted ? seqs[head] + (needsRepair ? SEQUENCE_JUMP : 0) : maxSeq + (needsRepair ? SEQUENCE_JUMP : 0));
       putU32(out, 4, formatted ? tail : E);
       return out;
     },
