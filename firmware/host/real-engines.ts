@@ -39,9 +39,9 @@ function fakes(target: DeviceTarget): string {
     readFileSync(join(HERE, 'engine', target + '.js'), 'utf8')].join('\n');
 }
 
-function run(bin: string, target: DeviceTarget, files: string[]): string {
+function run(bin: string, target: DeviceTarget, files: string[], cwd: string): string {
   const args = target === 'kaluma' ? ['--mem-stats', ...files] : files;
-  const result = spawnSync(bin, args, { encoding: 'utf8', timeout: 60000, input: '' });
+  const result = spawnSync(bin, args, { encoding: 'utf8', timeout: 60000, input: '', cwd });
   return (result.stdout ?? '') + (result.stderr ?? '');
 }
 
@@ -64,10 +64,13 @@ export function runOnRealEngine(bin: string, target: DeviceTarget, code: string)
       writeFileSync(join(dir, 'app.js'), code);
       writeFileSync(join(dir, 'drive.js'), DRIVE);
     } else {
-      writeFileSync(join(dir, 'app.js'), fakes(target) + '\n' + code + '\n' + DRIVE + memory);
+      // The image is stored in the real Storage first and run from there, as an ESP32 runs
+      // .bootcde: its functions keep their code in flash instead of copying it into variables.
+      const store = "var __realStorage = require('Storage');__realStorage.write('hoshi.js'," + JSON.stringify(code) + ');';
+      writeFileSync(join(dir, 'app.js'), store + '\n' + fakes(target) + "\neval(__realStorage.read('hoshi.js'));\n" + DRIVE + memory);
     }
-    const base = run(bin, target, [join(dir, 'fakes.js')]);
-    const output = target === 'kaluma' ? run(bin, target, [join(dir, 'fakes.js'), join(dir, 'app.js'), join(dir, 'drive.js')]) : run(bin, target, [join(dir, 'app.js')]);
+    const base = run(bin, target, [join(dir, 'fakes.js')], dir);
+    const output = target === 'kaluma' ? run(bin, target, [join(dir, 'fakes.js'), join(dir, 'app.js'), join(dir, 'drive.js')], dir) : run(bin, target, [join(dir, 'app.js')], dir);
     const status = Number((/hoshi-status (\d+)/.exec(output) ?? [])[1] ?? 0);
     return { ok: status === 200, output, status, used: figure(target, output), fakesOnly: figure(target, base), unit: target === 'kaluma' ? 'bytes' : 'variables' };
   } finally {
