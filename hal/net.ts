@@ -60,6 +60,8 @@ export interface WifiCredentials {
  */
 export interface Wifi {
   join(credentials: WifiCredentials, done: (error?: string) => void): void;
+  /** Calls `dropped(reason)` whenever the station loses its network (the module then rejoins). */
+  onDrop(dropped: (reason: string) => void): void;
 }
 
 export interface Net {

@@ -48,7 +48,8 @@ test('Wi-Fi requests and stored credentials: hostile input is refused with a rea
 
 function moduleOn(store: ReturnType<typeof openStore>, keys: ModuleContext['keys'], joins: WifiCredentials[], fail?: string) {
   const routes: Route[] = [];
-  const station = { join: (c: WifiCredentials, done: (e?: string) => void) => { joins.push(c); done(fail); } };
+  const drops: ((reason: string) => void)[] = [];
+  const station = { join: (c: WifiCredentials, done: (e?: string) => void) => { joins.push(c); done(fail); }, onDrop: (d: (reason: string) => void) => drops.push(d) };
   const board = { name: 'host', net: { wifi: station } } as unknown as Board;
   const context = { board, config: {}, provisioning: undefined, store, keys, random: undefined, route: (r: Route) => routes.push(r), every: () => {} } as unknown as ModuleContext;
   wifi().start(context);
@@ -57,7 +58,7 @@ function moduleOn(store: ReturnType<typeof openStore>, keys: ModuleContext['keys
     routes.find((r) => r.method === method)!.handler({ method, path: '/api/network/wifi', query: '', headers: {}, body: new TextEncoder().encode(body), remote: '' }, (r) => (out = r));
     return out!;
   };
-  return { routes, call };
+  return { routes, call, drop: (reason: string) => drops.forEach((d) => d(reason)) };
 }
 
 test('PUT /api/network/wifi (admin) seals the credentials and joins; GET never shows the passphrase; the next boot joins', (t) => {
@@ -75,6 +76,9 @@ test('PUT /api/network/wifi (admin) seals the credentials and joins; GET never s
   t.deepEqual(JSON.parse(String(first.call('GET').body)), { ssid: 'Home', joined: true, error: null });
   t.false(String(first.call('GET').body).includes(PASS));
   t.is(Buffer.from(backing.read(0, backing.size)).indexOf(Buffer.from(PASS)), -1, 'the passphrase is not in the flash in plain text');
+  first.drop('beacon_timeout');
+  t.is(joins.length, 2, 'a dropped network is joined again at once');
+  t.deepEqual(JSON.parse(String(first.call('GET').body)), { ssid: 'Home', joined: true, error: null });
   const again: WifiCredentials[] = [];
   moduleOn(open(), keys, again, 'auth_fail');
   t.deepEqual(again, [{ ssid: 'Home', passphrase: PASS }], 'the next boot joins with the stored credentials');
@@ -104,9 +108,10 @@ for (const [target, example, stateAt, lines, size, write] of [
     const provisioningAt = target === 'kaluma' ? KALUMA_PARTITIONS.provisioning.sector * 4096 : ESP32_PARTITIONS.provisioning.address;
     const load = `__engine.flash.load(${provisioningAt}, ${JSON.stringify(Array.from(padTo(encodeProvisioning(record), 256)))});__engine.flash.load(${stateAt}, ${JSON.stringify(Array.from(sector))});`;
     for (const [password, joined] of [[PASS, true], ['another passphrase', false]] as const) {
-      const report = await runInEngine(built.code, target, { prelude: load + `__engine.wifi.networks.Workshop = ${JSON.stringify(password)};`, probes: ['__engine.wifi.joined', '__engine.wifi.attempts'] });
+      const report = await runInEngine(built.code, target, { prelude: load + `__engine.wifi.networks.Workshop = ${JSON.stringify(password)};`, probes: ['__engine.wifi.joined', '__engine.wifi.attempts', '__engine.wifi.drop(), __engine.wifi.attempts', '__engine.wifi.joined'] });
       t.true(report.booted, report.error);
-      t.deepEqual(report.values, [joined ? 'Workshop' : null, 1]);
+      // After the access point goes away, a joined station joins again at once.
+      t.deepEqual(report.values, joined ? ['Workshop', 1, 2, 'Workshop'] : [null, 1, 1, null]);
       t.true(report.logs.some((l) => (joined ? /\[wifi\] joined "Workshop"/ : /\[wifi\] could not join "Workshop"/).test(l)), report.logs.join('\n'));
       t.false(report.logs.join('\n').includes(PASS), 'the passphrase is never logged');
       t.deepEqual(report.missing, []);

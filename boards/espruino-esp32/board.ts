@@ -95,6 +95,10 @@ function send(res: any, response: HttpResponse): void {
  */
 function esp32Wifi(): Wifi {
   return {
+    // Emitted with {ssid, mac, reason, msg} once the driver's own retries are spent.
+    onDrop: (dropped: (reason: string) => void): void => {
+      require('Wifi').on('disconnected', (details: any) => dropped('the ESP32 lost the network: ' + (details && details.msg ? details.msg : 'disconnected')));
+    },
     join: (credentials: WifiCredentials, done: (error?: string) => void): void => {
       require('Wifi').connect(credentials.ssid, { password: credentials.passphrase }, (error: any) => done(error ? 'the ESP32 could not join: ' + String(error) : undefined));
     },

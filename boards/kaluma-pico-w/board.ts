@@ -128,10 +128,18 @@ export function kalumaIo(): Io {
  * REPL joined another.
  */
 function picoWifi(): Wifi {
+  let instance: any;
+  // One WiFi object: wifi.js sets the driver's callbacks (its 'disconnected' event) in the constructor.
+  const station = (): any => {
+    if (!instance) instance = new (require('wifi').WiFi)();
+    return instance;
+  };
   return {
+    onDrop: (dropped: (reason: string) => void): void => {
+      station().on('disconnected', () => dropped('the CYW43 lost the network'));
+    },
     join: (credentials: WifiCredentials, done: (error?: string) => void): void => {
-      const WiFi = require('wifi').WiFi;
-      const wifi = new WiFi();
+      const wifi = station();
       const info = {
         ssid: credentials.ssid,
         password: credentials.passphrase,

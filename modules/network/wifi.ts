@@ -5,8 +5,9 @@ import type { WifiCredentials } from '../../hal/net';
 /**
  * Wi-Fi credentials, kept sealed in the store (S1.1-11: the passphrase of the customer's network is
  * a secret of the device), and the board's station joined with them at boot.
- * - At start, if the board has Wi-Fi and the store holds credentials, joins; if that fails, tries
- *   again every minute until it joins. The passphrase is never logged nor served.
+ * - At start, if the board has Wi-Fi and the store holds credentials, joins; if that fails, or the
+ *   network drops later, tries again at once and then every minute until it has joined (S1.1-14:
+ *   the device recovers from a network loss by itself). The passphrase is never logged nor served.
  * - `GET /api/network/wifi` (admin): `{"ssid": "…", "joined": true|false, "error": "…"|null}`.
  * - `PUT /api/network/wifi` (admin): `{"ssid": "…", "passphrase": "…"}` seals the credentials into
  *   the store and joins. Until an authentication module grants "admin", credentials arrive with
@@ -117,6 +118,13 @@ export function wifi(): HoshiModule {
           console.log(error ? '[wifi] could not join "' + c.ssid + '": ' + error : '[wifi] joined "' + c.ssid + '"');
         });
       };
+      station.onDrop((reason: string) => {
+        if (!joined) return;
+        joined = false;
+        lastError = reason;
+        console.log('[wifi] lost "' + (credentials ? credentials.ssid : '') + '": ' + reason + '; rejoining');
+        join();
+      });
       join();
       context.every(RETRY_MS, join);
       context.route({

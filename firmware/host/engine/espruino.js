@@ -208,8 +208,17 @@
   // string ssid or with a non-string options.password; the callback is queued with null once the
   // station has an address, or with the disconnect reason ("no_ap_found", "auth_fail"). Networks
   // the fake knows: E.wifi.networks (ssid -> password); the last join is E.wifi.joined.
+  // Wifi is an event emitter: 'disconnected' with {ssid, mac, reason, msg}; X.wifi.drop() plays
+  // the access point going away.
   X.wifi = { networks: {}, joined: null, attempts: 0 };
+  var wifiEvents = X.emitter();
+  X.wifi.drop = function () {
+    var ssid = X.wifi.joined;
+    X.wifi.joined = null;
+    wifiEvents.emit('disconnected', { ssid: ssid, mac: '00:00:00:00:00:00', reason: '200', msg: 'beacon_timeout' });
+  };
   var Wifi = {
+    on: function (name, fn) { wifiEvents.on(name, fn); return Wifi; },
     connect: function (ssid, options, callback) {
       if (typeof ssid !== 'string') throw new Error('No SSID provided');
       var password = options && options.password;

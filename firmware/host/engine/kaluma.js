@@ -138,9 +138,19 @@
   // `storage` when they are missing, and calls back synchronously (the driver blocks until it
   // joins or times out) with a SystemError or null and the connect info. Networks the fake knows:
   // E.wifi.networks (ssid -> password); the last join is E.wifi.joined.
-  E.wifi = { networks: {}, joined: null, attempts: 0 };
+  // WiFi extends EventEmitter: 'disconnected' comes from the driver's disconnect_cb; E.wifi.drop()
+  // plays the access point going away.
+  E.wifi = { networks: {}, joined: null, attempts: 0, instances: [] };
+  E.wifi.drop = function () {
+    E.wifi.joined = null;
+    for (var i = 0; i < E.wifi.instances.length; i++) E.wifi.instances[i].emit('disconnected');
+  };
   function WiFi() {
     if (g.board.name !== 'pico-w') throw new Error('IEEE 802.11 device not found');
+    var events = E.emitter();
+    this.on = events.on;
+    this.emit = events.emit;
+    E.wifi.instances.push(this);
     return E.watch(this, 'WiFi instance');
   }
   WiFi.prototype.connect = function (connectInfo, cb) {
