@@ -99,8 +99,6 @@ export interface StoreReport {
 export interface StoreStats {
   /** Bytes appended since open: records, commit records and sector headers, copies included. */
   appended: number;
-  /** Of which bytes copied by compaction. */
-  copied: number;
   erases: number;
   /** Program operations (flash.write calls). */
   programs: number;
@@ -442,7 +440,7 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
   if (scan) for (let i = 0; i < scan.skipped.length; i++) skipped.push(scan.skipped[i]);
 
   const report: StoreReport = { generation: scan ? seqs[sectors[0]] : 0, sectors: sectors.length, keys: count, skipped: skipped };
-  const stats: StoreStats = { appended: 0, copied: 0, erases: 0, programs: 0, compactions: 0 };
+  const stats: StoreStats = { appended: 0, erases: 0, programs: 0, compactions: 0 };
 
   /** Programs `bytes` at `offset` of sector `s`, padded with 0xff to whole write units. */
   function program(s: number, offset: number, bytes: Uint8Array): void {
@@ -544,7 +542,6 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
       const e = index[names[i]];
       const bytes = flash.read(e.s * E + e.o, e.n);
       const at = place(e.n, gen, into);
-      stats.copied += e.n;
       program(head, at, bytes);
       next[names[i]] = { s: head, o: at, n: e.n, sealed: e.sealed };
       n++;
