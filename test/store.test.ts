@@ -278,14 +278,19 @@ test('a sector header that cannot be read moves the sequence on, so nonces stay 
 });
 
 for (const [target, fixture] of [['kaluma', 'store-kaluma.ts'], ['espruino', 'store-espruino.ts']] as const) {
-  test(`${target}: the store passes the profile check and runs on the board binding's flash in the engine check`, async (t) => {
+  test(`${target}: the store, the keys and the unit's DRBG pass the profile check and run on the board binding's flash and crypto in the engine check`, async (t) => {
     const { code, map } = await bundleFixture(fixture, target);
     const profile = checkProfile(code, target, map);
     t.deepEqual(profile.violations, [], formatViolations(profile));
-    const report = await runInEngine(code, target, { library: true, timeoutMs: 600000, probes: ["__store('write')", "__store('reopen')"] });
+    const report = await runInEngine(code, target, { library: true, timeoutMs: 600000, probes: ["__store('write')", "__store('reopen')", "__store('random')"] });
     t.true(report.booted, report.error);
     t.deepEqual(JSON.parse(report.values[0] as string), { ok: 4 });
     t.deepEqual(JSON.parse(report.values[1] as string), { ok: [199, [1, 2, 3, 4], 9, 8, 0] });
+    // The unit's DRBG with the board's own crypto and entropy: two boots, two different outputs.
+    const random = JSON.parse(report.values[2] as string).ok as number[][];
+    t.is(random.length, 2, JSON.stringify(report.values[2]));
+    t.is(random[0]!.length, 8);
+    t.notDeepEqual(random[0], random[1]);
     t.deepEqual(report.missing, []);
   });
 }
