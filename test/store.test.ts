@@ -294,3 +294,17 @@ for (const [target, fixture] of [['kaluma', 'store-kaluma.ts'], ['espruino', 'st
     t.deepEqual(report.missing, []);
   });
 }
+
+test('reopened with a smaller generation budget than it was written with, the store compacts and keeps everything', (t) => {
+  const backing = memoryBacking(8 * 4096);
+  const wide = open(backing, { seal: SEAL, generationSectors: 4 });
+  let i = 0;
+  // Write until the generation spans 3 sectors: more than the narrower budget allows.
+  for (; i < 1000 && !(i % 6 === 0 && open(backing, { seal: SEAL, generationSectors: 4 }).report.sectors >= 3); i++) wide.set('k' + (i % 6), bytes(i, 60), i % 2 === 0);
+  t.true(i < 1000);
+  const narrow = open(backing, { seal: SEAL, generationSectors: 2 });
+  for (let end = i + 160; i < end; i++) narrow.set('k' + (i % 6), bytes(i, 60), i % 2 === 0);
+  const again = open(backing, { seal: SEAL, generationSectors: 2 });
+  t.true(again.report.sectors <= 2);
+  for (let j = i - 6; j < i; j++) t.deepEqual(again.get('k' + (j % 6)), bytes(j, 60));
+});

@@ -519,7 +519,7 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
     let t = from;
     for (let i = 0; i < sizes.length; i++) {
       if (t + sizes[i] > E) {
-        if (spare === 0) return false;
+        if (spare <= 0) return false;
         spare--;
         t = SECTOR_HEADER;
       }
