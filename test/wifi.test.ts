@@ -114,6 +114,7 @@ for (const [target, example, stateAt, lines, size, write] of [
       t.deepEqual(report.values, joined ? ['Workshop', 1, 2, 'Workshop'] : [null, 1, 1, null]);
       t.true(report.logs.some((l) => (joined ? /\[wifi\] joined "Workshop"/ : /\[wifi\] could not join "Workshop"/).test(l)), report.logs.join('\n'));
       t.false(report.logs.join('\n').includes(PASS), 'the passphrase is never logged');
+      if (target === 'kaluma') t.is((await runInEngine(built.code, target, { prelude: load, probes: ['String(__engine.wifi.usedStorage)'] })).values[0], 'undefined', "wifi.js never falls back to Kaluma's storage");
       t.deepEqual(report.missing, []);
     }
   });

@@ -29,8 +29,9 @@ export function relay(pins: { [board: string]: Pin }): HoshiModule {
       const stored = store.get(RELAY_KEY);
       let on = stored !== undefined && stored.length === 1 && stored[0] === 1;
       const storedSchedule = store.get(SCHEDULE_KEY);
-      let schedule: ScheduleEntry[] = (storedSchedule && decodeSchedule(storedSchedule)) || [];
-      if (storedSchedule && !decodeSchedule(storedSchedule)) console.log('[relay] stored schedule is not valid: ignored');
+      const decoded = storedSchedule && decodeSchedule(storedSchedule);
+      if (storedSchedule && !decoded) console.log('[relay] stored schedule is not valid: ignored');
+      let schedule: ScheduleEntry[] = decoded || [];
       let lastApplied = -1;
       context.board.io.write(pin, on);
       const set = (wanted: boolean): void => {

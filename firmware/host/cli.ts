@@ -119,14 +119,10 @@ async function provision(args: string[]): Promise<void> {
   if (option(args, '--board')) {
     const board = serialBoard(args, 'provision');
     const area = provisioningArea(board, encoded);
-    let state: Uint8Array | undefined;
-    if (ssid !== undefined) {
-      // The passphrase comes from the environment, never the command line (shell history, ps).
-      const passphrase = process.env.HOSHI_WIFI_PASSPHRASE;
-      if (passphrase === undefined) usage('provision: --wifi-ssid needs HOSHI_WIFI_PASSPHRASE in the environment ("" for an open network)');
-      state = seedStateSector(record, board.state.bytes, board.state.writeSize, { ssid, passphrase });
-    }
-    const seeded = state;
+    // The passphrase comes from the environment, never the command line (shell history, ps).
+    const passphrase = process.env.HOSHI_WIFI_PASSPHRASE;
+    if (ssid !== undefined && passphrase === undefined) usage('provision: --wifi-ssid needs HOSHI_WIFI_PASSPHRASE in the environment ("" for an open network)');
+    const seeded = ssid !== undefined ? seedStateSector(record, board.state.bytes, board.state.writeSize, { ssid, passphrase: passphrase! }) : undefined;
     await overSerial(
       args,
       board,

@@ -1,3 +1,4 @@
+import { utf8Bytes } from '../../firmware/device/bytes';
 import type { BlockCipher, CryptoProvider } from '../../hal/crypto';
 import type { Entropy } from '../../hal/entropy';
 import { createDrbg, drbgGenerate, drbgInstantiateForUnit, RESEED_INTERVAL, type Drbg } from '../crypto/drbg';
@@ -30,12 +31,6 @@ export interface DeviceKeys {
   cipher(purpose: KeyPurpose): BlockCipher;
 }
 
-function ascii(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
-  return b;
-}
-
 /** The key hierarchy of a unit whose provisioned device secret is `deviceSecret` (32 bytes). */
 export function deviceKeys(p: CryptoProvider, deviceSecret: Uint8Array): DeviceKeys {
   if (!(deviceSecret instanceof Uint8Array) || deviceSecret.length !== 32) throw new RangeError('keys: the device secret must be 32 bytes');
@@ -47,8 +42,8 @@ export function deviceKeys(p: CryptoProvider, deviceSecret: Uint8Array): DeviceK
     const spec = KEY_PURPOSES[purpose];
     if (!spec) throw new Error('keys: unknown purpose ' + purpose);
     if (!keys[purpose]) {
-      if (!prk) prk = hkdfExtract(p, ascii(KEYS_SALT), secret);
-      keys[purpose] = hkdfExpand(p, prk, ascii(spec.label), spec.bytes);
+      if (!prk) prk = hkdfExtract(p, utf8Bytes(KEYS_SALT), secret);
+      keys[purpose] = hkdfExpand(p, prk, utf8Bytes(spec.label), spec.bytes);
     }
     return keys[purpose];
   };

@@ -1,4 +1,5 @@
 import type { HoshiModule, ModuleContext } from '../../firmware/device/image';
+import { bytesAscii } from '../../firmware/device/bytes';
 import { json, problem } from '../../firmware/device/router';
 import type { WifiCredentials } from '../../hal/net';
 
@@ -47,12 +48,6 @@ export function encodeWifi(c: WifiCredentials): Uint8Array {
   return out;
 }
 
-function text(bytes: Uint8Array, from: number, to: number): string {
-  let s = '';
-  for (let i = from; i < to; i++) s += String.fromCharCode(bytes[i]);
-  return s;
-}
-
 /** Stored credentials (untrusted bytes), or undefined if they are not valid credentials. */
 export function decodeWifi(bytes: Uint8Array): WifiCredentials | undefined {
   if (bytes.length < 2) return undefined;
@@ -60,7 +55,7 @@ export function decodeWifi(bytes: Uint8Array): WifiCredentials | undefined {
   if (1 + n + 1 > bytes.length) return undefined;
   const m = bytes[1 + n];
   if (2 + n + m !== bytes.length) return undefined;
-  const c = { ssid: text(bytes, 1, 1 + n), passphrase: text(bytes, 2 + n, 2 + n + m) };
+  const c = { ssid: bytesAscii(bytes.subarray(1, 1 + n)), passphrase: bytesAscii(bytes.subarray(2 + n, 2 + n + m)) };
   return checkWifi(c.ssid, c.passphrase) ? undefined : c;
 }
 
@@ -138,9 +133,7 @@ export function wifi(): HoshiModule {
         path: '/api/network/wifi',
         access: 'admin',
         handler: (request, reply) => {
-          let body = '';
-          for (let i = 0; i < request.body.length; i++) body += String.fromCharCode(request.body[i]);
-          const parsed = parseWifiRequest(body);
+          const parsed = parseWifiRequest(bytesAscii(request.body));
           if (!parsed.ok) {
             reply(problem(400, 'bad-credentials', parsed.reason));
             return;

@@ -207,8 +207,8 @@
   // libs/network/esp32/jswrap_esp32_network.c: connect(ssid, options, callback) throws without a
   // string ssid or with a non-string options.password; the callback is queued with null once the
   // station has an address, or with the disconnect reason ("no_ap_found", "auth_fail"). Networks
-  // the fake knows: E.wifi.networks (ssid -> password); the last join is E.wifi.joined.
-  // Wifi is an event emitter: 'disconnected' with {ssid, mac, reason, msg}; X.wifi.drop() plays
+  // the fake knows: __engine.wifi.networks (ssid -> password); the last join is __engine.wifi.joined.
+  // Wifi is an event emitter: 'disconnected' with {ssid, mac, reason, msg}; __engine.wifi.drop() plays
   // the access point going away.
   X.wifi = { networks: {}, joined: null, attempts: 0 };
   var wifiEvents = X.emitter();
