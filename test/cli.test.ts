@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../firmware/host/build';
-import { parseProvisioning } from '../firmware/device/provisioning';
+import { parseProvisioning } from '../firmware/device/core/provisioning';
 
 function hoshi(...args: string[]) {
   return spawnSync(process.execPath, [join(ROOT, 'bin/hoshi.js'), ...args], { cwd: ROOT, encoding: 'utf8' });

@@ -13,7 +13,7 @@ import { openStore } from '../modules/store/store';
 import { createHostIo } from '../boards/host/board';
 import type { Board } from '../hal/board';
 import type { HttpResponse } from '../hal/net';
-import type { ModuleContext, Route } from '../firmware/device/image';
+import type { ModuleContext, Route } from '../firmware/device/core/module';
 
 /** The examples' own hardware (relay, sensor) through each board's Io, on the fakes and the host. */
 

@@ -1,13 +1,13 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { crc32 } from '../firmware/device/bytes';
+import { crc32 } from '../firmware/device/core/crc32';
 import {
   parseProvisioning,
   PROVISIONING_HEADER,
   PROVISIONING_REASONS,
   readProvisioning,
   type ProvisioningReason,
-} from '../firmware/device/provisioning';
+} from '../firmware/device/core/provisioning';
 import { encodeProvisioning, newProvisioningRecord, randomSerial, writeProvisioning } from '../firmware/host/provision';
 import { memoryBacking, openSimFlash } from '../boards/host/flash';
 

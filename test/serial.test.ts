@@ -11,7 +11,7 @@ import { kalumaFlash, kalumaFlashTranscript, kalumaProvisionLines, kalumaProvisi
 import { BufferedLink, concatBytes } from '../firmware/host/serial/link';
 import { ACK, BLOCK, crc16xmodem, EOT, headerBlock, packet, STX } from '../firmware/host/serial/ymodem';
 import { encodeProvisioning, newProvisioningRecord } from '../firmware/host/provision';
-import { parseProvisioning } from '../firmware/device/provisioning';
+import { parseProvisioning } from '../firmware/device/core/provisioning';
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 

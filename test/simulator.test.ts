@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import image from '../examples/smart-plug/image';
 import { buildImage, ROOT } from '../firmware/host/build';
 import { startSimulator } from '../firmware/host/simulator';
-import { parseProvisioning } from '../firmware/device/provisioning';
+import { parseProvisioning } from '../firmware/device/core/provisioning';
 import { defineImage } from '../firmware/device/image';
 import type { Board } from '../hal/board';
 

@@ -1,7 +1,8 @@
 import test from 'ava';
 import { memoryBacking, openSimFlash, PowerCutError, type CutOptions, type FlashBacking, type Geometry } from '../boards/host/flash';
 import { jsAes } from '../modules/crypto/provider-js';
-import { openStore, type Store, type StoreChange } from '../modules/store/store';
+import { openStore } from '../modules/store/store';
+import type { Store, StoreChange } from '../firmware/device/core/services';
 
 /**
  * Power loss: every program and erase operation of each scenario is interrupted in turn — dropped,

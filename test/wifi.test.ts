@@ -8,7 +8,7 @@ import { ESP32_PARTITIONS } from '../boards/espruino-esp32/board';
 import { KALUMA_PARTITIONS } from '../boards/kaluma-pico-w/board';
 import type { Board } from '../hal/board';
 import type { HttpResponse, WifiCredentials } from '../hal/net';
-import type { ModuleContext, Route } from '../firmware/device/image';
+import type { ModuleContext, Route } from '../firmware/device/core/module';
 import { buildImage, ROOT } from '../firmware/host/build';
 import { runInEngine } from '../firmware/host/engine';
 import { encodeProvisioning, newProvisioningRecord, padTo, seedStateSector } from '../firmware/host/provision';

@@ -4,7 +4,8 @@
 // Espruino).
 import type { CryptoProvider } from '../../hal/crypto';
 import type { Flash } from '../../hal/flash';
-import { openStore, type Store } from '../../modules/store/store';
+import { openStore } from '../../modules/store/store';
+import type { Store } from '../../firmware/device/core/services';
 
 const SECTOR = 4096;
 

@@ -4,7 +4,7 @@ import type { Flash } from '../../hal/flash';
 import type { Io, Pin } from '../../hal/io';
 import type { HttpHandler, HttpResponse, HttpServer, HttpServerOptions, Net, Wifi, WifiCredentials } from '../../hal/net';
 import { receive } from '../common/http';
-import { utf8Bytes } from '../../firmware/device/bytes';
+import { asciiBytes, utf8Bytes } from '../../firmware/device/core/bytes';
 import { espruinoCrypto } from './crypto';
 
 /**
@@ -67,13 +67,6 @@ export function esp32Flash(address: number, size: number): Flash {
   };
 }
 
-/** Bytes of an Espruino byte string (each char is one byte). */
-function stringBytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
-
 function send(res: any, response: HttpResponse): void {
   const body = response.body === undefined ? new Uint8Array(0) : typeof response.body === 'string' ? utf8Bytes(response.body) : response.body;
   const headers: { [name: string]: string } = {};
@@ -112,7 +105,7 @@ function esp32Net(): Net {
     listen: (options: HttpServerOptions, handler: HttpHandler, ready: (server: HttpServer) => void): HttpServer => {
       const http = require('http');
       const server = http.createServer((req: any, res: any) => {
-        receive(options, handler, req, stringBytes, (response: HttpResponse) => send(res, response));
+        receive(options, handler, req, asciiBytes, (response: HttpResponse) => send(res, response));
       });
       server.listen(options.port);
       const handle: HttpServer = {

@@ -162,13 +162,18 @@ export function openSimFlash(backing: FlashBacking, geometry: Geometry = PICO_GE
     if (offset % unit !== 0) throw new Error(what + ': offset ' + offset + ' is not aligned to ' + unit);
     if (length % unit !== 0) throw new Error(what + ': length ' + length + ' is not a multiple of ' + unit);
   };
-  /** Starts an operation; returns how many bytes of it may complete (all, or a torn prefix). */
-  const begin = (length: number): number => {
+  /**
+   * Starts an operation; returns how many bytes of it may complete (all, or a torn prefix). A torn
+   * program stops `tearWords` words after the first byte it actually changes (`first`): bytes
+   * written as erasedValue are no-ops, so on a 256-byte page holding one small record the tear
+   * lands inside that record, not in the untouched bytes before it.
+   */
+  const begin = (length: number, first: number): number => {
     operations++;
     if (cutOperation !== operations) return length;
     dead = true;
     if (cutOptions.tearWords === undefined) return 0;
-    return Math.min(length, cutOptions.tearWords * WORD);
+    return Math.min(length, first - (first % WORD) + cutOptions.tearWords * WORD);
   };
   const finish = (allowed: number, length: number): void => {
     if (allowed < length || dead) {
@@ -216,7 +221,9 @@ export function openSimFlash(backing: FlashBacking, geometry: Geometry = PICO_GE
           throw new Error('write: byte at ' + (offset + i) + ' is already programmed (0x' + current[i]!.toString(16) + '); erase its sector first');
         }
       }
-      const allowed = begin(data.length);
+      let first = 0;
+      while (first < data.length && data[first] === erasedValue) first++;
+      const allowed = begin(data.length, first);
       programs++;
       if (dead && cutOptions.scramble !== undefined) {
         const random = scrambler(cutOptions.scramble);
@@ -241,7 +248,7 @@ export function openSimFlash(backing: FlashBacking, geometry: Geometry = PICO_GE
     erase(offset, length) {
       alive();
       range('erase', offset, length, eraseSize);
-      const allowed = begin(length);
+      const allowed = begin(length, 0);
       erases++;
       if (dead && cutOptions.scramble !== undefined) {
         const random = scrambler(cutOptions.scramble);

@@ -1,5 +1,4 @@
-import type { HoshiModule, ModuleContext } from '../../firmware/device/image';
-import { json, problem } from '../../firmware/device/router';
+import { json, problem, type HoshiModule, type ModuleContext } from '../../firmware/device/core/module';
 import type { Pin } from '../../hal/io';
 
 /** Store key of the lowest and highest temperatures seen: two signed 16-bit tenths of °C. */
@@ -27,6 +26,7 @@ export interface TemperatureSensor {
 export function temperatureSensor(s: TemperatureSensor): HoshiModule {
   return {
     name: 'temperature-sensor',
+    reserve: [{ key: RANGE_KEY, bytes: 4, sealed: false }],
     start: (context: ModuleContext): void => {
       const pin = s.pins[context.board.name];
       if (pin === undefined) throw new Error('temperature-sensor: no pin configured for board ' + context.board.name);

@@ -1,8 +1,7 @@
-import type { HoshiModule, ModuleContext } from '../../firmware/device/image';
-import { json, problem } from '../../firmware/device/router';
-import { bytesAscii } from '../../firmware/device/bytes';
+import { json, problem, type HoshiModule, type ModuleContext } from '../../firmware/device/core/module';
+import { bytesAscii } from '../../firmware/device/core/bytes';
 import type { Pin } from '../../hal/io';
-import { decodeSchedule, dueEntry, encodeSchedule, formatTime, parseSchedule, type ScheduleEntry } from './schedule';
+import { decodeSchedule, dueEntry, encodeSchedule, formatTime, MAX_ENTRIES, parseSchedule, type ScheduleEntry } from './schedule';
 
 /** Store keys of the relay's state. */
 export const RELAY_KEY = 'relay.on';
@@ -22,6 +21,11 @@ export const SCHEDULE_KEY = 'relay.schedule';
 export function relay(pins: { [board: string]: Pin }): HoshiModule {
   return {
     name: 'relay',
+    // The relay's state and schedule can always be stored, however full other keys make the store.
+    reserve: [
+      { key: RELAY_KEY, bytes: 1, sealed: false },
+      { key: SCHEDULE_KEY, bytes: MAX_ENTRIES * 3, sealed: false },
+    ],
     start: (context: ModuleContext): void => {
       const pin = pins[context.board.name];
       if (pin === undefined) throw new Error('relay: no pin configured for board ' + context.board.name);

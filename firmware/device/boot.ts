@@ -1,12 +1,27 @@
 import type { Board } from '../../hal/board';
 import { readOnly } from '../../hal/flash';
 import type { HttpServer } from '../../hal/net';
-import type { Device, Image, ModuleContext, Route } from './image';
-import { defineImage } from './image';
-import { deviceKeys, unitRandom } from '../../modules/keys/keys';
+import { failure } from './core/errors';
+import type { ModuleContext, Route } from './core/module';
+import { readProvisioning, PROVISIONING_REASONS } from './core/provisioning';
+import type { StoreReserve } from './core/services';
+import { defineImage, type Device, type Image } from './image';
+import { deviceKeys, RANDOM_RESERVE, unitRandom } from '../../modules/keys/keys';
 import { openStore } from '../../modules/store/store';
-import { readProvisioning, PROVISIONING_REASONS } from './provisioning';
 import { dispatch } from './router';
+
+/**
+ * Runs a periodic task as a route handler is run: an exception is reported (`task-failed`) and the
+ * task runs again at its next period. Unreported, it would reach the runtime, which on Espruino
+ * removes the interval for good.
+ */
+function runTask(task: () => void): void {
+  try {
+    task();
+  } catch (error) {
+    console.log('[hoshi] ' + failure('task-failed', String((error as Error).message || error)).message);
+  }
+}
 
 /**
  * Boots an image on a board:
@@ -43,8 +58,14 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
     memory: board.memory,
   };
   // The state store: sealed with the device key when the unit is provisioned (modules/keys).
+  // Every module's declared reserve (and the DRBG carry's) is room no other key can take.
+  const reserve: StoreReserve[] = record ? [RANDOM_RESERVE] : [];
+  for (let i = 0; i < image.modules.length; i++) {
+    const r = image.modules[i].reserve;
+    if (r) for (let j = 0; j < r.length; j++) reserve.push(r[j]);
+  }
   const keys = record ? deviceKeys(board.crypto, record.deviceSecret) : undefined;
-  const store = openStore(board.partitions.state, keys ? { seal: keys.cipher('store-seal') } : {});
+  const store = openStore(board.partitions.state, keys ? { seal: keys.cipher('store-seal'), reserve: reserve } : { reserve: reserve });
   for (let i = 0; i < store.report.skipped.length; i++) console.log('[hoshi] store: ' + store.report.skipped[i]);
   const random = record ? unitRandom(board.crypto, record.drbgSeed, board.entropy, store) : undefined;
 
@@ -64,7 +85,7 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
       routes.push(route);
     },
     every: (ms: number, task: () => void): void => {
-      timers.push(setInterval(task, ms));
+      timers.push(setInterval(() => runTask(task), ms));
     },
   };
   for (let i = 0; i < image.modules.length; i++) image.modules[i].start(context);

@@ -1,15 +1,4 @@
-import type { HttpRequest, HttpResponse } from '../../hal/net';
-import type { Route } from './image';
-
-/** JSON reply helper: the one way modules answer with data. */
-export function json(status: number, value: unknown): HttpResponse {
-  return { status: status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(value) };
-}
-
-/** Error reply with a specific reason: `{"error": code, "reason": text}`. */
-export function problem(status: number, code: string, reason: string): HttpResponse {
-  return json(status, { error: code, reason: reason });
-}
+import { problem, type HttpRequest, type HttpResponse, type Route } from './core/module';
 
 /**
  * Dispatches a request to the route with its method and exact path. Unknown paths get 404, known

@@ -21,8 +21,8 @@ import {
   parseProvisioning,
   PROVISIONING_REASONS,
   type ProvisioningRecord,
-} from '../device/provisioning';
-import { crc32 } from '../device/bytes';
+} from '../device/core/provisioning';
+import { crc32 } from '../device/core/crc32';
 
 /** Crockford base32: no I, L, O, U, so a serial read aloud or off a label is unambiguous. */
 const BASE32 = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';

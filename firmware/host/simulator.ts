@@ -7,7 +7,7 @@ import { hostNet } from '../../boards/host/net';
 import { partition } from '../../hal/flash';
 import { boot } from '../device/boot';
 import type { Device, Image } from '../device/image';
-import { readProvisioning } from '../device/provisioning';
+import { readProvisioning } from '../device/core/provisioning';
 import { encodeProvisioning, newProvisioningRecord, writeProvisioning } from './provision';
 
 export interface SimulatorOptions {

@@ -1,3 +1,4 @@
+import { asciiBytes } from '../../firmware/device/core/bytes';
 import type { CryptoProvider } from '../../hal/crypto';
 import type { Entropy } from '../../hal/entropy';
 
@@ -107,10 +108,7 @@ export function drbgInstantiateForUnit(d: Drbg, provisionedSeed: Uint8Array, ent
   input.set(provisionedSeed, 0);
   input.set(board, provisionedSeed.length);
   if (carry) input.set(carry, provisionedSeed.length + board.length);
-  const label = 'hoshi drbg v1 ' + entropy.quality;
-  const personalization = new Uint8Array(label.length);
-  for (let i = 0; i < label.length; i++) personalization[i] = label.charCodeAt(i);
-  drbgInstantiate(d, input, nonce, personalization);
+  drbgInstantiate(d, input, nonce, asciiBytes('hoshi drbg v1 ' + entropy.quality));
   input.fill(0);
   return entropy.quality;
 }

@@ -1,5 +1,4 @@
-import type { HoshiModule, ModuleContext } from '../../firmware/device/image';
-import { json } from '../../firmware/device/router';
+import { json, type HoshiModule, type ModuleContext } from '../../firmware/device/core/module';
 
 /**
  * device-info: `GET /api/info`, public. Shows what ★1 asks a device to show without login: the

@@ -1,9 +1,9 @@
-import { utf8Bytes } from '../../firmware/device/bytes';
+import { utf8Bytes } from '../../firmware/device/core/bytes';
+import type { KeyRing, Store, StoreReserve, UnitRandom } from '../../firmware/device/core/services';
 import type { BlockCipher, CryptoProvider } from '../../hal/crypto';
 import type { Entropy } from '../../hal/entropy';
 import { createDrbg, drbgGenerate, drbgInstantiateForUnit, RESEED_INTERVAL, type Drbg } from '../crypto/drbg';
 import { hkdfExpand, hkdfExtract } from '../crypto/hkdf';
-import type { Store } from '../store/store';
 
 /**
  * The device's key hierarchy (S1.1-11). Its root is the device secret: 32 bytes the factory's
@@ -24,10 +24,9 @@ export type KeyPurpose = keyof typeof KEY_PURPOSES;
 
 export const KEYS_SALT = 'hoshi keys v1';
 
-export interface DeviceKeys {
-  /** The key for `purpose`, derived on first use. */
+/** The unit's keys (core/services KeyRing), typed by purpose. */
+export interface DeviceKeys extends KeyRing {
   key(purpose: KeyPurpose): Uint8Array;
-  /** The AES cipher for `purpose`; its key is derived and scheduled on first use. */
   cipher(purpose: KeyPurpose): BlockCipher;
 }
 
@@ -66,14 +65,8 @@ export function deviceKeys(p: CryptoProvider, deviceSecret: Uint8Array): DeviceK
 /** Store key of the DRBG's persisted output (sealed). */
 export const RANDOM_STATE_KEY = 'hoshi.drbg';
 
-export interface UnitRandom {
-  /** `length` bytes (1..1024) from the unit's DRBG. Throws if the state cannot be persisted. */
-  bytes(length: number): Uint8Array;
-  /** The board's entropy quality, as mixed in (known after the first call). */
-  quality(): string | undefined;
-  /** What the last instantiation found in the store (absent, or why the carry was unreadable). */
-  note(): string | undefined;
-}
+/** Room the DRBG's carry keeps in the store: it is written before any output, so it must never be refused. */
+export const RANDOM_RESERVE: StoreReserve = { key: RANDOM_STATE_KEY, bytes: 32, sealed: true };
 
 /**
  * The unit's random bytes: HMAC_DRBG (modules/crypto/drbg) instantiated on first use at each boot

@@ -1,6 +1,5 @@
-import type { HoshiModule, ModuleContext } from '../../firmware/device/image';
-import { bytesAscii } from '../../firmware/device/bytes';
-import { json, problem } from '../../firmware/device/router';
+import { asciiBytes, bytesAscii } from '../../firmware/device/core/bytes';
+import { json, problem, type HoshiModule, type ModuleContext } from '../../firmware/device/core/module';
 import type { WifiCredentials } from '../../hal/net';
 
 /**
@@ -42,9 +41,9 @@ export function checkWifi(ssid: unknown, passphrase: unknown): string | undefine
 export function encodeWifi(c: WifiCredentials): Uint8Array {
   const out = new Uint8Array(2 + c.ssid.length + c.passphrase.length);
   out[0] = c.ssid.length;
-  for (let i = 0; i < c.ssid.length; i++) out[1 + i] = c.ssid.charCodeAt(i);
+  out.set(asciiBytes(c.ssid), 1);
   out[1 + c.ssid.length] = c.passphrase.length;
-  for (let i = 0; i < c.passphrase.length; i++) out[2 + c.ssid.length + i] = c.passphrase.charCodeAt(i);
+  out.set(asciiBytes(c.passphrase), 2 + c.ssid.length);
   return out;
 }
 
@@ -81,6 +80,8 @@ export function parseWifiRequest(body: string): WifiRequest {
 export function wifi(): HoshiModule {
   return {
     name: 'wifi',
+    // Credentials of the largest form (32-character SSID, 63-character passphrase), sealed.
+    reserve: [{ key: WIFI_KEY, bytes: 2 + 32 + 63, sealed: true }],
     start: (context: ModuleContext): void => {
       const station = context.board.net.wifi;
       if (!station) return;

@@ -1,5 +1,6 @@
-import { bytesAscii, crc32 } from './bytes';
-import type { Flash } from '../../hal/flash';
+import { bytesAscii, u16, u32 } from './bytes';
+import { crc32 } from './crc32';
+import type { Flash } from '../../../hal/flash';
 
 /**
  * The provisioning record: what the factory gives each unit, once. Byte layout and rules in
@@ -77,10 +78,10 @@ export function parseProvisioning(bytes: Uint8Array): ProvisioningResult {
   for (let i = 0; i < 4; i++) if (bytes[i] !== PROVISIONING_MAGIC[i]) return fail('bad-magic');
   if (bytes[4] !== PROVISIONING_VERSION) return fail('bad-version');
   if (bytes[5] !== 0) return fail('bad-flags');
-  const length = bytes[6] | (bytes[7] << 8);
+  const length = u16(bytes, 6);
   const end = PROVISIONING_HEADER + length;
   if (length > PROVISIONING_MAX_FIELDS || end + PROVISIONING_TRAILER > bytes.length) return fail('bad-length');
-  const stored = (bytes[end] | (bytes[end + 1] << 8) | (bytes[end + 2] << 16) | (bytes[end + 3] << 24)) >>> 0;
+  const stored = u32(bytes, end);
   if (crc32(bytes, 0, end) !== stored) return fail('bad-crc');
 
   let serial: string | undefined;

@@ -1,0 +1,129 @@
+import type { Board } from '../../../hal/board';
+import type { ConsoleMode } from '../../../hal/console';
+import type { ProvisioningRecord } from './provisioning';
+import type { KeyRing, Store, StoreReserve, UnitRandom } from './services';
+
+/**
+ * The module contract: what an image declares, what a module sees when it starts, and how it
+ * answers HTTP. Everything a module imports from the kit is here or in core/services.ts, below
+ * the modules; boot (firmware/device) wires it up.
+ */
+
+/**
+ * An image's declarative configuration: what the product is and which interfaces it opens.
+ * Every field is public and ends up in the device-info endpoint and the ★1 evidence.
+ */
+export interface ImageConfig {
+  /** Product model number as printed on the body (S1.1-10). */
+  model: string;
+  vendor: string;
+  /** Firmware version, "MAJOR.MINOR.PATCH" (S1.1-06). */
+  firmwareVersion: string;
+  /** Last day security updates are promised, "YYYY-MM-DD" (S1.1-16). */
+  supportEnd: string;
+  /** Where the vulnerability disclosure policy is published (S1.1-05). */
+  vulnerabilityDisclosureUrl: string;
+  /** Every interface the image opens; anything not listed stays closed (S1.1-13). */
+  interfaces: InterfacesConfig;
+}
+
+export interface HttpConfig {
+  port: number;
+  /** Largest request body, bytes; a larger one is refused (413) before it is read. */
+  maxBodyBytes: number;
+  /** Largest request head (request line, headers, blank line), bytes: past it 414 or 431. */
+  maxHeaderBytes: number;
+  /**
+   * Host names the device answers to besides IP literals (e.g. "plug.local"); a request naming any
+   * other host is refused (421), which defeats DNS rebinding. Optional; default none.
+   */
+  hostnames?: string[];
+}
+
+export interface InterfacesConfig {
+  http: HttpConfig;
+  /** What to do with the runtime's REPLs at boot. Production images use "off". */
+  console: ConsoleMode;
+}
+
+/** A request as a route sees it. Everything in it is untrusted input. */
+export interface HttpRequest {
+  /** Method as sent (HEAD reaches GET routes as "HEAD"). */
+  readonly method: string;
+  readonly path: string;
+  /** Query string without "?". */
+  readonly query: string;
+  /** Header names lower-case. */
+  readonly headers: { [lowerCaseName: string]: string };
+  readonly body: Uint8Array;
+  /** Address of the peer, when the runtime tells it ("" otherwise). */
+  readonly remote: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers?: { [name: string]: string };
+  /** A string is sent as UTF-8. */
+  body?: Uint8Array | string;
+}
+
+/**
+ * Who may call a route. "public" routes serve only public information; every other level is
+ * refused until an authentication module grants it (deny by default, S1.1-01).
+ */
+export type Access = 'public' | 'user' | 'admin';
+
+export type RouteHandler = (request: HttpRequest, reply: (response: HttpResponse) => void) => void;
+
+export interface Route {
+  method: string;
+  path: string;
+  access: Access;
+  handler: RouteHandler;
+}
+
+/** What a module sees at start: the board, the configuration, the kit's services and the route table. */
+export interface ModuleContext {
+  readonly board: Board;
+  readonly config: ImageConfig;
+  /** The unit's provisioning record, or undefined if the unit is not (validly) provisioned. */
+  readonly provisioning: ProvisioningRecord | undefined;
+  /**
+   * The device's state store (modules/store) over the board's state partition. Sealed values need
+   * the device key: on an unprovisioned unit the store holds plain values only.
+   */
+  readonly store: Store;
+  /** The unit's key hierarchy, or undefined if the unit is not provisioned. */
+  readonly keys: KeyRing | undefined;
+  /** The unit's random bytes (persisted DRBG), or undefined if the unit is not provisioned. */
+  readonly random: UnitRandom | undefined;
+  /** Adds a route; every route states its access level. */
+  route(route: Route): void;
+  /**
+   * Runs `task` every `ms` milliseconds until the device stops (modules use this, not setInterval).
+   * A task that throws is reported (`task-failed`) like a route handler that throws, and runs again
+   * at its next period.
+   */
+  every(ms: number, task: () => void): void;
+}
+
+/** A security or product module: a name, the store room it needs, and a start function. */
+export interface HoshiModule {
+  readonly name: string;
+  /**
+   * Keys the module must always be able to write (security state: counters, carries, credentials),
+   * each with its largest value: the store keeps room for them that other keys cannot take.
+   */
+  readonly reserve?: StoreReserve[];
+  start(context: ModuleContext): void;
+}
+
+/** JSON reply helper: the one way modules answer with data. */
+export function json(status: number, value: unknown): HttpResponse {
+  return { status: status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(value) };
+}
+
+/** Error reply with a specific reason: `{"error": code, "reason": text}`, the one shape of every refusal. */
+export function problem(status: number, code: string, reason: string): HttpResponse {
+  return json(status, { error: code, reason: reason });
+}

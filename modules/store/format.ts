@@ -1,0 +1,212 @@
+import type { BlockCipher } from '../../hal/crypto';
+import { asciiBytes, putU32, u16, u32 } from '../../firmware/device/core/bytes';
+import { crc32 } from '../../firmware/device/core/crc32';
+import { ccmOpen, ccmSeal } from '../crypto/ccm';
+
+/**
+ * The store's on-flash format, byte by byte as docs/formats/store.md gives it: sector headers,
+ * records, sealed values. Pure functions over byte arrays; no state.
+ */
+
+/** On-flash format version, in every sector header. */
+export const STORE_VERSION = 1;
+export const SECTOR_HEADER = 20;
+export const RECORD_HEADER = 8;
+export const MAX_KEY = 48;
+export const MAX_VALUE = 2048;
+/** Sealed value: sector sequence (4) and offset (2) of its first write, then ciphertext and tag. */
+export const SEAL_NONCE_PREFIX = 6;
+export const SEAL_TAG = 16;
+
+const MAGIC = [0x48, 0x53, 0x53, 0x54]; // "HSST"
+export const KIND_START = 1;
+export const KIND_NEXT = 2;
+/** Not a header kind on flash: what open() notes for a sector whose header it cannot read. */
+export const KIND_UNREADABLE = 255;
+export const TYPE_SET = 0x53; // "S"
+export const TYPE_DELETE = 0x44; // "D"
+export const TYPE_COMMIT = 0x43; // "C"
+export const FLAG_SEALED = 1;
+export const FLAG_TXN = 2;
+/** On the first record of a transaction: whatever was pending before it never committed. */
+export const FLAG_BEGIN = 4;
+/** "CMIT": the last word of every record; a stand-alone record counts once it is complete. */
+const COMMIT_WORD = [0x43, 0x4d, 0x49, 0x54];
+/** Added to the next sector sequence number when open() finds a sector header it cannot read. */
+export const SEQUENCE_JUMP = 65536;
+/** Footprint of a COMMIT record (no key, a 4-byte count). */
+export const COMMIT_RECORD = RECORD_HEADER + 4 + 8;
+
+export interface Header {
+  valid: boolean;
+  erased: boolean;
+  kind: number;
+  seq: number;
+  gen: number;
+}
+
+export interface Parsed {
+  type: number;
+  flags: number;
+  key: string;
+  size: number;
+  committed: boolean;
+}
+
+function align4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+/** Footprint of a record with a key of `k` bytes and a value of `v` bytes. */
+export function recordSize(k: number, v: number): number {
+  return align4(RECORD_HEADER + k + v) + 8;
+}
+
+/** Footprint of a stored value of `length` bytes under `key` (sealed adds nonce and tag). */
+export function valueFootprint(key: string, length: number, sealed: boolean): number {
+  return recordSize(key.length, sealed ? length + SEAL_NONCE_PREFIX + SEAL_TAG : length);
+}
+
+/** Keys are 1..48 printable ASCII characters (0x21..0x7e); anything else is a programming error. */
+export function checkKey(key: string): void {
+  if (typeof key !== 'string' || key.length < 1 || key.length > MAX_KEY) throw new RangeError('store: key must be 1..' + MAX_KEY + ' characters');
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) throw new RangeError('store: key must be printable ASCII without spaces');
+  }
+}
+
+/** True if every byte of `b` from `from` (a multiple of 4) to its end is 0xff. */
+export function erasedFrom(b: Uint8Array, from: number): boolean {
+  let i = from;
+  if (b.byteOffset % 4 === 0 && from % 4 === 0) {
+    const words = new Uint32Array(b.buffer, b.byteOffset + from, (b.length - from) >> 2);
+    for (let w = 0; w < words.length; w++) if (words[w] !== 0xffffffff) return false;
+    i = from + words.length * 4;
+  }
+  for (; i < b.length; i++) if (b[i] !== 0xff) return false;
+  return true;
+}
+
+/** A sector header's fields; `valid` only if every check of docs/formats/store.md passes. */
+export function parseHeader(b: Uint8Array): Header {
+  const h: Header = { valid: false, erased: false, kind: 0, seq: 0, gen: 0 };
+  let erased = true;
+  for (let i = 0; i < SECTOR_HEADER; i++) if (b[i] !== 0xff) erased = false;
+  if (erased) {
+    h.erased = true;
+    return h;
+  }
+  if (b[0] !== MAGIC[0] || b[1] !== MAGIC[1] || b[2] !== MAGIC[2] || b[3] !== MAGIC[3]) return h;
+  if (b[4] !== STORE_VERSION || (b[5] !== KIND_START && b[5] !== KIND_NEXT) || b[6] !== 0 || b[7] !== 0) return h;
+  if (crc32(b, 0, 16) !== u32(b, 16)) return h;
+  h.kind = b[5];
+  h.seq = u32(b, 8);
+  h.gen = u32(b, 12);
+  h.valid = h.seq > 0 && (h.kind === KIND_START ? h.gen === h.seq : h.gen < h.seq);
+  return h;
+}
+
+/** The 20 bytes of a sector header. */
+export function buildHeader(kind: number, seq: number, gen: number): Uint8Array {
+  const h = new Uint8Array(SECTOR_HEADER);
+  h.set(MAGIC, 0);
+  h[4] = STORE_VERSION;
+  h[5] = kind;
+  putU32(h, 8, seq);
+  putU32(h, 12, gen);
+  putU32(h, 16, crc32(h, 0, 16));
+  return h;
+}
+
+/** A record header at `at` in sector buffer `b`, or undefined if it cannot be one. */
+export function parseRecord(b: Uint8Array, at: number): Parsed | undefined {
+  if (at + RECORD_HEADER > b.length) return undefined;
+  const type = b[at];
+  const flags = b[at + 1];
+  const k = b[at + 2];
+  const v = u16(b, at + 4);
+  if (b[at + 3] !== 0 || b[at + 6] !== 0 || b[at + 7] !== 0) return undefined;
+  if (type === TYPE_SET) {
+    if (k < 1 || k > MAX_KEY || (flags & ~(FLAG_SEALED | FLAG_TXN | FLAG_BEGIN)) !== 0 || flags === FLAG_BEGIN) return undefined;
+    const limit = (flags & FLAG_SEALED) !== 0 ? MAX_VALUE + SEAL_NONCE_PREFIX + SEAL_TAG : MAX_VALUE;
+    if (v > limit || ((flags & FLAG_SEALED) !== 0 && v < SEAL_NONCE_PREFIX + SEAL_TAG)) return undefined;
+  } else if (type === TYPE_DELETE) {
+    if (k < 1 || k > MAX_KEY || v !== 0 || (flags !== 0 && flags !== FLAG_TXN && flags !== (FLAG_TXN | FLAG_BEGIN))) return undefined;
+  } else if (type === TYPE_COMMIT) {
+    if (k !== 0 || v !== 4 || flags !== 0) return undefined;
+  } else {
+    return undefined;
+  }
+  const size = recordSize(k, v);
+  if (at + size > b.length) return undefined;
+  let key = '';
+  for (let i = 0; i < k; i++) {
+    const c = b[at + RECORD_HEADER + i];
+    if (c < 0x21 || c > 0x7e) return undefined;
+    key += String.fromCharCode(c);
+  }
+  const end = at + size - 4;
+  const committed = b[end] === COMMIT_WORD[0] && b[end + 1] === COMMIT_WORD[1] && b[end + 2] === COMMIT_WORD[2] && b[end + 3] === COMMIT_WORD[3];
+  return { type: type, flags: flags, key: key, size: size, committed: committed };
+}
+
+/** True if the CRC-32 of the record at `at` (of footprint `size`) matches. */
+export function crcOk(b: Uint8Array, at: number, size: number): boolean {
+  return crc32(b, at, at + size - 8) === u32(b, at + size - 8);
+}
+
+/** A record's bytes: header, key, value, zero padding, CRC-32, commit word. */
+export function buildRecord(type: number, flags: number, key: string, value: Uint8Array): Uint8Array {
+  const size = recordSize(key.length, value.length);
+  const r = new Uint8Array(size);
+  r[0] = type;
+  r[1] = flags;
+  r[2] = key.length;
+  r[4] = value.length & 255;
+  r[5] = value.length >>> 8;
+  r.set(asciiBytes(key), RECORD_HEADER);
+  r.set(value, RECORD_HEADER + key.length);
+  putU32(r, size - 8, crc32(r, 0, size - 8));
+  r.set(COMMIT_WORD, size - 4);
+  return r;
+}
+
+/** A COMMIT record closing `count` records. */
+export function commitRecord(count: number): Uint8Array {
+  const c = new Uint8Array(4);
+  putU32(c, 0, count);
+  return buildRecord(TYPE_COMMIT, 0, '', c);
+}
+
+/** The 13-byte CCM nonce of a sealed value first written at (sector sequence, offset). */
+export function sealNonce(seq: number, offset: number): Uint8Array {
+  const n = new Uint8Array(13);
+  putU32(n, 0, seq);
+  n[4] = offset & 255;
+  n[5] = offset >>> 8;
+  return n;
+}
+
+/** Associated data of a sealed value: the format version and the key name. */
+function sealAad(key: string): Uint8Array {
+  const a = new Uint8Array(1 + key.length);
+  a[0] = STORE_VERSION;
+  a.set(asciiBytes(key), 1);
+  return a;
+}
+
+/** The stored value of a sealed SET record first written at (seq, offset): nonce prefix, ciphertext, tag. */
+export function sealValue(cipher: BlockCipher, key: string, plain: Uint8Array, nonce: Uint8Array): Uint8Array {
+  const sealed = ccmSeal(cipher, nonce, sealAad(key), plain, SEAL_TAG);
+  const v = new Uint8Array(SEAL_NONCE_PREFIX + sealed.length);
+  v.set(nonce.subarray(0, SEAL_NONCE_PREFIX), 0);
+  v.set(sealed, SEAL_NONCE_PREFIX);
+  return v;
+}
+
+/** The plaintext of a stored sealed value, or undefined if it fails authentication. */
+export function openValue(cipher: BlockCipher, key: string, stored: Uint8Array): Uint8Array | undefined {
+  const nonce = sealNonce(u32(stored, 0), u16(stored, 4));
+  return ccmOpen(cipher, nonce, sealAad(key), stored.subarray(SEAL_NONCE_PREFIX), SEAL_TAG);
+}

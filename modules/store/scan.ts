@@ -1,0 +1,166 @@
+import { u32 } from '../../firmware/device/core/bytes';
+import {
+  crcOk, erasedFrom, FLAG_BEGIN, FLAG_SEALED, FLAG_TXN, KIND_NEXT, KIND_START, KIND_UNREADABLE, parseHeader, parseRecord,
+  RECORD_HEADER, SECTOR_HEADER, TYPE_COMMIT, TYPE_DELETE, TYPE_SET, type Parsed,
+} from './format';
+import type { Entry, StoreState } from './state';
+
+/**
+ * Opening: what open() does with whatever the region holds (docs/formats/store.md, "Opening").
+ * Never throws on stored bytes: it finds the newest complete generation, applies every committed
+ * record in order and reports what it skipped.
+ */
+
+/** The live records of one generation, as its records say. */
+interface Scan {
+  complete: boolean;
+  index: { [name: string]: Entry };
+  names: string[];
+  live: number;
+  sectors: number[];
+  tail: number;
+  skipped: string[];
+}
+
+interface Held {
+  p: Parsed;
+  s: number;
+  o: number;
+}
+
+/**
+ * Applies one committed record to `scan`: a SET replaces the key's entry in place (the key keeps
+ * its position in the packing order), a new key goes last, a DELETE removes it.
+ */
+function apply(scan: Scan, p: Parsed, s: number, o: number): void {
+  const name = '#' + p.key;
+  const old = scan.index[name];
+  if (p.type === TYPE_SET) {
+    const sealed = (p.flags & FLAG_SEALED) !== 0;
+    if (old) {
+      scan.live += p.size - old.n;
+      old.s = s;
+      old.o = o;
+      old.n = p.size;
+      old.sealed = sealed;
+    } else {
+      scan.index[name] = { s: s, o: o, n: p.size, sealed: sealed };
+      scan.names.push(name);
+      scan.live += p.size;
+    }
+  } else if (old) {
+    scan.live -= old.n;
+    delete scan.index[name];
+    scan.names.splice(scan.names.indexOf(name), 1);
+  }
+}
+
+function drop(scan: Scan, held: Held[], why: string): void {
+  if (held.length) scan.skipped.push(why + ': ' + held.length + ' uncommitted record(s) of a transaction dropped');
+  held.length = 0;
+}
+
+/** Reads the generation that starts at ring position `start`, sector by sector. */
+function scanGeneration(st: StoreState, start: number): Scan {
+  const E = st.E;
+  const scan: Scan = { complete: false, index: {}, names: [], live: 0, sectors: [], tail: E, skipped: [] };
+  const gen = st.seqs[start];
+  const held: Held[] = [];
+  let inSnapshot = true;
+  let prevSeq = 0;
+  for (let i = 0, s = start; i < st.N; i++, s = (s + 1) % st.N) {
+    if (i > 0 && (st.kinds[s] !== KIND_NEXT || st.gens[s] !== gen || st.seqs[s] <= prevSeq)) break;
+    prevSeq = st.seqs[s];
+    scan.sectors.push(s);
+    const b = st.flash.read(s * E, E);
+    let at = SECTOR_HEADER;
+    let tail = E;
+    while (at < E) {
+      if (b[at] === 0xff && erasedFrom(b, at)) {
+        tail = at;
+        break;
+      }
+      const p = parseRecord(b, at);
+      if (!p) {
+        scan.skipped.push('sector ' + s + ' offset ' + at + ': unreadable bytes up to the end of the sector');
+        drop(scan, held, 'sector ' + s);
+        break;
+      }
+      if (p.type === TYPE_COMMIT) {
+        const count = p.committed && crcOk(b, at, p.size) ? u32(b, at + RECORD_HEADER) : -1;
+        if (count === held.length) {
+          for (let j = 0; j < held.length; j++) apply(scan, held[j].p, held[j].s, held[j].o);
+          held.length = 0;
+          inSnapshot = false;
+        } else {
+          drop(scan, held, 'sector ' + s + ' offset ' + at + (count < 0 ? ': torn or corrupt commit record' : ': commit record does not match its records'));
+        }
+      } else if (inSnapshot || (p.flags & FLAG_TXN) !== 0) {
+        if (!inSnapshot && (p.flags & FLAG_BEGIN) !== 0) drop(scan, held, 'sector ' + s + ' offset ' + at + ': a new transaction begins');
+        held.push({ p: p, s: s, o: at });
+      } else {
+        drop(scan, held, 'sector ' + s + ' offset ' + at);
+        if (!p.committed) scan.skipped.push('sector ' + s + ' offset ' + at + ': uncommitted record (torn write) for "' + p.key + '"');
+        else if (p.type === TYPE_DELETE && !crcOk(b, at, p.size)) scan.skipped.push('sector ' + s + ' offset ' + at + ': corrupt delete record');
+        else apply(scan, p, s, at);
+      }
+      at += p.size;
+    }
+    scan.tail = tail;
+  }
+  drop(scan, held, 'end of the generation');
+  scan.complete = !inSnapshot;
+  return scan;
+}
+
+/** Reads every sector header into `st` and returns how many could not be read. */
+function readHeaders(st: StoreState): number {
+  let unreadable = 0;
+  for (let s = 0; s < st.N; s++) {
+    const h = parseHeader(st.flash.read(s * st.E, SECTOR_HEADER));
+    st.kinds[s] = h.valid ? h.kind : h.erased ? 0 : KIND_UNREADABLE;
+    st.seqs[s] = h.seq;
+    st.gens[s] = h.gen;
+    if (h.valid && h.seq > st.maxSeq) st.maxSeq = h.seq;
+    if (st.kinds[s] === KIND_UNREADABLE) unreadable++;
+  }
+  return unreadable;
+}
+
+/**
+ * Finds the newest generation whose snapshot committed and makes it the state's: index, packing
+ * order, live bytes, sectors, head and tail. Everything skipped goes to `st.report.skipped`.
+ */
+export function recover(st: StoreState): void {
+  const unreadable = readHeaders(st);
+  const skipped = st.report.skipped;
+  const starts: number[] = [];
+  for (let s = 0; s < st.N; s++) if (st.kinds[s] === KIND_START) starts.push(s);
+  starts.sort((a, b) => st.seqs[b] - st.seqs[a]);
+  let scan: Scan | undefined;
+  for (let i = 0; i < starts.length && !scan; i++) {
+    const r = scanGeneration(st, starts[i]);
+    if (r.complete) scan = r;
+    else skipped.push('generation ' + st.seqs[starts[i]] + ' (sector ' + starts[i] + '): snapshot never committed (compaction interrupted); older generation used');
+  }
+  if (unreadable) skipped.push(unreadable + ' sector header(s) unreadable (interrupted erase, or corruption): erased before reuse');
+  if (!scan && (starts.length || st.maxSeq)) skipped.push('no complete generation: the store starts empty');
+  st.needsRepair = unreadable > 0;
+  if (!scan) {
+    // With no generation, the first write starts one after the newest sector seen (wear).
+    st.head = st.N - 1;
+    for (let s = 0; s < st.N; s++) if ((st.kinds[s] === KIND_START || st.kinds[s] === KIND_NEXT) && st.seqs[s] === st.maxSeq) st.head = s;
+    st.tail = st.E;
+    return;
+  }
+  for (let i = 0; i < scan.skipped.length; i++) skipped.push(scan.skipped[i]);
+  st.index = scan.index;
+  st.names = scan.names;
+  st.live = scan.live;
+  st.sectors = scan.sectors;
+  st.head = scan.sectors[scan.sectors.length - 1];
+  st.tail = scan.tail;
+  st.report.generation = st.seqs[scan.sectors[0]];
+  st.report.sectors = scan.sectors.length;
+  st.report.keys = scan.names.length;
+}
