@@ -2,9 +2,10 @@ import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildImage, readManifest, ROOT } from '../firmware/host/build';
 import { runInEngine } from '../firmware/host/engine';
-import type { DeviceTarget, Target } from '../firmware/host/profiles';
+import { imageBudget, PROFILES, type DeviceTarget, type Target } from '../firmware/host/profiles';
 import { runOnRealEngine } from '../firmware/host/real-engines';
 import { cryptoBench } from './crypto';
+import { hostileBench } from './hostile';
 import { storeBench } from './store';
 
 /**
@@ -15,6 +16,7 @@ import { storeBench } from './store';
  */
 const examples = readdirSync(join(ROOT, 'examples')).filter((e) => existsSync(join(ROOT, 'examples', e, 'manifest.json')));
 const rows: string[][] = [['example', 'target', 'board', 'bytes', 'gzip', 'boot heap', 'peak heap', 'budget']];
+const runtime: string[][] = [['example', 'target', 'runtime modules required', 'runtime boot', 'modules', 'half the heap', 'left for the image', 'x factor', 'engine-check budget']];
 for (const example of examples) {
   const manifest = readManifest(example);
   for (const target of ['kaluma', 'espruino', 'host'] as Target[]) {
@@ -29,6 +31,9 @@ for (const example of examples) {
       boot = String(report.bootBytes);
       peak = String(report.peakBytes);
       budget = String(report.budgetBytes);
+      const profile = PROFILES[target];
+      const image = imageBudget(built.code, profile);
+      runtime.push([example, target, image.modules.join(', ') || '-', String(profile.runtimeBoot), String(image.runtime - profile.runtimeBoot), String(profile.heapBudget), String(image.bytes), String(profile.quickjsFactor), String(report.budgetBytes)]);
     }
     rows.push([example, target, built.board, String(built.bytes), String(built.gzipBytes), boot, peak, budget]);
   }
@@ -39,6 +44,17 @@ for (const [n, row] of rows.entries()) {
   if (n === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 }
 console.log('\nbytes: minified bundle; heap: QuickJS memory in use over the empty engine with the runtime fakes loaded, bytes.');
+console.log('\nThe engine check\'s budget: half the device heap, less the runtime\'s own boot and the runtime modules the image requires (with theirs), times the QuickJS factor (firmware/host/profiles.ts; device bytes, Espruino variables x 16)');
+const rw = runtime[0]!.map((_, i) => Math.max(...runtime.map((r) => r[i]!.length)));
+for (const [n, row] of runtime.entries()) {
+  console.log(row.map((cell, i) => (i < 3 ? cell.padEnd(rw[i]!) : cell.padStart(rw[i]!))).join('  '));
+  if (n === 0) console.log(rw.map((w) => '-'.repeat(w)).join('  '));
+}
+
+console.log('\nKaluma 1.2.1 runtime heap (measured, docs/performance.md): boot ' + PROFILES.kaluma.runtimeBoot + ' B; modules: ' +
+  Object.entries(PROFILES.kaluma.runtimeModules).map(([m, c]) => m + ' ' + c.bytes + (c.requires.length ? ' (+' + c.requires.join(', ') + ')' : '')).join('; ') +
+  '. The http stack Hoshi no longer loads (http over net, events, stream) would cost ' +
+  (PROFILES.kaluma.runtimeModules.http!.bytes + PROFILES.kaluma.runtimeModules.net!.bytes + PROFILES.kaluma.runtimeModules.events!.bytes) + ' B.');
 
 // The real engines, when built from source (docs/architecture.md, "On the real engines").
 const real: { [target in DeviceTarget]: string | undefined } = { kaluma: process.env.HOSHI_JERRY, espruino: process.env.HOSHI_ESPRUINO };
@@ -56,6 +72,7 @@ if (real.kaluma || real.espruino) {
       if (!r.ok) console.log(r.output.slice(-2000));
     }
   }
+  if (real.espruino) await hostileBench(real.espruino);
 } else {
   console.log('(set HOSHI_JERRY and/or HOSHI_ESPRUINO to engines built from source to add their rows)');
 }

@@ -3,8 +3,9 @@ import { memoryBacking, openSimFlash, type Geometry } from '../boards/host/flash
 import { bundleDevice, ROOT } from '../firmware/host/build';
 import type { DeviceTarget } from '../firmware/host/profiles';
 import { countOnRealEngine, hasValgrind } from '../firmware/host/real-engines';
-import { jsAes } from '../modules/crypto/provider-js';
+import { jsAes } from '../modules/crypto/provider-core';
 import { openStore } from '../modules/store/store';
+import { failureCode } from '../firmware/device/core/errors';
 import { ms, table } from './crypto';
 
 /**
@@ -44,6 +45,41 @@ function flashCost(): void {
   table(rows);
 }
 
+/**
+ * The capacity rule (docs/formats/store.md, "Capacity"), measured: new keys of one value size are
+ * written into an empty region until the rule refuses one; the bytes of values accepted, and the
+ * live footprint, per region size and generation budget.
+ */
+function capacity(): void {
+  const rows: string[][] = [['region', 'budget', 'reserves', 'value', 'values stored', 'value bytes', 'live footprint', 'of the snapshot room']];
+  const reserves = [
+    { key: 'hoshi.drbg', bytes: 32, sealed: true },
+    { key: 'net.wifi', bytes: 97, sealed: true },
+  ];
+  for (const [sectors, budget] of [[8, 4], [16, 4], [16, 8], [32, 4], [32, 16]] as const) {
+    for (const reserve of [[], reserves]) {
+      for (const size of [32, 256, 2048]) {
+        const flash = openSimFlash(memoryBacking(sectors * 4096), { eraseSize: 4096, writeSize: 4, erasedValue: 0xff });
+        const store = openStore(flash, { seal: jsAes(new Uint8Array(16).fill(7)), generationSectors: budget, reserve });
+        let n = 0;
+        for (;;) {
+          try {
+            store.set('k' + String(n).padStart(4, '0'), new Uint8Array(size).fill(n & 255));
+            n++;
+          } catch (error) {
+            if (failureCode(error) !== 'store-full') throw error;
+            break;
+          }
+        }
+        const room = (budget - 1) * (4096 - 20);
+        rows.push([sectors * 4 + ' KB', String(budget), reserve.length ? '129 B sealed' : 'none', size + ' B', String(n), String(n * size), String(store.liveBytes()), ((100 * store.liveBytes()) / room).toFixed(1) + ' %']);
+      }
+    }
+  }
+  console.log('\nmodules/store: capacity (new keys of 5 characters until the rule refuses one; snapshot room = (budget - 1) x 4,076 bytes)');
+  table(rows);
+}
+
 const OPS: [string, string, number][] = [
   ['open-empty', 'open(), empty region (8 sectors)', 3],
   ['open-generation', 'open(), generation of 4 full sectors', 2],
@@ -54,6 +90,7 @@ const OPS: [string, string, number][] = [
 
 export async function storeBench(): Promise<void> {
   flashCost();
+  capacity();
   const engines: { [target in DeviceTarget]: string | undefined } = { kaluma: process.env.HOSHI_JERRY, espruino: process.env.HOSHI_ESPRUINO };
   if (!(engines.kaluma || engines.espruino) || !hasValgrind()) {
     console.log('(set HOSHI_JERRY and/or HOSHI_ESPRUINO, with valgrind installed, for the store on the real engines)');

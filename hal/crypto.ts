@@ -17,12 +17,19 @@ export interface CryptoProvider {
   readonly name: string;
   /** SHA-256 (FIPS 180-4), 32 bytes. */
   sha256(data: Uint8Array): Uint8Array;
-  /** SHA-512 (FIPS 180-4), 64 bytes. */
-  sha512(data: Uint8Array): Uint8Array;
+  /**
+   * SHA-512 (FIPS 180-4), 64 bytes: where the runtime has it natively (Espruino). A board whose
+   * provider is pure JavaScript leaves it out, so that images which never use it do not carry its
+   * code (7.7 KB of Kaluma's heap); a module that needs it falls back to modules/crypto/sha512.
+   */
+  sha512?(data: Uint8Array): Uint8Array;
   /** HMAC-SHA-256 (RFC 2104), 32 bytes. */
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
-  /** PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2), `length` bytes (1..1024), iterations ≥ 1. */
-  pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations: number, length: number): Uint8Array;
+  /**
+   * PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2), `length` bytes (1..1024), iterations ≥ 1: native where the
+   * runtime has it; otherwise modules/crypto/pbkdf2 for a module that needs it.
+   */
+  pbkdf2Sha256?(password: Uint8Array, salt: Uint8Array, iterations: number, length: number): Uint8Array;
   /** AES-128 or AES-256 (FIPS 197) under a 16- or 32-byte key. */
   aes(key: Uint8Array): BlockCipher;
 }

@@ -1,48 +1,56 @@
 /**
- * Net: a plain HTTP/1.1 server, small enough to sit on Kaluma's and Espruino's `http` modules.
+ * Net: a TCP server on the board's network, and its Wi-Fi station. HTTP is the kit's own
+ * (firmware/device/core/http-server.ts over core/http-parser.ts, one parser for every board): the
+ * runtimes' `http` modules buffer a request of any size before JavaScript sees it, so one hostile
+ * request could exhaust a device. Over TCP every byte is counted as it arrives.
  *
  * Contract for a binding:
- * - It listens on `options.port` (0 = any free port, host board only) and calls the handler once
- *   per complete request, with the method upper-case, the path without the query string, the
- *   query string without "?", header names lower-case, and the whole body.
- * - Requests it cannot hand over complete are answered by the binding itself and never reach the
- *   handler: a body over `maxBodyBytes` → 413, headers over `maxHeaderBytes` → 431, a malformed
- *   request → 400. The connection is then closed; the server keeps serving.
- * - The handler calls `reply` exactly once, synchronously or later. A body given as a string is
- *   sent as UTF-8. The binding frames the body (Content-Length, or chunked where the runtime's
- *   module always chunks, as Kaluma's does) and closes the connection after the reply.
- * - A handler that throws gets a 500 reply from the binding; the server keeps serving.
- *
- * Everything in a request is untrusted input.
+ * - `listen` starts a server on `port` (0 = any free port, host board only) and calls `ready` once
+ *   it accepts connections. It throws a `net-down` failure (core/errors) while the board has no
+ *   link to listen on (Kaluma's socket() refuses while Wi-Fi is down), and `net-absent` when the
+ *   board has no network interface at all.
+ * - Each accepted connection is handed to `accept`, which returns the handlers of its events:
+ *   `data` with the bytes as they arrived (a view valid during the call only), `closed` once,
+ *   when the connection is gone whoever closed it.
+ * - `dropped` is called if the runtime closes the listening server by itself (a lost link): the
+ *   caller listens again once the link is back (`onLink`).
+ * - `limits.connections` is how many accepted connections the runtime can serve at once; the
+ *   server refuses the others at once. `exclusive` says that a further connection accepted while
+ *   one is open disturbs the open one (Kaluma on the Pico W delivers every connection's data to
+ *   the latest one): such a connection must be destroyed before it can send.
  */
-export interface HttpRequest {
-  readonly method: string;
-  readonly path: string;
-  readonly query: string;
-  readonly headers: { [lowerCaseName: string]: string };
-  readonly body: Uint8Array;
+
+/** One accepted TCP connection. */
+export interface TcpConnection {
   /** Address of the peer, when the runtime tells it ("" otherwise). */
   readonly remote: string;
+  /** Queues bytes to send. */
+  write(bytes: Uint8Array): void;
+  /** Sends what is queued, then closes. */
+  end(): void;
+  /** Closes at once. */
+  destroy(): void;
 }
 
-export interface HttpResponse {
-  status: number;
-  headers?: { [name: string]: string };
-  body?: Uint8Array | string;
+/** What a connection's owner does with its events. */
+export interface TcpHandlers {
+  data(bytes: Uint8Array): void;
+  closed(): void;
 }
 
-export type HttpHandler = (request: HttpRequest, reply: (response: HttpResponse) => void) => void;
-
-export interface HttpServerOptions {
-  port: number;
-  maxBodyBytes: number;
-  maxHeaderBytes: number;
-}
-
-export interface HttpServer {
+export interface TcpServer {
   /** The port actually listened on (known once `ready` has been called). */
   port(): number;
   close(): void;
+}
+
+export interface NetLimits {
+  /** Accepted connections the runtime can serve at once. */
+  connections: number;
+  /** A connection accepted while another is open disturbs it: destroy the newcomer at once. */
+  exclusive: boolean;
+  /** How long a request may take to arrive whole before it is answered 408 and closed, ms. */
+  requestTimeoutMs: number;
 }
 
 /** What joins a Wi-Fi network: both are secrets of the customer's network, kept sealed (modules/network). */
@@ -55,11 +63,12 @@ export interface WifiCredentials {
 
 /**
  * A Wi-Fi station. `join` calls `done()` once the board has joined the network (and has an
- * address), or `done(reason)` when it could not; it never stores the credentials anywhere itself
- * (bindings do not call the runtimes' own save functions, which write them in plain text).
+ * address), or `done(code, detail)` when it could not, `code` one of core/errors' `wifi-not-found`,
+ * `wifi-auth`, `wifi-failed`. It never stores the credentials anywhere itself (bindings do not
+ * call the runtimes' own save functions, which write them in plain text).
  */
 export interface Wifi {
-  join(credentials: WifiCredentials, done: (error?: string) => void): void;
+  join(credentials: WifiCredentials, done: (code?: string, detail?: string) => void): void;
   /** Calls `dropped(reason)` whenever the station loses its network (the module then rejoins). */
   onDrop(dropped: (reason: string) => void): void;
 }
@@ -67,9 +76,10 @@ export interface Wifi {
 export interface Net {
   /** The board's Wi-Fi station, if it has one. */
   readonly wifi?: Wifi;
-  /**
-   * Starts a server; `ready` is called once it accepts connections. Throws when the board has no
-   * network interface at all (boot then runs the image without its HTTP interface, and says so).
-   */
-  listen(options: HttpServerOptions, handler: HttpHandler, ready: (server: HttpServer) => void): HttpServer;
+  readonly limits: NetLimits;
+  /** Host names the board answers to besides IP literals (the host board: "localhost"). */
+  readonly hostnames: string[];
+  /** Calls `changed(up)` whenever the board's link comes up or goes down (Wi-Fi joined or lost). */
+  onLink(changed: (up: boolean) => void): void;
+  listen(port: number, accept: (connection: TcpConnection) => TcpHandlers, ready: (server: TcpServer) => void, dropped: (reason: string) => void): TcpServer;
 }

@@ -12,7 +12,7 @@ import { memoryBacking, openSimFlash } from '../boards/host/flash';
 import { openStore } from '../modules/store/store';
 import { createHostIo } from '../boards/host/board';
 import type { Board } from '../hal/board';
-import type { HttpResponse } from '../hal/net';
+import type { HttpResponse } from '../firmware/device/core/module';
 import type { ModuleContext, Route } from '../firmware/device/core/module';
 
 /** The examples' own hardware (relay, sensor) through each board's Io, on the fakes and the host. */

@@ -70,6 +70,7 @@ const cases: { code: string; target: DeviceTarget; rule: string }[] = [
   { code: 'var fs=[];for(let i=0;i<2;i++){fs.push(function(){return i})}', target: 'espruino', rule: 'loop-closure-over-let' },
   { code: 'var of=1;', target: 'espruino', rule: 'identifier-of' },
   { code: 'var n=10n;', target: 'espruino', rule: 'bigint-literal' },
+  { code: 'var a=[1,2];a.length=0;', target: 'espruino', rule: 'length-assignment' },
   { code: 'var o=Object.freeze({});', target: 'espruino', rule: 'missing-member' },
   { code: 'var a=Array.from([1]);', target: 'espruino', rule: 'missing-member' },
   { code: 'var a=[1].at(0);', target: 'kaluma', rule: 'missing-method' },

@@ -2,7 +2,7 @@ import test from 'ava';
 import { memoryBacking, openSimFlash, type FlashBacking, type Geometry } from '../boards/host/flash';
 import { failureCode } from '../firmware/device/core/errors';
 import type { Store, StoreReserve } from '../firmware/device/core/services';
-import { jsAes } from '../modules/crypto/provider-js';
+import { jsAes } from '../modules/crypto/provider-core';
 import { MAX_VALUE, SECTOR_HEADER, valueFootprint } from '../modules/store/format';
 import { openStore, type StoreOptions } from '../modules/store/store';
 

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { memoryBacking, openSimFlash, PowerCutError, type CutOptions, type FlashBacking, type Geometry } from '../boards/host/flash';
-import { jsAes } from '../modules/crypto/provider-js';
+import { jsAes } from '../modules/crypto/provider-core';
 import { openStore } from '../modules/store/store';
 import type { Store, StoreChange } from '../firmware/device/core/services';
 

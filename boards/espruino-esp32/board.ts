@@ -2,9 +2,9 @@ import type { Board } from '../../hal/board';
 import type { ConsoleMode, ConsoleReport } from '../../hal/console';
 import type { Flash } from '../../hal/flash';
 import type { Io, Pin } from '../../hal/io';
-import type { HttpHandler, HttpResponse, HttpServer, HttpServerOptions, Net, Wifi, WifiCredentials } from '../../hal/net';
-import { receive } from '../common/http';
-import { asciiBytes, utf8Bytes } from '../../firmware/device/core/bytes';
+import type { Net, TcpConnection, TcpHandlers, TcpServer, Wifi, WifiCredentials } from '../../hal/net';
+import { failure } from '../../firmware/device/core/errors';
+import { checkRange, programChecked } from '../common/flash';
 import { espruinoCrypto } from './crypto';
 
 /**
@@ -37,79 +37,122 @@ const WORD = 4;
 /** A region of the ESP32's SPI flash through require("Flash") (src/jswrap_flash.c). */
 export function esp32Flash(address: number, size: number): Flash {
   const F = require('Flash');
-  const check = (what: string, offset: number, length: number, unit: number): void => {
-    if (offset < 0 || length < 0 || offset + length > size) throw new Error(what + ': range outside the partition');
-    if (offset % unit !== 0 || length % unit !== 0) throw new Error(what + ': offset and length must be multiples of ' + unit);
-  };
+  const read = (offset: number, length: number): Uint8Array => (length === 0 ? new Uint8Array(0) : new Uint8Array(F.read(length, address + offset)));
   return {
     size: size,
     eraseSize: SECTOR,
     writeSize: WORD,
     erasedValue: 0xff,
     read: (offset: number, length: number): Uint8Array => {
-      check('read', offset, length, 1);
-      if (length === 0) return new Uint8Array(0);
-      return new Uint8Array(F.read(length, address + offset));
+      checkRange('read', offset, length, size, 1);
+      return read(offset, length);
     },
     write: (offset: number, data: Uint8Array): void => {
-      check('write', offset, data.length, WORD);
-      const current = F.read(data.length, address + offset);
-      // Bytes written as 0xff are not programmed (hal/flash.ts): only the others must be erased.
-      for (let i = 0; i < data.length; i++) if (data[i] !== 0xff && current[i] !== 0xff) throw new Error('write: byte at ' + (offset + i) + ' is already programmed');
-      F.write(data, address + offset);
-      const back = F.read(data.length, address + offset);
-      for (let i = 0; i < data.length; i++) if (back[i] !== (data[i] === 0xff ? current[i] : data[i])) throw new Error('write: verify failed at ' + (offset + i));
+      checkRange('write', offset, data.length, size, WORD);
+      programChecked(offset, data, read, () => F.write(data, address + offset));
     },
     erase: (offset: number, length: number): void => {
-      check('erase', offset, length, SECTOR);
+      checkRange('erase', offset, length, size, SECTOR);
       for (let at = offset; at < offset + length; at += SECTOR) F.erasePage(address + at);
     },
   };
 }
 
-function send(res: any, response: HttpResponse): void {
-  const body = response.body === undefined ? new Uint8Array(0) : typeof response.body === 'string' ? utf8Bytes(response.body) : response.body;
-  const headers: { [name: string]: string } = {};
-  const given = response.headers || {};
-  const names = Object.keys(given);
-  for (let i = 0; i < names.length; i++) headers[names[i]] = given[names[i]];
-  headers['Content-Length'] = '' + body.length;
-  headers['Connection'] = 'close';
-  res.writeHead(response.status, headers);
-  // res.write() of a Uint8Array sends "1,2,3" (jsvAsString): convert to a byte string first.
-  res.end(body.length ? E.toString(body) : '');
+/** Codes of libs/network/esp32's disconnect reasons (ESP-IDF's wifi_err_reason_t names). */
+function joinFailure(reason: string): string {
+  if (reason === 'no_ap_found') return 'wifi-not-found';
+  if (reason === 'auth_fail' || reason === 'auth_expire' || reason === '4way_handshake_timeout' || reason === 'handshake_timeout') return 'wifi-auth';
+  return 'wifi-failed';
 }
 
 /**
  * The ESP32 station through require("Wifi") (libs/network/esp32/jswrap_esp32_network.c):
  * connect(ssid, {password}, callback) calls back with null once the station has an address, or with
- * the reason it disconnected. Espruino sets ESP-IDF's Wi-Fi storage to RAM, and Wifi.save() (which
- * would write the credentials in plain text to Storage) is never called.
+ * the reason it disconnected; 'connected' and 'disconnected' ({ssid, mac, reason, msg}) tell the
+ * link's state. Espruino sets ESP-IDF's Wi-Fi storage to RAM, and Wifi.save() (which would write
+ * the credentials in plain text to Storage) is never called.
  */
-function esp32Wifi(): Wifi {
+function esp32Wifi(link: (up: boolean) => void): Wifi {
+  let watching = false;
+  const drops: ((reason: string) => void)[] = [];
+  const watch = (): void => {
+    if (watching) return;
+    watching = true;
+    const W = require('Wifi');
+    W.on('connected', () => link(true));
+    W.on('disconnected', (details: any) => {
+      link(false);
+      for (let i = 0; i < drops.length; i++) drops[i]('the ESP32 lost the network: ' + (details && details.msg ? details.msg : 'disconnected'));
+    });
+  };
   return {
-    // Emitted with {ssid, mac, reason, msg} once the driver's own retries are spent.
     onDrop: (dropped: (reason: string) => void): void => {
-      require('Wifi').on('disconnected', (details: any) => dropped('the ESP32 lost the network: ' + (details && details.msg ? details.msg : 'disconnected')));
+      watch();
+      drops.push(dropped);
     },
-    join: (credentials: WifiCredentials, done: (error?: string) => void): void => {
-      require('Wifi').connect(credentials.ssid, { password: credentials.passphrase }, (error: any) => done(error ? 'the ESP32 could not join: ' + String(error) : undefined));
+    join: (credentials: WifiCredentials, done: (code?: string, detail?: string) => void): void => {
+      watch();
+      require('Wifi').connect(credentials.ssid, { password: credentials.passphrase }, (error: any) => {
+        if (error) done(joinFailure(String(error)), 'the ESP32 could not join: ' + String(error));
+        else done();
+      });
     },
   };
 }
 
-/** require("http") server (libs/network/http/jswrap_http.c): listen() has no callback. */
+/**
+ * require("net") (libs/network/jswrap_net.c over socketserver.c) on the ESP32:
+ * - listen(port) is synchronous, has no callback, and does not need the station joined (lwIP binds
+ *   to any address); Espruino keeps the server through Wi-Fi losses.
+ * - 'data' brings a byte string of at most 536 bytes, one per connection per pass of the event
+ *   loop, as it arrives (lwIP holds at most a TCP window per connection: the sender waits).
+ * - write() of a Uint8Array would send its decimal text ("65,66"): bytes go as a byte string
+ *   (E.toString). Writing after end() throws. Sockets have no destroy() and no remoteAddress.
+ * - A peer's close emits 'end' then 'close'.
+ * - lwIP has 10 sockets: the Telnet listener, this listener, 4 connections, and room left for the
+ *   product's own clients.
+ */
 function esp32Net(): Net {
+  const links: ((up: boolean) => void)[] = [];
   return {
-    wifi: esp32Wifi(),
-    listen: (options: HttpServerOptions, handler: HttpHandler, ready: (server: HttpServer) => void): HttpServer => {
-      const http = require('http');
-      const server = http.createServer((req: any, res: any) => {
-        receive(options, handler, req, asciiBytes, (response: HttpResponse) => send(res, response));
+    wifi: esp32Wifi((up: boolean) => {
+      for (let i = 0; i < links.length; i++) links[i](up);
+    }),
+    limits: { connections: 4, exclusive: false, requestTimeoutMs: 5000 },
+    hostnames: [],
+    onLink: (changed: (up: boolean) => void): void => {
+      links.push(changed);
+    },
+    listen: (port: number, accept: (connection: TcpConnection) => TcpHandlers, ready: (server: TcpServer) => void): TcpServer => {
+      const server = require('net').createServer((socket: any) => {
+        let open = true;
+        const end = (): void => {
+          if (!open) return;
+          open = false;
+          socket.end();
+        };
+        const handlers = accept({
+          remote: '',
+          write: (bytes: Uint8Array): void => {
+            if (open) socket.write(E.toString(bytes));
+          },
+          end: end,
+          destroy: end,
+        });
+        socket.on('data', (data: string) => handlers.data(E.toUint8Array(data)));
+        socket.on('close', () => {
+          open = false;
+          handlers.closed();
+        });
       });
-      server.listen(options.port);
-      const handle: HttpServer = {
-        port: (): number => options.port,
+      try {
+        server.listen(port);
+      } catch (error) {
+        // "Not connected to the internet" (network.c) or "Unable to create socket": try again later.
+        throw failure('net-down', (error as Error).message || String(error));
+      }
+      const handle: TcpServer = {
+        port: (): number => port,
         close: (): void => server.close(),
       };
       ready(handle);

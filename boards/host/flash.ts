@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Flash } from '../../hal/flash';
 
 /**
@@ -43,7 +43,9 @@ export function memoryBacking(size: number, erasedValue = 0xff): FlashBacking {
  */
 export function fileBacking(path: string, size: number, erasedValue = 0xff): FlashBacking {
   const fresh = !existsSync(path);
-  const fd = openSync(path, fresh ? 'w+' : 'r+');
+  // The flash holds the unit's device secret: readable by its owner only, as `hoshi provision` writes records.
+  const fd = openSync(path, fresh ? 'w+' : 'r+', 0o600);
+  fchmodSync(fd, 0o600);
   if (fresh) {
     writeSync(fd, new Uint8Array(size).fill(erasedValue), 0, size, 0);
   } else {

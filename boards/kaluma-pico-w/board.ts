@@ -2,9 +2,17 @@ import type { Board } from '../../hal/board';
 import type { ConsoleMode, ConsoleReport } from '../../hal/console';
 import type { Flash } from '../../hal/flash';
 import type { Io, Pin } from '../../hal/io';
-import type { HttpHandler, HttpResponse, HttpServer, HttpServerOptions, Net, Wifi, WifiCredentials } from '../../hal/net';
-import { receive } from '../common/http';
-import { jsCrypto } from '../../modules/crypto/provider-js';
+import type { Net, TcpConnection, TcpHandlers, TcpServer, Wifi, WifiCredentials } from '../../hal/net';
+import { failure } from '../../firmware/device/core/errors';
+import { jsCryptoCore } from '../../modules/crypto/provider-core';
+import { checkRange, programChecked } from '../common/flash';
+
+/** Flash geometry and the link poll period (a const enum: the bundler writes the values into the code). */
+const enum Pico {
+  SECTOR = 4096,
+  PAGE = 256,
+  LINK_POLL_MS = 10000,
+}
 
 /**
  * Kaluma 1.2.1 on Raspberry Pi Pico W, wired to the HAL.
@@ -29,9 +37,6 @@ declare function digitalWrite(pin: number, value: number): void;
 declare function analogRead(pin: number): number;
 declare const OUTPUT: number;
 declare const process: any;
-declare class TextEncoder {
-  encode(text: string): Uint8Array;
-}
 
 /** Sector ranges, relative to Kaluma's flash area (the base of `new Flash(base, count)`). */
 export const KALUMA_PARTITIONS = {
@@ -39,61 +44,36 @@ export const KALUMA_PARTITIONS = {
   state: { sector: 134, count: 32 },
 };
 
-const SECTOR = 4096;
-const PAGE = 256;
-
 /** Sectors [sector, sector + count) through require('flash') (src/modules/flash/module_flash.c). */
 export function kalumaFlash(sector: number, count: number): Flash {
   const FlashClass = require('flash').Flash;
   const f = new FlashClass(sector, count);
-  const size = count * SECTOR;
-  const check = (what: string, offset: number, length: number, unit: number): void => {
-    if (offset < 0 || length < 0 || offset + length > size) throw new Error(what + ': range outside the partition');
-    if (offset % unit !== 0 || length % unit !== 0) throw new Error(what + ': offset and length must be multiples of ' + unit);
-  };
+  const size = count * Pico.SECTOR;
   const read = (offset: number, length: number): Uint8Array => {
     // read() fills the whole buffer and ignores a view's byteOffset: always a fresh buffer.
     const out = new Uint8Array(length);
-    if (length > 0) f.read(Math.floor(offset / SECTOR), out, offset % SECTOR);
+    if (length > 0) f.read(Math.floor(offset / Pico.SECTOR), out, offset % Pico.SECTOR);
     return out;
   };
   return {
     size: size,
-    eraseSize: SECTOR,
-    writeSize: PAGE,
+    eraseSize: Pico.SECTOR,
+    writeSize: Pico.PAGE,
     erasedValue: 0xff,
     read: (offset: number, length: number): Uint8Array => {
-      check('read', offset, length, 1);
+      checkRange('read', offset, length, size, 1);
       return read(offset, length);
     },
     write: (offset: number, data: Uint8Array): void => {
-      check('write', offset, data.length, PAGE);
-      const current = read(offset, data.length);
-      // Bytes written as 0xff are not programmed (hal/flash.ts): only the others must be erased.
-      for (let i = 0; i < data.length; i++) if (data[i] !== 0xff && current[i] !== 0xff) throw new Error('write: byte at ' + (offset + i) + ' is already programmed');
+      checkRange('write', offset, data.length, size, Pico.PAGE);
       const whole = data.byteOffset === 0 && data.length === data.buffer.byteLength ? data : new Uint8Array(data);
-      f.write(Math.floor(offset / SECTOR), whole, offset % SECTOR);
-      const back = read(offset, data.length);
-      for (let i = 0; i < data.length; i++) if (back[i] !== (data[i] === 0xff ? current[i] : data[i])) throw new Error('write: verify failed at ' + (offset + i));
+      programChecked(offset, data, read, () => f.write(Math.floor(offset / Pico.SECTOR), whole, offset % Pico.SECTOR));
     },
     erase: (offset: number, length: number): void => {
-      check('erase', offset, length, SECTOR);
-      for (let at = offset; at < offset + length; at += SECTOR) f.ioctl(6, at / SECTOR);
+      checkRange('erase', offset, length, size, Pico.SECTOR);
+      for (let at = offset; at < offset + length; at += Pico.SECTOR) f.ioctl(6, at / Pico.SECTOR);
     },
   };
-}
-
-function send(res: any, response: HttpResponse): void {
-  const body = response.body === undefined ? new Uint8Array(0) : typeof response.body === 'string' ? new TextEncoder().encode(response.body) : response.body;
-  const headers: { [name: string]: string } = {};
-  const given = response.headers || {};
-  const names = Object.keys(given);
-  for (let i = 0; i < names.length; i++) headers[names[i]] = given[names[i]];
-  headers['Connection'] = 'close';
-  // Kaluma's ServerResponse always frames the body chunked (http.js): no Content-Length, or a
-  // response would carry both. writeHead takes (status, message, headers).
-  res.writeHead(response.status, response.status < 400 ? 'OK' : 'Error', headers);
-  res.end(body);
 }
 
 /**
@@ -122,23 +102,51 @@ export function kalumaIo(): Io {
 
 /**
  * The Pico W's CYW43 station through require('wifi') (src/modules/wifi/wifi.js over
- * src/modules/pico_cyw43/module_pico_cyw43.c): connect() blocks up to 30 s in the driver, then calls
- * back with an error or the connection. `security` is always given so that wifi.js never falls
- * back to Kaluma's `storage` for it, and `enforce` so that it joins the stored network even if the
- * REPL joined another.
+ * src/modules/pico_cyw43/module_pico_cyw43.c). connect() blocks up to 30 s in the driver; on
+ * success it emits 'associated' and 'connected' and then calls back. Its callback cannot tell a
+ * failure (every native callback gets errno 0 on the RP2040), so a join counts only if 'connected'
+ * came. Kaluma never reports a lost link ('disconnected' follows wifi.disconnect() only), so a
+ * joined station polls getConnection(), which calls back without a connection once the link is
+ * down. `security` is always given so that wifi.js never falls back to Kaluma's `storage` for it,
+ * and `enforce` so that it joins the stored network even if the REPL joined another.
  */
-function picoWifi(): Wifi {
+function picoWifi(link: (up: boolean) => void): Wifi {
   let instance: any;
-  // One WiFi object: wifi.js sets the driver's callbacks (its 'disconnected' event) in the constructor.
+  let connected = false;
+  let joined = false;
+  let poll: ReturnType<typeof setInterval> | undefined;
+  const drops: ((reason: string) => void)[] = [];
+  // One WiFi object: wifi.js sets the driver's callbacks in the constructor.
   const station = (): any => {
-    if (!instance) instance = new (require('wifi').WiFi)();
+    if (!instance) {
+      instance = new (require('wifi').WiFi)();
+      instance.on('connected', () => {
+        connected = true;
+      });
+    }
     return instance;
+  };
+  const lost = (reason: string): void => {
+    if (!joined) return;
+    joined = false;
+    if (poll !== undefined) clearInterval(poll);
+    poll = undefined;
+    link(false);
+    for (let i = 0; i < drops.length; i++) drops[i](reason);
+  };
+  const watch = (): void => {
+    if (poll !== undefined) clearInterval(poll);
+    poll = setInterval(() => {
+      station().getConnection((error: any, info: any) => {
+        if (error || !info) lost('the CYW43 lost the network');
+      });
+    }, Pico.LINK_POLL_MS);
   };
   return {
     onDrop: (dropped: (reason: string) => void): void => {
-      station().on('disconnected', () => dropped('the CYW43 lost the network'));
+      drops.push(dropped);
     },
-    join: (credentials: WifiCredentials, done: (error?: string) => void): void => {
+    join: (credentials: WifiCredentials, done: (code?: string, detail?: string) => void): void => {
       const wifi = station();
       const info = {
         ssid: credentials.ssid,
@@ -146,31 +154,95 @@ function picoWifi(): Wifi {
         security: credentials.passphrase ? 'WPA2_WPA_PSK' : 'OPEN',
         enforce: true,
       };
-      wifi.connect(info, (error: any) => done(error ? 'the CYW43 could not join: ' + (error.message || String(error)) : undefined));
+      connected = false;
+      wifi.connect(info, (error: any) => {
+        if (error || !connected) {
+          done('wifi-failed', 'the CYW43 could not join' + (error ? ': ' + (error.message || String(error)) : ' (Kaluma does not say why)'));
+          return;
+        }
+        joined = true;
+        watch();
+        link(true);
+        done();
+      });
     },
   };
 }
 
-/** require('http') server (src/modules/http/http.js), Pico W only. */
+/**
+ * require('net') (src/modules/net/net.js) on the Pico W. Its quirks decide the binding:
+ * - socket() throws "WiFi is not connected." while the link is down: listen() throws `net-down`.
+ * - Every accepted Socket's callbacks are set on the listening socket's native object, and the
+ *   driver delivers every connection's bytes to it (read_fd = server_fd): the data of all
+ *   connections arrives on the newest Socket, without saying whose it is. So the binding serves
+ *   one connection at a time (`exclusive`): a newcomer is destroyed in its 'connection' event,
+ *   before it can send, and bytes arriving on any Socket belong to the one live connection.
+ * - A peer's close emits nothing; only destroy() emits 'close'. end() half-closes after the next
+ *   tick's flush; the binding destroys the socket once it has finished.
+ * - write() takes a Uint8Array (sent byte for byte); failures are silent.
+ * - remoteAddress is always 0.0.0.0: the peer is unknown ("").
+ * - Handlers' exceptions are swallowed by the driver, so nothing here throws on purpose.
+ */
 function picoNet(): Net {
+  const links: ((up: boolean) => void)[] = [];
+  const wifi = picoWifi((up: boolean) => {
+    for (let i = 0; i < links.length; i++) links[i](up);
+  });
   return {
-    wifi: picoWifi(),
-    listen: (options: HttpServerOptions, handler: HttpHandler, ready: (server: HttpServer) => void): HttpServer => {
-      const http = require('http');
-      // http.js reads headers['Content-Length'] but stores names lower-case, so its 'end' comes
-      // before later segments' 'data': receive() counts bytes for sized bodies.
-      const server = http.createServer((req: any, res: any) => {
-        receive(options, handler, req, (chunk: Uint8Array) => chunk, (response: HttpResponse) => send(res, response));
+    wifi: wifi,
+    // Socket slots: 16 for everything; serving a second connection would mix their bytes.
+    limits: { connections: 1, exclusive: true, requestTimeoutMs: 3000 },
+    hostnames: [],
+    onLink: (changed: (up: boolean) => void): void => {
+      links.push(changed);
+    },
+    listen: (port: number, accept: (connection: TcpConnection) => TcpHandlers, ready: (server: TcpServer) => void): TcpServer => {
+      const net = require('net');
+      interface Live {
+        socket: any;
+        open: boolean;
+        handlers: TcpHandlers | undefined;
+      }
+      let live: Live | undefined;
+      const server = net.createServer((socket: any) => {
+        const entry: Live = { socket: socket, open: true, handlers: undefined };
+        const destroy = (): void => {
+          if (!entry.open) return;
+          entry.open = false;
+          socket.destroy();
+        };
+        const connection: TcpConnection = {
+          remote: '',
+          write: (bytes: Uint8Array): void => {
+            if (entry.open) socket.write(bytes);
+          },
+          end: (): void => {
+            if (entry.open) socket.end(undefined, destroy);
+          },
+          destroy: destroy,
+        };
+        socket.on('data', (bytes: Uint8Array) => {
+          if (live && live.open && live.handlers) live.handlers.data(bytes);
+        });
+        socket.on('close', () => {
+          entry.open = false;
+          if (live === entry) live = undefined;
+          if (entry.handlers) entry.handlers.closed();
+        });
+        if (!live) live = entry;
+        entry.handlers = accept(connection);
+        if (!entry.open) entry.handlers.closed();
       });
-      let listening = false;
-      const handle: HttpServer = {
-        port: (): number => (listening ? options.port : 0),
+      try {
+        server.listen(port);
+      } catch (error) {
+        throw failure('net-down', (error as Error).message || String(error));
+      }
+      const handle: TcpServer = {
+        port: (): number => port,
         close: (): void => server.close(),
       };
-      server.listen(options.port, () => {
-        listening = true;
-        ready(handle);
-      });
+      ready(handle);
       return handle;
     },
   };
@@ -182,15 +254,20 @@ function restrictConsole(mode: ConsoleMode): ConsoleReport {
   return {
     state: 'open',
     notClosed: [
-      'USB serial REPL: Kaluma 1.2.1 runs it always and JS cannot disable or lock it (needs a firmware build without the REPL)',
-      'GP22 tied to GND at boot skips the app; BOOTSEL allows reflashing (physical access)',
+      'USB REPL: always on in Kaluma 1.2.1, JS cannot close it (a firmware build without it can)',
+      'GP22 low at boot skips the app; BOOTSEL reflashes (physical access)',
     ],
   };
 }
 
-/** 16 bytes from rp2.randomBigInt() (pico_rand: ring oscillator and timers, not claimed to be cryptographic) mixed with micros(). */
+/**
+ * Bytes from the native rp2 module's randomBigInt() (pico_rand: ring oscillator and timers, not
+ * claimed to be cryptographic) mixed with micros(). The native half is taken through
+ * process.binding (src/global.c process_binding_fn), not require('rp2'): rp2.js, with its PIO
+ * assembler, would hold 5.4 KB of the heap for this one call.
+ */
 function weakBytes(length: number): Uint8Array {
-  const rp2 = require('rp2');
+  const rp2 = process.binding(process.binding.rp2);
   const out = new Uint8Array(length);
   let hex = '';
   for (let i = 0; i < length; i++) {
@@ -215,7 +292,7 @@ export function createKalumaBoard(name: string, model: string, net: Net): Board 
         return t > 1704067200000 ? t : undefined;
       },
     },
-    crypto: jsCrypto,
+    crypto: jsCryptoCore,
     io: kalumaIo(),
     entropy: { quality: 'weak', bytes: weakBytes },
     net: net,

@@ -1,14 +1,20 @@
 import type { Board } from '../../hal/board';
 import { readOnly } from '../../hal/flash';
-import type { HttpServer } from '../../hal/net';
-import { failure } from './core/errors';
+import type { TcpServer } from '../../hal/net';
+import { failure, failureCode } from './core/errors';
+import { serveHttp, type HttpHandlers } from './core/http-server';
 import type { ModuleContext, Route } from './core/module';
-import { readProvisioning, PROVISIONING_REASONS } from './core/provisioning';
+import { readProvisioning } from './core/provisioning';
 import type { StoreReserve } from './core/services';
 import { defineImage, type Device, type Image } from './image';
 import { deviceKeys, RANDOM_RESERVE, unitRandom } from '../../modules/keys/keys';
 import { openStore } from '../../modules/store/store';
-import { dispatch } from './router';
+import { decideRoute, findRoute } from './router';
+
+/** How often boot tries to listen while the board has no network, ms (a const enum: the bundler writes the values into the code). */
+const enum Listen {
+  LISTEN_RETRY_MS = 5000,
+}
 
 /**
  * Runs a periodic task as a route handler is run: an exception is reported (`task-failed`) and the
@@ -31,7 +37,8 @@ function runTask(task: () => void): void {
  *    routes only, and says why (modules that need the record do not start);
  * 3b. opens the state store (sealed with the device key when provisioned) and says what it skipped;
  * 4. starts each module in order; each adds its routes;
- * 5. opens the HTTP server on the declared port, and calls `ready` once it listens.
+ * 5. opens the HTTP server on the declared port once the board has a network (again after the
+ *    runtime dropped it), and calls `ready` the first time it listens.
  */
 export function boot(board: Board, image: Image, ready?: (device: Device) => void): Device {
   defineImage(image);
@@ -40,7 +47,9 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
   for (let i = 0; i < consoleReport.notClosed.length; i++) console.log('[hoshi] console left open: ' + consoleReport.notClosed[i]);
 
   const provisioning = readProvisioning(board.partitions.provisioning);
-  if (!provisioning.ok) console.log('[hoshi] ' + PROVISIONING_REASONS[provisioning.reason]);
+  // The code only: docs/formats/provisioning.md says what each means (the table's sentences would
+  // take a kilobyte of Kaluma's heap for one line of log).
+  if (!provisioning.ok) console.log('[hoshi] no valid provisioning record (' + provisioning.reason + '): public routes only');
   const record = provisioning.ok ? provisioning.record : undefined;
 
   // Modules see the provisioning partition read-only: only the factory tool writes it.
@@ -90,7 +99,10 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
   };
   for (let i = 0; i < image.modules.length; i++) image.modules[i].start(context);
 
-  let server: HttpServer | undefined;
+  let server: TcpServer | undefined;
+  let listening = false;
+  let stopped = false;
+  let waiting = '';
   const device: Device = {
     config: config,
     provisioned: provisioning.ok,
@@ -98,21 +110,60 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
     serial: record ? record.serial : undefined,
     console: consoleReport,
     routes: routes,
-    port: (): number => (server ? server.port() : 0),
+    port: (): number => (server && listening ? server.port() : 0),
     stop: (): void => {
+      stopped = true;
       if (server) server.close();
+      server = undefined;
       for (let i = 0; i < timers.length; i++) clearInterval(timers[i]);
     },
   };
-  try {
-    server = board.net.listen(config.interfaces.http, (request, reply) => dispatch(routes, request, reply), (listening) => {
-      server = listening;
-      console.log('[hoshi] ' + config.model + ' ' + config.firmwareVersion + ' listening on port ' + device.port());
-      if (ready) ready(device);
-    });
-  } catch (error) {
-    // No network on this board: the interface stays closed, the rest of the image runs.
-    console.log('[hoshi] ' + config.model + ' ' + config.firmwareVersion + ' without its HTTP interface: ' + (error as Error).message);
-  }
+  const handlers: HttpHandlers = {
+    decide: (head) => decideRoute(routes, head),
+    request: (request, reply) => {
+      const found = findRoute(routes, request.method, request.path);
+      if ('handler' in found) found.handler(request, reply);
+      else reply(found);
+    },
+  };
+  // Opens the HTTP server once the board has a network, and again whenever the runtime dropped it.
+  const open = (): void => {
+    if (server || stopped) return;
+    try {
+      server = serveHttp(board.net, config.interfaces.http, handlers, {
+        ready: (listened: TcpServer) => {
+          server = listened;
+          listening = true;
+          waiting = '';
+          console.log('[hoshi] ' + config.model + ' ' + config.firmwareVersion + ' listening on port ' + device.port());
+          if (ready) ready(device);
+          ready = undefined;
+        },
+        dropped: (reason: string) => {
+          console.log('[hoshi] HTTP server dropped by the runtime: ' + reason + '; listening again once the network is back');
+          server = undefined;
+          listening = false;
+          open();
+        },
+      });
+    } catch (error) {
+      server = undefined;
+      const code = failureCode(error);
+      if (code === 'net-absent') {
+        // No network on this board: the interface stays closed, the rest of the image runs.
+        console.log('[hoshi] ' + config.model + ' ' + config.firmwareVersion + ' without its HTTP interface: ' + (error as Error).message);
+        stopped = true;
+        return;
+      }
+      if (code !== 'net-down') throw error;
+      if (waiting !== (error as Error).message) console.log('[hoshi] HTTP server waits for the network: ' + (error as Error).message);
+      waiting = (error as Error).message;
+    }
+  };
+  board.net.onLink((up: boolean) => {
+    if (up) open();
+  });
+  timers.push(setInterval(open, Listen.LISTEN_RETRY_MS));
+  open();
   return device;
 }

@@ -34,14 +34,14 @@ const DATE = /^\d\d\d\d-\d\d-\d\d$/;
  */
 export function defineImage(image: Image): Image {
   const c = image.config;
-  if (!c || typeof c.model !== 'string' || c.model.length === 0) throw new Error('config.model: a model number is required');
+  if (!c || typeof c.model !== 'string' || c.model.length === 0) throw new Error('config.model: required');
   if (typeof c.vendor !== 'string' || c.vendor.length === 0) throw new Error('config.vendor: required');
   if (!VERSION.test(c.firmwareVersion)) throw new Error('config.firmwareVersion: must be MAJOR.MINOR.PATCH');
   if (!DATE.test(c.supportEnd)) throw new Error('config.supportEnd: must be YYYY-MM-DD');
-  if (c.vulnerabilityDisclosureUrl.indexOf('https://') !== 0) throw new Error('config.vulnerabilityDisclosureUrl: must be an https:// URL');
+  if (c.vulnerabilityDisclosureUrl.indexOf('https://') !== 0) throw new Error('config.vulnerabilityDisclosureUrl: an https:// URL');
   const http = c.interfaces && c.interfaces.http;
   if (!http || !(http.port >= 0 && http.port < 65536)) throw new Error('config.interfaces.http.port: 0-65535');
-  if (!(http.maxBodyBytes > 0) || !(http.maxHeaderBytes > 0)) throw new Error('config.interfaces.http: maxBodyBytes and maxHeaderBytes must be positive');
+  if (!(http.maxBodyBytes > 0) || !(http.maxHeaderBytes > 0)) throw new Error('config.interfaces.http: limits must be positive');
   const mode = c.interfaces.console;
   if (mode !== 'off' && mode !== 'locked' && mode !== 'open') throw new Error('config.interfaces.console: off, locked or open');
   for (let i = 0; i < image.modules.length; i++) {

@@ -1,31 +1,36 @@
-import { problem, type HttpRequest, type HttpResponse, type Route } from './core/module';
+import type { RequestHead } from './core/http-parser';
+import { problem, type HttpResponse, type Route } from './core/module';
 
 /**
- * Dispatches a request to the route with its method and exact path. Unknown paths get 404, known
- * paths with another method 405 (with Allow). A route whose access is not "public" is refused with
- * 401 here: no module grants access yet, and a route never opens by accident (S1.1-01).
+ * Routing, decided from the request line alone (before any of the body is read): the route with
+ * the request's method and exact path; HEAD is served by the GET route (without its body). Unknown
+ * paths get 404, known paths with another method 405 (with Allow). A route whose access is not
+ * "public" is refused with 401: no module grants access yet, and a route never opens by accident
+ * (S1.1-01).
  */
-export function dispatch(routes: Route[], request: HttpRequest, reply: (response: HttpResponse) => void): void {
+export function findRoute(routes: Route[], method: string, path: string): Route | HttpResponse {
+  const wanted = method === 'HEAD' ? 'GET' : method;
   let allow = '';
   for (let i = 0; i < routes.length; i++) {
     const r = routes[i];
-    if (r.path !== request.path) continue;
-    if (r.method !== request.method) {
-      allow += (allow ? ', ' : '') + r.method;
+    if (r.path !== path) continue;
+    if (r.method !== wanted) {
+      allow += (allow ? ', ' : '') + r.method + (r.method === 'GET' ? ', HEAD' : '');
       continue;
     }
-    if (r.access !== 'public') {
-      reply(problem(401, 'unauthenticated', 'this route needs ' + r.access + ' access'));
-      return;
-    }
-    r.handler(request, reply);
-    return;
+    if (r.access !== 'public') return problem(401, 'unauthenticated', 'this route needs ' + r.access + ' access');
+    return r;
   }
   if (allow) {
-    const response = problem(405, 'method-not-allowed', request.method + ' is not allowed here');
+    const response = problem(405, 'method-not-allowed', method + ' is not allowed here');
     response.headers!['Allow'] = allow;
-    reply(response);
-    return;
+    return response;
   }
-  reply(problem(404, 'not-found', 'no such route'));
+  return problem(404, 'not-found', 'no such route');
+}
+
+/** The refusal for a request head, or undefined if a route will serve it. */
+export function decideRoute(routes: Route[], head: RequestHead): HttpResponse | undefined {
+  const found = findRoute(routes, head.method, head.path);
+  return 'handler' in found ? undefined : found;
 }

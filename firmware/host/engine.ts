@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getQuickJS, shouldInterruptAfterDeadline, type QuickJSContext, type QuickJSRuntime } from 'quickjs-emscripten';
-import { PROFILES, type DeviceTarget } from './profiles';
+import { imageBudget, PROFILES, type DeviceTarget } from './profiles';
 
 /**
  * Engine check: runs a device bundle's boot inside QuickJS (an embedded-class engine, compiled to
@@ -63,17 +63,71 @@ function hostCrypto(op: string, args: unknown[]): string {
 export interface EngineRequest {
   method: string;
   url: string;
+  /** Sent as given; Host (the device's address) and Content-Length (when there is a body) are added unless present. */
   headers?: { [name: string]: string };
   body?: Uint8Array;
-  /** Size of the body segments the runtime delivers (default: one TCP segment). */
+  /** The exact bytes to send instead of method, url, headers and body. */
+  raw?: Uint8Array;
+  /** After the bytes: `count` more bytes of one value, or repeating `pattern` (a flood), generated as they are sent. */
+  flood?: { byte?: number; pattern?: string; count: number };
+  /** Largest segment the client sends at a time (default: what the runtime reads per pass). */
   segment?: number;
+  /** A slow client: one segment every this many ms of simulated time. */
+  everyMs?: number;
+  /** Simulated time to wait for the device to close the connection (default 60 s). */
+  waitMs?: number;
 }
 
 export interface EngineReply {
+  /** 0 when the device closed the connection without an answer. */
   status: number;
-  headers: { [name: string]: string };
+  headers: { [lowerCaseName: string]: string };
   body: Uint8Array;
   text: string;
+  /** The device closed (or half-closed) the connection. */
+  closed: boolean;
+  /** Bytes the client had sent when the connection closed, and bytes still unsent. */
+  sent: number;
+  unsent: number;
+  /** Simulated ms from connect to close. */
+  ms: number;
+}
+
+/** Parses what a device answered on a connection (a 100 Continue interim answer is skipped). */
+export function parseAnswer(bytes: Uint8Array): { status: number; headers: { [name: string]: string }; body: Uint8Array } {
+  let at = 0;
+  for (;;) {
+    const text = Buffer.from(bytes.subarray(at)).toString('latin1');
+    const end = text.indexOf('\r\n\r\n');
+    if (end < 0) return { status: 0, headers: {}, body: new Uint8Array(0) };
+    const lines = text.slice(0, end).split('\r\n');
+    const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(lines[0]!)?.[1] ?? 0);
+    const headers: { [name: string]: string } = {};
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    const start = at + end + 4;
+    if (status === 100) {
+      at = start;
+      continue;
+    }
+    const length = Number(headers['content-length'] ?? 0);
+    return { status, headers, body: bytes.slice(start, start + length) };
+  }
+}
+
+/** The bytes of a request: request line, the given headers plus Host and Content-Length, body. */
+export function requestBytes(request: EngineRequest): Uint8Array {
+  if (request.raw) return request.raw;
+  const body = request.body ?? new Uint8Array(0);
+  const headers: { [name: string]: string } = { ...(request.headers ?? {}) };
+  const has = (name: string): boolean => Object.keys(headers).some((k) => k.toLowerCase() === name);
+  if (!has('host')) headers['Host'] = '192.168.1.50';
+  if (body.length && !has('content-length') && !has('transfer-encoding')) headers['Content-Length'] = String(body.length);
+  let head = request.method + ' ' + request.url + ' HTTP/1.1\r\n';
+  for (const [k, v] of Object.entries(headers)) head += k + ': ' + v + '\r\n';
+  return Buffer.concat([Buffer.from(head + '\r\n', 'latin1'), Buffer.from(body)]);
 }
 
 export interface EngineReport {
@@ -95,6 +149,25 @@ export interface EngineReport {
   values: unknown[];
   /** Members the bundle read from a runtime object the fake lacks (must be empty: the fakes cover every API the bindings use). */
   missing: string[];
+  /** Exceptions the runtime swallowed in callbacks it invoked (Kaluma's driver drops them): must be empty. */
+  swallowed: string[];
+}
+
+/** The host's handle on a booted device in the engine. */
+export interface EngineSession {
+  /** Evaluates `source` in the engine; returns its value (JSON-dumped). */
+  js(source: string): unknown;
+  /** Runs the event loop for `ms` of simulated time. */
+  advance(ms: number): void;
+  /** Sends a request on a new connection and waits for the device to close it. */
+  request(request: EngineRequest): EngineReply;
+  /** Opens a connection and returns its id; `send` queues bytes on it. */
+  connect(): number;
+  send(id: number, bytes: Uint8Array, segment?: number, everyMs?: number): void;
+  /** The answer received so far on connection `id`, and its state. */
+  answer(id: number): EngineReply;
+  /** Engine memory in use over the baseline now, bytes (also raises the sampled peak). */
+  memory(): number;
 }
 
 export interface EngineOptions {
@@ -106,6 +179,15 @@ export interface EngineOptions {
   timeoutMs?: number;
   /** Code to evaluate after the runtime fakes and before the bundle (test set-up, e.g. flash contents). */
   prelude?: string;
+  /**
+   * The board's network when the bundle starts: "up" (default: the station already joined, as if
+   * by an earlier program) or "down" (the image must join by itself before it can serve).
+   */
+  network?: 'up' | 'down';
+  /** Do not require the HTTP server to listen after boot (a unit that must join its network first). */
+  serverLater?: boolean;
+  /** Drives the booted device from the host: connections, time, memory (after `requests`). */
+  session?: (engine: EngineSession) => void | Promise<void>;
   /** A library bundle, not an image: do not wait for an HTTP server. */
   library?: boolean;
   /** Expressions evaluated after boot; their values (JSON-dumped) land in `report.values`. */
@@ -167,8 +249,8 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
   runtime.setMaxStackSize(512 * 1024);
   const vm = runtime.newContext();
   const logs: string[] = [];
-  const budget = options.budgetBytes ?? Math.round(PROFILES[target].heapBudget * PROFILES[target].quickjsFactor);
-  const report: EngineReport = { target, booted: false, logs, baselineBytes: 0, bootBytes: 0, peakBytes: 0, budgetBytes: budget, replies: [], values: [], missing: [] };
+  const budget = options.budgetBytes ?? Math.round(imageBudget(code, PROFILES[target]).bytes * PROFILES[target].quickjsFactor);
+  const report: EngineReport = { target, booted: false, logs, baselineBytes: 0, bootBytes: 0, peakBytes: 0, budgetBytes: budget, replies: [], values: [], missing: [], swallowed: [] };
   // QuickJS's own memory limit counts nothing in this WebAssembly build (malloc_usable_size is
   // unavailable), so the budget is enforced here: memory in use is sampled at every 16th interrupt
   // poll (QuickJS polls about every 10,000 bytecodes; a sample walks the whole heap) and between
@@ -231,6 +313,7 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
     evaluate(readFileSync(FAKES.common, 'utf8'), 'engine/common.js');
     evaluate(readFileSync(FAKES[target], 'utf8'), 'engine/' + target + '.js');
     evaluate(strip(target), 'engine/strip.js');
+    if ((options.network ?? 'up') === 'up') evaluate("__engine.wifi.up('Workshop');", 'network.js');
     if (options.prelude) evaluate(options.prelude, 'prelude.js');
     settle();
     report.baselineBytes = memoryUsed(runtime, vm);
@@ -239,26 +322,87 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
     checkBudget();
     settle();
     report.bootBytes = memoryUsed(runtime, vm) - report.baselineBytes;
-    report.booted = options.library === true || value('!!(__engine.server && __engine.server.listening)') === true;
+    report.booted = options.library === true || options.serverLater === true || value('!!(__engine.server && __engine.server.listening)') === true;
     if (!report.booted) throw new Error('the bundle evaluated but its HTTP server is not listening');
     for (const probe of options.probes ?? []) {
       report.values.push(value(probe));
       checkBudget();
     }
-    for (const request of options.requests ?? []) {
-      const args = [request.method, request.url, request.headers ?? {}, Buffer.from(request.body ?? []).toString('hex'), request.segment ?? 0]
-        .map((a) => JSON.stringify(a))
-        .join(',');
-      evaluate(`__engine.last = null; __engine.last = __engine.send(${args});`, 'request.js');
+    const answer = (id: number, started: number): EngineReply => {
+      const state = value(`(function (c) { return { hex: c.hex(), state: c.state(), now: __engine.now() }; })(__engine.clients[${id}])`) as {
+        hex: string;
+        state: { ended: boolean; closed: boolean; sent: number; pending: number };
+        now: number;
+      };
+      const bytes = new Uint8Array(Buffer.from(state.hex, 'hex'));
+      const parsed = parseAnswer(bytes);
+      return {
+        ...parsed,
+        text: new TextDecoder().decode(parsed.body),
+        closed: state.state.closed || state.state.ended,
+        sent: state.state.sent,
+        unsent: state.state.pending,
+        ms: state.now - started,
+      };
+    };
+    let passes = 0;
+    const advance = (ms: number): void => {
+      for (let t = 0; t < ms; t += 10) {
+        const jobs = runtime.executePendingJobs();
+        if (jobs.error) {
+          const error = vm.dump(jobs.error);
+          jobs.error.dispose();
+          throw new Error('unhandled error in a promise job: ' + JSON.stringify(error));
+        }
+        value('__engine.advance(10)');
+        if ((++passes & 63) === 0) checkBudget();
+      }
       checkBudget();
-      settle();
-      const res = value(
-        '(function (r) { var parts = []; for (var i = 0; i < r.body.length; i++) for (var j = 0; j < r.body[i].length; j++) parts.push(r.body[i][j]);' +
-          ' return { ended: r.ended, status: r.statusCode, headers: r.headers, body: parts }; })(__engine.last)',
-      ) as { ended: boolean; status: number; headers: { [name: string]: string }; body: number[] };
-      if (!res.ended) throw new Error(request.method + ' ' + request.url + ': no reply');
-      const body = new Uint8Array(res.body);
-      report.replies.push({ status: res.status, headers: res.headers, body, text: new TextDecoder().decode(body) });
+    };
+    const connect = (): number => value('__engine.connect().id') as number;
+    const send = (id: number, bytes: Uint8Array, segment = 0, everyMs = 0): void => {
+      evaluate(`__engine.clients[${id}].send(${JSON.stringify(Buffer.from(bytes).toString('hex'))}, ${segment}, ${everyMs});`, 'send.js');
+    };
+    const exchange = (request: EngineRequest): EngineReply => {
+      const started = value('__engine.now()') as number;
+      const id = connect();
+      send(id, requestBytes(request), request.segment ?? 0, request.everyMs ?? 0);
+      if (request.flood) {
+        const pattern = request.flood.pattern !== undefined ? Buffer.from(request.flood.pattern, 'latin1').toString('hex') : ((request.flood.byte ?? 0) | 256).toString(16).slice(1);
+        evaluate(`__engine.clients[${id}].floodWith(${JSON.stringify(pattern)}, ${request.flood.count});`, 'flood.js');
+      }
+      const wait = request.waitMs ?? 60000;
+      for (let t = 0; t < wait; t += 100) {
+        advance(100);
+        const s = value(`__engine.clients[${id}].state()`) as { closed: boolean; ended: boolean };
+        if (s.closed || s.ended) break;
+      }
+      // What the device still sends after it half-closed arrives within a few passes.
+      advance(50);
+      const reply = answer(id, started);
+      // The client's bytes are the harness's, not the device's: released so that memory figures are the device's.
+      evaluate(`__engine.release(${id});`, 'release.js');
+      return reply;
+    };
+    for (const request of options.requests ?? []) {
+      const reply = exchange(request);
+      if (!reply.closed) throw new Error(request.method + ' ' + request.url + ': no reply');
+      report.replies.push(reply);
+    }
+    if (options.session) {
+      await options.session({
+        js: value,
+        advance,
+        request: exchange,
+        connect,
+        send,
+        answer: (id: number) => answer(id, 0),
+        memory: () => {
+          const used = memoryUsed(runtime, vm) - report.baselineBytes;
+          if (used > report.peakBytes) report.peakBytes = used;
+          return used;
+        },
+      });
     }
   } catch (error) {
     report.booted = false;
@@ -266,6 +410,7 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
   } finally {
     try {
       report.missing = value('__engine.missing') as string[];
+      report.swallowed = value('__engine.net && __engine.net.swallowed ? __engine.net.swallowed : []') as string[];
     } catch {
       // the engine is past use (out of memory, interrupted): nothing to collect
     }

@@ -35,7 +35,8 @@ export type SyntaxRule =
   | 'numeric-separator'
   | 'optional-catch-binding'
   | 'bigint-literal'
-  | 'with-statement';
+  | 'with-statement'
+  | 'length-assignment';
 
 export interface RuntimeProfile {
   target: DeviceTarget;
@@ -54,8 +55,19 @@ export interface RuntimeProfile {
   missingMembers: string[];
   /** Method names missing on the runtime's built-in prototypes, refused on any object. */
   missingMethods: string[];
-  /** Heap the kit and an example image may hold on the device, bytes, on top of an empty engine. */
+  /**
+   * Heap the runtime, the kit and an example image may hold on the device together, bytes: half of
+   * the device's heap, the other half is the product's. The engine check's budget for the image is
+   * this less `runtimeBoot` and the `runtimeModules` the image requires.
+   */
   heapBudget: number;
+  /** Heap the runtime holds once booted, before the image runs, bytes (measured: docs/performance.md). */
+  runtimeBoot: number;
+  /**
+   * Heap each runtime module costs once required, bytes, and the modules it requires itself
+   * (measured on the engine built from source with the runtime's own module code: docs/performance.md).
+   */
+  runtimeModules: { [module: string]: { bytes: number; requires: string[] } };
   /**
    * How much more QuickJS (the engine check's interpreter) holds than the runtime's own engine for
    * the same bundle, measured on the examples with the real engines built from source (`npm run
@@ -110,8 +122,23 @@ export const KALUMA: RuntimeProfile = {
   missingMembers: ['Object.hasOwn', 'Promise.allSettled', 'Promise.any', 'process.env', 'process.nextTick', 'process.exit',
     'console.warn', 'console.info', 'console.debug'],
   missingMethods: ['at'],
-  // Half of TARGET_HEAPSIZE 180 KB: the kit and an example leave the other half to the product.
+  // Half of TARGET_HEAPSIZE 180 KB: the runtime, the kit and an example leave the other half to the product.
   heapBudget: 90 * 1024,
+  // Retained heap after a Pico W boot (startup.js, board.js with fs, path, vfs_lfs, flash and
+  // pico_cyw43), and per JavaScript module of Kaluma 1.2.1 loaded from its snapshot as the firmware
+  // does: JerryScript 984c39fa configured like Kaluma's RP2040 build (docs/performance.md).
+  runtimeBoot: 13608,
+  runtimeModules: {
+    events: { bytes: 1168, requires: [] },
+    wifi: { bytes: 2400, requires: ['events'] },
+    stream: { bytes: 0, requires: ['events'] },
+    // stream and net together; a listening server with one open connection adds 1,624.
+    net: { bytes: 6504 + 1624, requires: ['events', 'stream'] },
+    http: { bytes: 4672 + 768, requires: ['net'] },
+    rp2: { bytes: 5416, requires: [] },
+    wdt: { bytes: 96, requires: [] },
+    flash: { bytes: 0, requires: [] },
+  },
   // smart-plug: QuickJS 199,699 bytes over the fakes; JerryScript peak 86,024 less 15,280 for the
   // fakes = 70,744: 2.8. The check uses a little less, so it errs on the side of refusing.
   quickjsFactor: 2.6,
@@ -128,7 +155,7 @@ export const ESPRUINO: RuntimeProfile = {
   forbiddenSyntax: COMMON_FORBIDDEN.concat(['destructuring', 'spread', 'rest-parameter', 'default-parameter', 'computed-key',
     'exponent-operator', 'async-function', 'generator', 'label', 'for-of', 'tagged-template', 'loop-closure-over-let',
     'identifier-of', 'new-target', 'numeric-separator', 'optional-catch-binding', 'bigint-literal', 'class-field',
-    'regexp-espruino']),
+    'regexp-espruino', 'length-assignment']),
   globals: ES_GLOBALS.filter((name) => ['Map', 'Set', 'WeakMap', 'WeakSet', 'Symbol', 'Proxy', 'Reflect', 'BigInt',
     'BigInt64Array', 'BigUint64Array'].indexOf(name) < 0).concat(['global', 'E', 'ESP32', 'getSerial', 'getTime', 'setTime',
     'process', 'console', 'require', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'changeInterval',
@@ -143,6 +170,10 @@ export const ESPRUINO: RuntimeProfile = {
     'toPrecision', 'finally'],
   // ESP32: about 16000 JsVars of 16 bytes; the kit and an example leave half of them to the product.
   heapBudget: 128 * 1024,
+  // Espruino's modules are native: requiring one costs a few variables. Its own boot on the ESP32
+  // (Wi-Fi, network and Telnet objects) is not measured here: the Linux build has none of them.
+  runtimeBoot: 0,
+  runtimeModules: {},
   // smart-plug: QuickJS 156,577 bytes over the fakes; Espruino, running the image from Storage as
   // an ESP32 does, 7,243 variables less 2,914 for the fakes = 4,329 of 16 bytes = 69,264: 2.26.
   // env-sensor: 144,770 and 4,056 variables: 2.23.
@@ -150,6 +181,29 @@ export const ESPRUINO: RuntimeProfile = {
 };
 
 export const PROFILES: { [target in DeviceTarget]: RuntimeProfile } = { kaluma: KALUMA, espruino: ESPRUINO };
+
+/** The runtime modules a bundle requires, with the ones they require themselves. */
+export function requiredModules(code: string, profile: RuntimeProfile): string[] {
+  const out: string[] = [];
+  const add = (name: string): void => {
+    if (out.includes(name)) return;
+    out.push(name);
+    for (const dep of profile.runtimeModules[name]?.requires ?? []) add(dep);
+  };
+  for (const m of code.matchAll(/\brequire\((["'])([\w-]+)\1\)/g)) add(m[2]!);
+  return out.sort();
+}
+
+/**
+ * What the image itself may hold on the device, bytes: half the heap, less the runtime's boot and
+ * the runtime modules the bundle requires.
+ */
+export function imageBudget(code: string, profile: RuntimeProfile): { bytes: number; modules: string[]; runtime: number } {
+  const modules = requiredModules(code, profile);
+  let runtime = profile.runtimeBoot;
+  for (const m of modules) runtime += profile.runtimeModules[m]?.bytes ?? 0;
+  return { bytes: profile.heapBudget - runtime, modules, runtime };
+}
 
 /** Globals neither runtime has; referenced by the check's messages. */
 export const NOWHERE_GLOBALS = ES_GLOBALS_NOWHERE.concat(HOST_ONLY_GLOBALS);
@@ -183,4 +237,6 @@ export const SYNTAX_MESSAGES: { [rule in SyntaxRule]: string } = {
   'optional-catch-binding': 'catch without a binding',
   'bigint-literal': 'BigInt literal',
   'with-statement': 'with statement',
+  // Found on Espruino 2v29's Linux build: `a.length = 0` throws "Assignment to a constant" (length is read-only there).
+  'length-assignment': 'assignment to .length (read-only on Espruino: use splice)',
 };

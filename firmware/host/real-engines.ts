@@ -27,16 +27,28 @@ export interface RealEngineReport {
   unit: 'bytes' | 'variables';
 }
 
+// GET /api/info on a new connection, driven through the fake network until the device closes it.
+const GET_INFO = Buffer.from('GET /api/info HTTP/1.1\r\nHost: 192.168.1.50\r\n\r\n', 'latin1').toString('hex');
+// In a function: the driver's own names must not replace the image's globals (a device bundle is
+// one script whose minified top-level names are globals).
 const DRIVE = `
-for (var i = 0; i < 5; i++) __engine.advance(10);
-var __r = __engine.send('GET', '/api/info', {}, '', 0);
-print('hoshi-status ' + __r.statusCode);
+(function () {
+  for (var i = 0; i < 5; i++) __engine.advance(10);
+  var c = __engine.connect();
+  c.send('${GET_INFO}', 0, 0);
+  for (var j = 0; j < 100 && !c.closed && !c.ended; j++) __engine.advance(10);
+  var h = c.hex(), s = '';
+  for (var k = 0; k < 24 && k < h.length; k += 2) s += String.fromCharCode(parseInt(h.substr(k, 2), 16));
+  print('hoshi-status ' + s.substr(9, 3));
+})();
 `;
 
 function fakes(target: DeviceTarget): string {
   return ['var __host_log = function (s) { print(s); }; var __real = typeof process === "undefined" ? undefined : process;',
     readFileSync(join(HERE, 'engine/common.js'), 'utf8'),
-    readFileSync(join(HERE, 'engine', target + '.js'), 'utf8')].join('\n');
+    readFileSync(join(HERE, 'engine', target + '.js'), 'utf8'),
+    // The station joined before the image starts, as the engine check's default.
+    "__engine.wifi.up('Workshop');"].join('\n');
 }
 
 function run(bin: string, target: DeviceTarget, files: string[], cwd: string): string {
@@ -122,4 +134,95 @@ export function countOnRealEngine(bin: string, target: DeviceTarget, code: strin
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export interface HostileRow {
+  name: string;
+  /** Status the device answered, 0 if it closed without an answer (or the connection was reset). */
+  status: number;
+  /** Variables in use before the request, the most seen while it was sent, and after it. */
+  before: number;
+  peak: number;
+  after: number;
+  /** The next plain request was answered 200. */
+  servesAfter: boolean;
+}
+
+/**
+ * The hostile-request row of docs/performance.md on Espruino's Linux build: the image runs from
+ * Storage with the runtime's own `net` (real sockets on 127.0.0.1), the runtime fakes for the rest,
+ * and prints the variables in use every 20 ms; Node sends each request, then a plain one.
+ */
+export async function hostileOnEspruino(bin: string, code: string, port: number, requests: { name: string; bytes: () => Iterable<Uint8Array> }[]): Promise<HostileRow[]> {
+  const { spawn } = await import('node:child_process');
+  const { connect } = await import('node:net');
+  const dir = mkdtempSync(join(tmpdir(), 'hoshi-hostile-'));
+  const store = "var __realStorage = require('Storage');__realStorage.write('hoshi.js'," + JSON.stringify(code) + ');';
+  // The fakes' timers run on the engine check's simulated clock: a real interval advances it.
+  const app = [store, 'var __hoshiRealNet = true; var __tick = setInterval;', fakes('espruino'), "eval(__realStorage.read('hoshi.js'));",
+    "__tick(function () { __engine.advance(20); print('hoshi-memory ' + __real.memory().usage); }, 20);"].join('\n');
+  writeFileSync(join(dir, 'app.js'), app);
+  const child = spawn(bin, [join(dir, 'app.js')], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+  let latest = 0;
+  let peak = 0;
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString('latin1');
+    for (const m of d.toString('latin1').matchAll(/hoshi-memory (\d+)/g)) {
+      latest = Number(m[1]);
+      if (latest > peak) peak = latest;
+    }
+    if (output.length > 100000) output = output.slice(-20000);
+  });
+  const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  const send = (chunks: Iterable<Uint8Array>): Promise<number> =>
+    new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      let answer = '';
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        resolve(Number((/^HTTP\/1\.1 (\d{3})/.exec(answer) ?? [])[1] ?? 0));
+      };
+      socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+      socket.on('close', finish);
+      socket.on('error', finish);
+      const it = chunks[Symbol.iterator]();
+      const pump = (): void => {
+        for (;;) {
+          const next = it.next();
+          if (next.done || socket.destroyed) return;
+          if (!socket.write(next.value)) {
+            socket.once('drain', pump);
+            return;
+          }
+        }
+      };
+      socket.on('connect', pump);
+      setTimeout(() => {
+        socket.destroy();
+        finish();
+      }, 30000);
+    });
+  const plain = (): Iterable<Uint8Array> => [Buffer.from('GET /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 'latin1')];
+  const rows: HostileRow[] = [];
+  try {
+    for (let i = 0; i < 100 && !/listening on port/.test(output); i++) await wait(100);
+    await wait(200);
+    for (const r of requests) {
+      const before = latest;
+      peak = latest;
+      const status = await send(r.bytes());
+      await wait(300);
+      const during = peak;
+      const servesAfter = (await send(plain())) === 200;
+      await wait(200);
+      rows.push({ name: r.name, status, before, peak: during, after: latest, servesAfter });
+    }
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
 }

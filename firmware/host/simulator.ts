@@ -5,6 +5,7 @@ import { createHostBoard, createHostIo, HOST_FLASH_SIZE, HOST_PARTITIONS, type H
 import { fileBacking, memoryBacking, openSimFlash, PICO_GEOMETRY, type FlashBacking, type SimFlash } from '../../boards/host/flash';
 import { hostNet } from '../../boards/host/net';
 import { partition } from '../../hal/flash';
+import type { NetLimits } from '../../hal/net';
 import { boot } from '../device/boot';
 import type { Device, Image } from '../device/image';
 import { readProvisioning } from '../device/core/provisioning';
@@ -22,6 +23,8 @@ export interface SimulatorOptions {
   quiet?: boolean;
   /** Simulated analog inputs (pin → fraction of full scale). */
   analog?: { [pin: string]: number };
+  /** The simulated network's limits (tests use a short request timeout). */
+  netLimits?: Partial<NetLimits>;
 }
 
 /** A simulated unit: one flash backing, rebooted as many times as needed. */
@@ -61,7 +64,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   let failBoot: (error: Error) => void = (error) => {
     throw error;
   };
-  const net = hostNet((error) => failBoot(error));
+  const net = hostNet((error) => failBoot(error), options.netLimits);
   const image = withPort(options.image, options.port ?? 0);
 
   const sim = { backing, boots: 0, io: createHostIo() } as Simulator;

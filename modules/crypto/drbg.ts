@@ -20,11 +20,15 @@ export interface Drbg {
   provider: CryptoProvider;
 }
 
-/** §10.1: security_strength 256 → min entropy 32 bytes; max_number_of_bits_per_request ≤ 2^19. */
-export const MIN_ENTROPY_BYTES = 32;
-export const MAX_REQUEST_BYTES = 1024;
-/** reseed_interval: far below the 2^48 §10.1 allows, so a device reseeds from its board regularly. */
-export const RESEED_INTERVAL = 65536;
+/** The DRBG's limits (a const enum: the bundler writes the values into the code). */
+export const enum Limits {
+  /** §10.1: security_strength 256 → min entropy 32 bytes; max_number_of_bits_per_request ≤ 2^19. */
+  MIN_ENTROPY_BYTES = 32,
+  MAX_REQUEST_BYTES = 1024,
+  /** reseed_interval: far below the 2^48 §10.1 allows, so a device reseeds from its board regularly. */
+  RESEED_INTERVAL = 65536,
+}
+export const RESEED_INTERVAL = Limits.RESEED_INTERVAL;
 
 export function createDrbg(provider: CryptoProvider): Drbg {
   return { key: new Uint8Array(0), value: new Uint8Array(0), counter: 0, provider: provider };
@@ -56,7 +60,7 @@ function update(d: Drbg, provided: Uint8Array): void {
 
 /** §10.1.2.3 Instantiate: seed_material = entropy ‖ nonce ‖ personalization; K = 0x00…, V = 0x01…. */
 export function drbgInstantiate(d: Drbg, entropy: Uint8Array, nonce: Uint8Array, personalization?: Uint8Array): void {
-  if (entropy.length < MIN_ENTROPY_BYTES) throw new RangeError('drbg: entropy input must be at least 32 bytes');
+  if (entropy.length < Limits.MIN_ENTROPY_BYTES) throw new RangeError('drbg: entropy input must be at least 32 bytes');
   d.key = new Uint8Array(32);
   d.value = new Uint8Array(32).fill(1);
   update(d, concat([entropy, nonce, personalization]));
@@ -66,7 +70,7 @@ export function drbgInstantiate(d: Drbg, entropy: Uint8Array, nonce: Uint8Array,
 /** §10.1.2.4 Reseed: seed_material = entropy ‖ additional_input. */
 export function drbgReseed(d: Drbg, entropy: Uint8Array, additional?: Uint8Array): void {
   if (d.counter === 0) throw new Error('drbg: not instantiated');
-  if (entropy.length < MIN_ENTROPY_BYTES) throw new RangeError('drbg: entropy input must be at least 32 bytes');
+  if (entropy.length < Limits.MIN_ENTROPY_BYTES) throw new RangeError('drbg: entropy input must be at least 32 bytes');
   update(d, concat([entropy, additional]));
   d.counter = 1;
 }
@@ -74,8 +78,8 @@ export function drbgReseed(d: Drbg, entropy: Uint8Array, additional?: Uint8Array
 /** §10.1.2.5 Generate: `length` bytes (1..1024). Throws if not instantiated or a reseed is due. */
 export function drbgGenerate(d: Drbg, length: number, additional?: Uint8Array): Uint8Array {
   if (d.counter === 0) throw new Error('drbg: not instantiated');
-  if (d.counter > RESEED_INTERVAL) throw new Error('drbg: reseed required');
-  if (!(length >= 1 && length <= MAX_REQUEST_BYTES) || length !== Math.floor(length)) throw new RangeError('drbg: length must be 1..1024');
+  if (d.counter > Limits.RESEED_INTERVAL) throw new Error('drbg: reseed required');
+  if (!(length >= 1 && length <= Limits.MAX_REQUEST_BYTES) || length !== Math.floor(length)) throw new RangeError('drbg: length must be 1..1024');
   const add = additional && additional.length ? additional : new Uint8Array(0);
   if (add.length) update(d, add);
   const out = new Uint8Array(length);
@@ -101,7 +105,7 @@ export function drbgGenerate(d: Drbg, length: number, additional?: Uint8Array): 
  * would repeat outputs: the nonce carries that duty.
  */
 export function drbgInstantiateForUnit(d: Drbg, provisionedSeed: Uint8Array, entropy: Entropy, nonce: Uint8Array, carry?: Uint8Array): string {
-  if (provisionedSeed.length < MIN_ENTROPY_BYTES) throw new RangeError('drbg: provisioned seed must be at least 32 bytes');
+  if (provisionedSeed.length < Limits.MIN_ENTROPY_BYTES) throw new RangeError('drbg: provisioned seed must be at least 32 bytes');
   const board = entropy.bytes(32);
   const extra = carry ? carry.length : 0;
   const input = new Uint8Array(provisionedSeed.length + board.length + extra);

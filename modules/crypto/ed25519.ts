@@ -1,5 +1,6 @@
 import type { CryptoProvider } from '../../hal/crypto';
 import { ed25519VerifyCore } from './ed25519-core.js';
+import { sha512 } from './sha512.js';
 
 /**
  * Ed25519 signature verification (RFC 8032 §5.1.7). Only verification runs on a device; signing
@@ -12,9 +13,9 @@ import { ed25519VerifyCore } from './ed25519-core.js';
  * Field arithmetic: 13 limbs of radix 2^20 in doubles, generated and unrolled, with a joint
  * wNAF double-scalar multiplication and a precomputed table of multiples of B
  * (ed25519-core.js; costs and the alternatives measured are in docs/performance.md).
- * SHA-512 comes from the board's provider.
+ * SHA-512 comes from the board's provider where it is native, from modules/crypto/sha512 otherwise.
  */
 export function ed25519Verify(p: CryptoProvider, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (publicKey.length !== 32 || signature.length !== 64) return false;
-  return ed25519VerifyCore(publicKey, message, signature, p.sha512);
+  return ed25519VerifyCore(publicKey, message, signature, p.sha512 || sha512);
 }

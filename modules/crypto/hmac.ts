@@ -1,5 +1,10 @@
 import { sha256Clone, sha256Digest, sha256Init, sha256Update, sha256, type Sha256State } from './sha256';
 
+/** SHA-256 block size in bytes (a const enum: the bundler writes the values into the code). */
+const enum Sha256Block {
+  BLOCK = 64,
+}
+
 /**
  * HMAC-SHA-256 (RFC 2104, FIPS 198-1). A key is prepared once into its two padded states
  * (K ⊕ ipad, K ⊕ opad already absorbed), so each MAC under it costs two compressions fewer.
@@ -9,16 +14,14 @@ export interface HmacKey {
   outer: Sha256State;
 }
 
-const BLOCK = 64;
-
 /** RFC 2104 §2: keys longer than the block are hashed first; then K ⊕ ipad and K ⊕ opad. */
 export function hmacKey(key: Uint8Array): HmacKey {
-  const k = key.length > BLOCK ? sha256(key) : key;
-  const pad = new Uint8Array(BLOCK);
-  for (let i = 0; i < BLOCK; i++) pad[i] = (i < k.length ? k[i] : 0) ^ 0x36;
+  const k = key.length > Sha256Block.BLOCK ? sha256(key) : key;
+  const pad = new Uint8Array(Sha256Block.BLOCK);
+  for (let i = 0; i < Sha256Block.BLOCK; i++) pad[i] = (i < k.length ? k[i] : 0) ^ 0x36;
   const inner = sha256Init();
   sha256Update(inner, pad);
-  for (let i = 0; i < BLOCK; i++) pad[i] ^= 0x36 ^ 0x5c;
+  for (let i = 0; i < Sha256Block.BLOCK; i++) pad[i] ^= 0x36 ^ 0x5c;
   const outer = sha256Init();
   sha256Update(outer, pad);
   pad.fill(0);

@@ -2,7 +2,7 @@ import { utf8Bytes } from '../../firmware/device/core/bytes';
 import type { KeyRing, Store, StoreReserve, UnitRandom } from '../../firmware/device/core/services';
 import type { BlockCipher, CryptoProvider } from '../../hal/crypto';
 import type { Entropy } from '../../hal/entropy';
-import { createDrbg, drbgGenerate, drbgInstantiateForUnit, RESEED_INTERVAL, type Drbg } from '../crypto/drbg';
+import { createDrbg, drbgGenerate, drbgInstantiateForUnit, Limits, type Drbg } from '../crypto/drbg';
 import { hkdfExpand, hkdfExtract } from '../crypto/hkdf';
 
 /**
@@ -92,7 +92,7 @@ export function unitRandom(p: CryptoProvider, drbgSeed: Uint8Array, entropy: Ent
   };
   return {
     bytes: (length: number): Uint8Array => {
-      if (!drbg || drbg.counter > RESEED_INTERVAL) drbg = instantiate();
+      if (!drbg || drbg.counter > Limits.RESEED_INTERVAL) drbg = instantiate();
       return drbgGenerate(drbg, length);
     },
     quality: (): string | undefined => quality,

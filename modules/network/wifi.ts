@@ -2,6 +2,11 @@ import { asciiBytes, bytesAscii } from '../../firmware/device/core/bytes';
 import { json, problem, type HoshiModule, type ModuleContext } from '../../firmware/device/core/module';
 import type { WifiCredentials } from '../../hal/net';
 
+/** How often a station that has not joined tries again, ms (a const enum: the bundler writes the values into the code). */
+const enum Join {
+  RETRY_MS = 60000,
+}
+
 /**
  * Wi-Fi credentials, kept sealed in the store (S1.1-11: the passphrase of the customer's network is
  * a secret of the device), and the board's station joined with them at boot.
@@ -19,7 +24,6 @@ import type { WifiCredentials } from '../../hal/net';
 
 /** Store key of the sealed credentials. */
 export const WIFI_KEY = 'net.wifi';
-const RETRY_MS = 60000;
 
 /** Why credentials are refused, or undefined if they are usable. */
 export function checkWifi(ssid: unknown, passphrase: unknown): string | undefined {
@@ -89,7 +93,7 @@ export function wifi(): HoshiModule {
       let credentials: WifiCredentials | undefined;
       let joined = false;
       let joining = false;
-      let lastError: string | null = null;
+      let lastError: { error: string; reason: string } | null = null;
       const stored = store.read(WIFI_KEY);
       if (stored.ok) {
         credentials = decodeWifi(stored.value);
@@ -97,32 +101,32 @@ export function wifi(): HoshiModule {
       } else if (stored.reason !== 'absent') {
         console.log('[wifi] stored credentials cannot be read: ' + stored.reason);
       } else {
-        console.log('[wifi] no credentials stored: not joining (hoshi provision --wifi-ssid, or PUT /api/network/wifi)');
+        console.log('[wifi] no credentials stored: not joining');
       }
       const join = (): void => {
         if (!credentials || joined || joining) return;
         const c = credentials;
         joining = true;
-        station.join(c, (error?: string) => {
+        station.join(c, (code?: string, detail?: string) => {
           joining = false;
           if (c !== credentials) {
             join(); // replaced meanwhile: join with the new ones
             return;
           }
-          joined = !error;
-          lastError = error || null;
-          console.log(error ? '[wifi] could not join "' + c.ssid + '": ' + error : '[wifi] joined "' + c.ssid + '"');
+          joined = !code;
+          lastError = code ? { error: code, reason: detail || code } : null;
+          console.log(code ? '[wifi] could not join "' + c.ssid + '": ' + code + ' (' + (detail || '') + ')' : '[wifi] joined "' + c.ssid + '"');
         });
       };
       station.onDrop((reason: string) => {
         if (!joined) return;
         joined = false;
-        lastError = reason;
+        lastError = { error: 'wifi-lost', reason: reason };
         console.log('[wifi] lost "' + (credentials ? credentials.ssid : '') + '": ' + reason + '; rejoining');
         join();
       });
       join();
-      context.every(RETRY_MS, join);
+      context.every(Join.RETRY_MS, join);
       context.route({
         method: 'GET',
         path: '/api/network/wifi',

@@ -1,8 +1,5 @@
 import { u32 } from '../../firmware/device/core/bytes';
-import {
-  crcOk, erasedFrom, FLAG_BEGIN, FLAG_SEALED, FLAG_TXN, KIND_NEXT, KIND_START, KIND_UNREADABLE, parseHeader, parseRecord,
-  RECORD_HEADER, SECTOR_HEADER, TYPE_COMMIT, TYPE_DELETE, TYPE_SET, type Parsed,
-} from './format';
+import { Format, crcOk, erasedFrom, parseHeader, parseRecord, type Parsed } from './format';
 import type { Entry, StoreState } from './state';
 
 /**
@@ -35,8 +32,8 @@ interface Held {
 function apply(scan: Scan, p: Parsed, s: number, o: number): void {
   const name = '#' + p.key;
   const old = scan.index[name];
-  if (p.type === TYPE_SET) {
-    const sealed = (p.flags & FLAG_SEALED) !== 0;
+  if (p.type === Format.TYPE_SET) {
+    const sealed = (p.flags & Format.FLAG_SEALED) !== 0;
     if (old) {
       scan.live += p.size - old.n;
       old.s = s;
@@ -56,8 +53,8 @@ function apply(scan: Scan, p: Parsed, s: number, o: number): void {
 }
 
 function drop(scan: Scan, held: Held[], why: string): void {
-  if (held.length) scan.skipped.push(why + ': ' + held.length + ' uncommitted record(s) of a transaction dropped');
-  held.length = 0;
+  if (held.length) scan.skipped.push(why + ': ' + held.length + ' uncommitted transaction record(s) dropped');
+  held.splice(0, held.length);
 }
 
 /** Reads the generation that starts at ring position `start`, sector by sector. */
@@ -69,11 +66,11 @@ function scanGeneration(st: StoreState, start: number): Scan {
   let inSnapshot = true;
   let prevSeq = 0;
   for (let i = 0, s = start; i < st.N; i++, s = (s + 1) % st.N) {
-    if (i > 0 && (st.kinds[s] !== KIND_NEXT || st.gens[s] !== gen || st.seqs[s] <= prevSeq)) break;
+    if (i > 0 && (st.kinds[s] !== Format.KIND_NEXT || st.gens[s] !== gen || st.seqs[s] <= prevSeq)) break;
     prevSeq = st.seqs[s];
     scan.sectors.push(s);
     const b = st.flash.read(s * E, E);
-    let at = SECTOR_HEADER;
+    let at = Format.SECTOR_HEADER;
     let tail = E;
     while (at < E) {
       if (b[at] === 0xff && erasedFrom(b, at)) {
@@ -82,26 +79,26 @@ function scanGeneration(st: StoreState, start: number): Scan {
       }
       const p = parseRecord(b, at);
       if (!p) {
-        scan.skipped.push('sector ' + s + ' offset ' + at + ': unreadable bytes up to the end of the sector');
+        scan.skipped.push('sector ' + s + ' offset ' + at + ': unreadable to the sector end');
         drop(scan, held, 'sector ' + s);
         break;
       }
-      if (p.type === TYPE_COMMIT) {
-        const count = p.committed && crcOk(b, at, p.size) ? u32(b, at + RECORD_HEADER) : -1;
+      if (p.type === Format.TYPE_COMMIT) {
+        const count = p.committed && crcOk(b, at, p.size) ? u32(b, at + Format.RECORD_HEADER) : -1;
         if (count === held.length) {
           for (let j = 0; j < held.length; j++) apply(scan, held[j].p, held[j].s, held[j].o);
-          held.length = 0;
+          held.splice(0, held.length);
           inSnapshot = false;
         } else {
-          drop(scan, held, 'sector ' + s + ' offset ' + at + (count < 0 ? ': torn or corrupt commit record' : ': commit record does not match its records'));
+          drop(scan, held, 'sector ' + s + ' offset ' + at + (count < 0 ? ': torn commit record' : ': commit record count differs'));
         }
-      } else if (inSnapshot || (p.flags & FLAG_TXN) !== 0) {
-        if (!inSnapshot && (p.flags & FLAG_BEGIN) !== 0) drop(scan, held, 'sector ' + s + ' offset ' + at + ': a new transaction begins');
+      } else if (inSnapshot || (p.flags & Format.FLAG_TXN) !== 0) {
+        if (!inSnapshot && (p.flags & Format.FLAG_BEGIN) !== 0) drop(scan, held, 'sector ' + s + ' offset ' + at + ': a new transaction begins');
         held.push({ p: p, s: s, o: at });
       } else {
         drop(scan, held, 'sector ' + s + ' offset ' + at);
-        if (!p.committed) scan.skipped.push('sector ' + s + ' offset ' + at + ': uncommitted record (torn write) for "' + p.key + '"');
-        else if (p.type === TYPE_DELETE && !crcOk(b, at, p.size)) scan.skipped.push('sector ' + s + ' offset ' + at + ': corrupt delete record');
+        if (!p.committed) scan.skipped.push('sector ' + s + ' offset ' + at + ': torn record of "' + p.key + '"');
+        else if (p.type === Format.TYPE_DELETE && !crcOk(b, at, p.size)) scan.skipped.push('sector ' + s + ' offset ' + at + ': corrupt delete record');
         else apply(scan, p, s, at);
       }
       at += p.size;
@@ -113,17 +110,29 @@ function scanGeneration(st: StoreState, start: number): Scan {
   return scan;
 }
 
-/** Reads every sector header into `st` and returns how many could not be read. */
+/**
+ * Reads every sector header into `st` and returns how many could not be read. (Loops keep the
+ * state's fields in locals: with Kaluma's JerryScript configuration, LCACHE and the property
+ * hash map off, each property read walks the object's property list.)
+ */
 function readHeaders(st: StoreState): number {
+  const flash = st.flash;
+  const E = st.E;
+  const kinds = st.kinds;
+  const seqs = st.seqs;
+  const gens = st.gens;
+  let maxSeq = st.maxSeq;
   let unreadable = 0;
   for (let s = 0; s < st.N; s++) {
-    const h = parseHeader(st.flash.read(s * st.E, SECTOR_HEADER));
-    st.kinds[s] = h.valid ? h.kind : h.erased ? 0 : KIND_UNREADABLE;
-    st.seqs[s] = h.seq;
-    st.gens[s] = h.gen;
-    if (h.valid && h.seq > st.maxSeq) st.maxSeq = h.seq;
-    if (st.kinds[s] === KIND_UNREADABLE) unreadable++;
+    const h = parseHeader(flash.read(s * E, Format.SECTOR_HEADER));
+    const kind = h.valid ? h.kind : h.erased ? 0 : Format.KIND_UNREADABLE;
+    kinds[s] = kind;
+    seqs[s] = h.seq;
+    gens[s] = h.gen;
+    if (h.valid && h.seq > maxSeq) maxSeq = h.seq;
+    if (kind === Format.KIND_UNREADABLE) unreadable++;
   }
+  st.maxSeq = maxSeq;
   return unreadable;
 }
 
@@ -134,22 +143,25 @@ function readHeaders(st: StoreState): number {
 export function recover(st: StoreState): void {
   const unreadable = readHeaders(st);
   const skipped = st.report.skipped;
+  const kinds = st.kinds;
+  const seqs = st.seqs;
+  const N = st.N;
   const starts: number[] = [];
-  for (let s = 0; s < st.N; s++) if (st.kinds[s] === KIND_START) starts.push(s);
-  starts.sort((a, b) => st.seqs[b] - st.seqs[a]);
+  for (let s = 0; s < N; s++) if (kinds[s] === Format.KIND_START) starts.push(s);
+  starts.sort((a, b) => seqs[b] - seqs[a]);
   let scan: Scan | undefined;
   for (let i = 0; i < starts.length && !scan; i++) {
     const r = scanGeneration(st, starts[i]);
     if (r.complete) scan = r;
-    else skipped.push('generation ' + st.seqs[starts[i]] + ' (sector ' + starts[i] + '): snapshot never committed (compaction interrupted); older generation used');
+    else skipped.push('generation ' + st.seqs[starts[i]] + ' (sector ' + starts[i] + '): compaction interrupted, older generation used');
   }
-  if (unreadable) skipped.push(unreadable + ' sector header(s) unreadable (interrupted erase, or corruption): erased before reuse');
-  if (!scan && (starts.length || st.maxSeq)) skipped.push('no complete generation: the store starts empty');
+  if (unreadable) skipped.push(unreadable + ' unreadable sector header(s): erased before reuse');
+  if (!scan && (starts.length || st.maxSeq)) skipped.push('no complete generation: store empty');
   st.needsRepair = unreadable > 0;
   if (!scan) {
     // With no generation, the first write starts one after the newest sector seen (wear).
-    st.head = st.N - 1;
-    for (let s = 0; s < st.N; s++) if ((st.kinds[s] === KIND_START || st.kinds[s] === KIND_NEXT) && st.seqs[s] === st.maxSeq) st.head = s;
+    st.head = N - 1;
+    for (let s = 0; s < N; s++) if ((kinds[s] === Format.KIND_START || kinds[s] === Format.KIND_NEXT) && seqs[s] === st.maxSeq) st.head = s;
     st.tail = st.E;
     return;
   }

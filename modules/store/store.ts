@@ -2,7 +2,7 @@ import type { BlockCipher } from '../../hal/crypto';
 import type { Flash } from '../../hal/flash';
 import { putU32 } from '../../firmware/device/core/bytes';
 import type { Store, StoreRead, StoreReserve } from '../../firmware/device/core/services';
-import { checkKey, crcOk, FLAG_SEALED, MAX_VALUE, openValue, parseRecord, RECORD_HEADER, SEQUENCE_JUMP, TYPE_SET, valueFootprint } from './format';
+import { Format, checkKey, crcOk, openValue, parseRecord, valueFootprint } from './format';
 import { recover } from './scan';
 import type { StoreState } from './state';
 import { commitChanges, snapshotSectors } from './write';
@@ -52,10 +52,10 @@ function readValue(st: StoreState, key: string): StoreRead {
   if (!e) return { ok: false, reason: 'absent' };
   const b = st.flash.read(e.s * st.E + e.o, e.n);
   const p = parseRecord(b, 0);
-  if (!p || p.type !== TYPE_SET || p.key !== key || !crcOk(b, 0, e.n)) return { ok: false, reason: 'corrupt' };
+  if (!p || p.type !== Format.TYPE_SET || p.key !== key || !crcOk(b, 0, e.n)) return { ok: false, reason: 'corrupt' };
   const v = b[4] | (b[5] << 8);
-  const value = b.subarray(RECORD_HEADER + key.length, RECORD_HEADER + key.length + v);
-  if ((p.flags & FLAG_SEALED) === 0) return { ok: true, value: new Uint8Array(value) };
+  const value = b.subarray(Format.RECORD_HEADER + key.length, Format.RECORD_HEADER + key.length + v);
+  if ((p.flags & Format.FLAG_SEALED) === 0) return { ok: true, value: new Uint8Array(value) };
   if (!st.seal) return { ok: false, reason: 'no-seal-key' };
   const plain = openValue(st.seal, key, value);
   return plain ? { ok: true, value: plain } : { ok: false, reason: 'not-authentic' };
@@ -64,7 +64,7 @@ function readValue(st: StoreState, key: string): StoreRead {
 /** Where the next record goes: sector sequence number and offset (Store.stamp). */
 function stamp(st: StoreState): Uint8Array {
   const out = new Uint8Array(8);
-  const jump = st.needsRepair ? SEQUENCE_JUMP : 0;
+  const jump = st.needsRepair ? Format.SEQUENCE_JUMP : 0;
   const formatted = st.sectors.length > 0;
   putU32(out, 0, (formatted ? st.seqs[st.head] : st.maxSeq) + jump);
   putU32(out, 4, formatted ? st.tail : st.E);
@@ -84,47 +84,48 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
   if (G < 2 || 2 * G > N) throw new Error('store: generationSectors must be 2..' + Math.floor(N / 2) + ' for this region');
   if (E > 65536 || E % 4 !== 0) throw new Error('store: sectors must be at most 64 KB');
   const st: StoreState = {
-    flash: flash,
-    E: E,
-    N: N,
-    G: G,
-    seal: opts.seal,
+    report: { generation: 0, sectors: 0, keys: 0, budget: G, skipped: [] },
     onNonce: opts.onNonce,
-    kinds: new Uint8Array(N),
-    seqs: new Uint32Array(N),
-    gens: new Uint32Array(N),
-    maxSeq: 0,
-    needsRepair: false,
+    seal: opts.seal,
     broken: undefined,
-    index: {},
-    names: [],
+    needsRepair: false,
+    reserve: [],
+    maxSeq: 0,
     live: 0,
+    G: G,
+    stats: { appended: 0, erases: 0, programs: 0, compactions: 0 },
+    reserved: {},
     sectors: [],
+    names: [],
+    index: {},
+    gens: new Uint32Array(N),
+    seqs: new Uint32Array(N),
+    kinds: new Uint8Array(N),
+    N: N,
+    E: E,
+    flash: flash,
     head: N - 1,
     tail: E,
-    reserve: [],
-    reserved: {},
-    report: { generation: 0, sectors: 0, keys: 0, budget: G, skipped: [] },
-    stats: { appended: 0, erases: 0, programs: 0, compactions: 0 },
   };
   const reserve = opts.reserve || [];
   for (let i = 0; i < reserve.length; i++) {
     const r = reserve[i];
     checkKey(r.key);
     if (st.reserved['#' + r.key] !== undefined) throw new Error('store: key "' + r.key + '" reserved twice');
-    if (!(r.bytes >= 0 && r.bytes <= MAX_VALUE)) throw new RangeError('store: the reserve of "' + r.key + '" must be 0..' + MAX_VALUE + ' bytes');
+    if (!(r.bytes >= 0 && r.bytes <= Format.MAX_VALUE)) throw new RangeError('store: the reserve of "' + r.key + '" must be 0..' + Format.MAX_VALUE + ' bytes');
     if (r.sealed && !st.seal) continue; // no seal key: such a key cannot be written at all
     st.reserve.push(r);
     st.reserved['#' + r.key] = valueFootprint(r.key, r.bytes, r.sealed);
   }
-  if (snapshotSectors(st, undefined, [], true) > Math.floor(N / 2) - 1) throw new Error('store: the reserves alone need more than ' + (Math.floor(N / 2) - 1) + ' sectors');
+  const half = Math.floor(N / 2);
+  if (st.reserve.length && snapshotSectors(st, undefined, [], true) > half - 1) throw new Error('store: the reserves alone need more than ' + (half - 1) + ' sectors');
   recover(st);
   // The budget in effect: more sectors when what is stored (a smaller budget than it was written
   // with, or new reserves) needs them, so that deletes and overwrites stay possible.
-  const need = snapshotSectors(st, undefined, [], true) + 1;
+  const need = st.names.length || st.reserve.length ? snapshotSectors(st, undefined, [], true) + 1 : 2;
   if (need > st.G) {
-    st.G = need < Math.floor(N / 2) ? need : Math.floor(N / 2);
-    st.report.skipped.push('the stored keys and the reserves need generations of ' + need + ' sectors: budget ' + st.G + ' instead of ' + G + (need > st.G ? ' (over-full: only changes that make no key larger are accepted)' : ''));
+    st.G = need < half ? need : half;
+    st.report.skipped.push('stored keys and reserves need ' + need + ' sectors: budget ' + st.G + ', not ' + G + (need > st.G ? ' (over-full: no key may grow)' : ''));
   }
   st.report.budget = st.G;
   return {

@@ -1,9 +1,7 @@
+import { asciiBytes } from '../../firmware/device/core/bytes';
 import { failure } from '../../firmware/device/core/errors';
 import type { StoreChange } from '../../firmware/device/core/services';
-import {
-  buildHeader, buildRecord, checkKey, COMMIT_RECORD, commitRecord, erasedFrom, FLAG_BEGIN, FLAG_TXN, KIND_NEXT, KIND_START,
-  KIND_UNREADABLE, MAX_VALUE, recordSize, sealNonce, sealValue, SECTOR_HEADER, SEQUENCE_JUMP, TYPE_DELETE, TYPE_SET, valueFootprint,
-} from './format';
+import { Format, buildHeader, buildRecord, checkKey, commitRecord, erasedFrom, recordSize, sealNonce, sealValue, valueFootprint } from './format';
 import type { Entry, StoreState } from './state';
 
 /**
@@ -14,6 +12,8 @@ import type { Entry, StoreState } from './state';
 /** One change of a commit, checked, with its footprint (a delete: its DELETE record's). */
 interface Pending {
   key: string;
+  /** The key's ASCII bytes, made once for the record and a sealed value's associated data. */
+  kb: Uint8Array;
   name: string;
   value: Uint8Array | undefined;
   sealed: boolean;
@@ -25,7 +25,8 @@ interface Pending {
 
 /** Programs `bytes` at `offset` of sector `s`, padded with 0xff to whole write units. */
 function program(st: StoreState, s: number, offset: number, bytes: Uint8Array): void {
-  const w = st.flash.writeSize;
+  const flash = st.flash;
+  const w = flash.writeSize;
   const from = offset - (offset % w);
   const to = Math.ceil((offset + bytes.length) / w) * w;
   let data = bytes;
@@ -35,7 +36,7 @@ function program(st: StoreState, s: number, offset: number, bytes: Uint8Array): 
     data.set(bytes, offset - from);
   }
   st.stats.programs++;
-  st.flash.write(s * st.E + from, data);
+  flash.write(s * st.E + from, data);
 }
 
 /** Erases the sector at ring position `s` unless it already reads erased. */
@@ -48,11 +49,11 @@ function prepare(st: StoreState, s: number): void {
 /** Erases sectors whose header could not be read and moves the sequence on (docs/formats/store.md). */
 function repair(st: StoreState): void {
   for (let s = 0; s < st.N; s++) {
-    if (st.kinds[s] !== KIND_UNREADABLE) continue;
+    if (st.kinds[s] !== Format.KIND_UNREADABLE) continue;
     prepare(st, s);
     st.kinds[s] = 0;
   }
-  st.maxSeq += SEQUENCE_JUMP;
+  st.maxSeq += Format.SEQUENCE_JUMP;
   st.needsRepair = false;
 }
 
@@ -63,24 +64,25 @@ function allocate(st: StoreState, kind: number, gen: number): number {
   const s = (st.head + 1) % st.N;
   prepare(st, s);
   const seq = ++st.maxSeq;
-  program(st, s, 0, buildHeader(kind, seq, kind === KIND_START ? seq : gen));
+  program(st, s, 0, buildHeader(kind, seq, kind === Format.KIND_START ? seq : gen));
   st.kinds[s] = kind;
   st.seqs[s] = seq;
-  st.gens[s] = kind === KIND_START ? seq : gen;
-  st.stats.appended += SECTOR_HEADER;
+  st.gens[s] = kind === Format.KIND_START ? seq : gen;
+  st.stats.appended += Format.SECTOR_HEADER;
   st.head = s;
-  st.tail = SECTOR_HEADER;
+  st.tail = Format.SECTOR_HEADER;
   return seq;
 }
 
 /** Room for a record of `size` bytes: the current sector, or a new sector of the generation (added to `into`). */
 function place(st: StoreState, size: number, gen: number, into: number[]): number {
-  if (st.tail + size > st.E) {
-    allocate(st, KIND_NEXT, gen);
+  let at = st.tail;
+  if (at + size > st.E) {
+    allocate(st, Format.KIND_NEXT, gen);
     into.push(st.head);
+    at = st.tail;
   }
-  const at = st.tail;
-  st.tail += size;
+  st.tail = at + size;
   st.stats.appended += size;
   return at;
 }
@@ -93,11 +95,11 @@ function programStandalone(st: StoreState, at: number, record: Uint8Array): void
 
 /** The record for one change, built once its position (hence a sealed value's nonce) is known. */
 function recordFor(st: StoreState, c: Pending, flags: number, at: number): Uint8Array {
-  if (!c.value) return buildRecord(TYPE_DELETE, flags, c.key, new Uint8Array(0));
-  if (!c.sealed) return buildRecord(TYPE_SET, flags, c.key, c.value);
+  if (!c.value) return buildRecord(Format.TYPE_DELETE, flags, c.kb, new Uint8Array(0));
+  if (!c.sealed) return buildRecord(Format.TYPE_SET, flags, c.kb, c.value);
   const nonce = sealNonce(st.seqs[st.head], at);
   if (st.onNonce) st.onNonce(nonce);
-  return buildRecord(TYPE_SET, flags | 1, c.key, sealValue(st.seal!, c.key, c.value, nonce));
+  return buildRecord(Format.TYPE_SET, flags | 1, c.kb, sealValue(st.seal!, c.kb, c.value, nonce));
 }
 
 /** Next-fit packing of record footprints into sectors: sectors used, and the offset in the last one. */
@@ -110,7 +112,7 @@ function pack(p: Packing, n: number, E: number): void {
   if (n <= 0) return;
   if (p.tail + n > E) {
     p.sectors++;
-    p.tail = SECTOR_HEADER;
+    p.tail = Format.SECTOR_HEADER;
   }
   p.tail += n;
 }
@@ -131,7 +133,7 @@ function footprint(st: StoreState, changed: { [name: string]: number } | undefin
  */
 function snapshotPacking(st: StoreState, changed: { [name: string]: number } | undefined, added: string[], reserved: boolean): Packing {
   const E = st.E;
-  const p: Packing = { sectors: 1, tail: SECTOR_HEADER };
+  const p: Packing = { sectors: 1, tail: Format.SECTOR_HEADER };
   for (let i = 0; i < st.reserve.length; i++) {
     const name = '#' + st.reserve[i].key;
     const n = footprint(st, changed, name);
@@ -139,19 +141,12 @@ function snapshotPacking(st: StoreState, changed: { [name: string]: number } | u
   }
   for (let i = 0; i < st.names.length; i++) if (st.reserved[st.names[i]] === undefined) pack(p, footprint(st, changed, st.names[i]), E);
   for (let i = 0; i < added.length; i++) if (st.reserved[added[i]] === undefined) pack(p, footprint(st, changed, added[i]), E);
-  pack(p, COMMIT_RECORD, E);
+  pack(p, Format.COMMIT_RECORD, E);
   return p;
 }
 
 export function snapshotSectors(st: StoreState, changed: { [name: string]: number } | undefined, added: string[], reserved: boolean): number {
   return snapshotPacking(st, changed, added, reserved).sectors;
-}
-
-/** Whether records of `sizes` fit after `from` bytes of the last sector with `spare` new sectors allowed. */
-function fits(E: number, sizes: number[], from: number, spare: number): boolean {
-  const p: Packing = { sectors: 0, tail: from };
-  for (let i = 0; i < sizes.length; i++) pack(p, sizes[i], E);
-  return p.sectors <= spare;
 }
 
 /**
@@ -162,7 +157,7 @@ function fits(E: number, sizes: number[], from: number, spare: number): boolean 
  * into the generation in use: docs/formats/store.md, "Why a nonce never repeats").
  */
 function compact(st: StoreState, changes: Pending[]): void {
-  const gen = allocate(st, KIND_START, 0);
+  const gen = allocate(st, Format.KIND_START, 0);
   const into = [st.head];
   const byName: { [name: string]: Pending } = {};
   const added: string[] = [];
@@ -184,7 +179,7 @@ function compact(st: StoreState, changes: Pending[]): void {
     let bytes: Uint8Array;
     if (c) {
       if (!c.value) continue;
-      bytes = buildRecord(TYPE_SET, 0, c.key, c.value);
+      bytes = buildRecord(Format.TYPE_SET, 0, c.kb, c.value);
     } else if (e) {
       bytes = st.flash.read(e.s * st.E + e.o, e.n);
     } else {
@@ -196,7 +191,7 @@ function compact(st: StoreState, changes: Pending[]): void {
     names.push(name);
     live += bytes.length;
   }
-  programStandalone(st, place(st, COMMIT_RECORD, gen, into), commitRecord(names.length));
+  programStandalone(st, place(st, Format.COMMIT_RECORD, gen, into), commitRecord(names.length));
   st.index = index;
   st.names = names;
   st.live = live;
@@ -211,12 +206,12 @@ function append(st: StoreState, list: Pending[]): void {
   const placed: Entry[] = [];
   for (let i = 0; i < list.length; i++) {
     const at = place(st, list[i].size, gen, st.sectors);
-    const record = recordFor(st, list[i], txn ? (i === 0 ? FLAG_TXN | FLAG_BEGIN : FLAG_TXN) : 0, at);
+    const record = recordFor(st, list[i], txn ? (i === 0 ? Format.FLAG_TXN | Format.FLAG_BEGIN : Format.FLAG_TXN) : 0, at);
     if (txn) program(st, st.head, at, record);
     else programStandalone(st, at, record);
     placed.push({ s: st.head, o: at, n: record.length, sealed: list[i].sealed });
   }
-  if (txn) programStandalone(st, place(st, COMMIT_RECORD, gen, st.sectors), commitRecord(list.length));
+  if (txn) programStandalone(st, place(st, Format.COMMIT_RECORD, gen, st.sectors), commitRecord(list.length));
   for (let i = 0; i < list.length; i++) {
     const name = list[i].name;
     const old = st.index[name];
@@ -251,13 +246,13 @@ function pending(st: StoreState, changes: StoreChange[]): Pending[] {
     if (seen[name]) throw new Error('store: key "' + c.key + '" appears twice in one commit');
     seen[name] = true;
     if (c.value === undefined) {
-      if (st.index[name]) list.push({ key: c.key, name: name, value: undefined, sealed: false, size: recordSize(c.key.length, 0), after: 0 });
+      if (st.index[name]) list.push({ key: c.key, kb: asciiBytes(c.key), name: name, value: undefined, sealed: false, size: recordSize(c.key.length, 0), after: 0 });
       continue;
     }
-    if (!(c.value instanceof Uint8Array) || c.value.length > MAX_VALUE) throw new RangeError('store: value must be a Uint8Array of at most ' + MAX_VALUE + ' bytes');
+    if (!(c.value instanceof Uint8Array) || c.value.length > Format.MAX_VALUE) throw new RangeError('store: value must be a Uint8Array of at most ' + Format.MAX_VALUE + ' bytes');
     if (c.sealed && !st.seal) throw new Error('store: opened without a seal key, cannot seal "' + c.key + '"');
     const size = valueFootprint(c.key, c.value.length, c.sealed === true);
-    list.push({ key: c.key, name: name, value: c.value, sealed: c.sealed === true, size: size, after: size });
+    list.push({ key: c.key, kb: asciiBytes(c.key), name: name, value: c.value, sealed: c.sealed === true, size: size, after: size });
   }
   return list;
 }
@@ -271,39 +266,52 @@ function pending(st: StoreState, changes: StoreChange[]): Pending[] {
 export function commitChanges(st: StoreState, changes: StoreChange[]): void {
   if (st.broken) throw failure('store-broken', st.broken);
   const list = pending(st, changes);
-  if (list.length === 0) return;
-  const changed: { [name: string]: number } = {};
-  const added: string[] = [];
+  const n = list.length;
+  if (n === 0) return;
+  const index = st.index;
+  const reserved = st.reserved;
+  const E = st.E;
   let grows = false;
   let sealed = false;
-  const sizes: number[] = [];
-  for (let i = 0; i < list.length; i++) {
+  // Whether the records fit in the generation in use: next-fit from its tail, one new sector each
+  // time the current one is full, at most up to the budget.
+  const fit: Packing = { sectors: st.sectors.length, tail: st.tail };
+  for (let i = 0; i < n; i++) {
     const c = list[i];
-    const before = st.index[c.name] ? st.index[c.name].n : 0;
-    changed[c.name] = c.after;
-    if (!st.index[c.name]) added.push(c.name);
-    const room = st.reserved[c.name] !== undefined && st.reserved[c.name] > before ? st.reserved[c.name] : before;
+    const e = index[c.name];
+    const before = e ? e.n : 0;
+    const room = reserved[c.name] !== undefined && reserved[c.name] > before ? reserved[c.name] : before;
     if (c.after > room) grows = true;
     if (c.sealed) sealed = true;
-    sizes.push(c.size);
+    pack(fit, c.size, E);
   }
-  if (list.length > 1) sizes.push(COMMIT_RECORD);
+  if (n > 1) pack(fit, Format.COMMIT_RECORD, E);
+  let changed: { [name: string]: number } | undefined;
+  const added: string[] = [];
+  if (grows || fit.sectors > st.G || st.sectors.length === 0) {
+    changed = {};
+    for (let i = 0; i < n; i++) {
+      changed[list[i].name] = list[i].after;
+      if (!index[list[i].name]) added.push(list[i].name);
+    }
+  }
   if (grows) {
     const need = snapshotSectors(st, changed, added, true);
-    if (need > st.G - 1) throw failure('store-full', 'the stored keys, the reserves and this change would need ' + need + ' sectors, ' + (st.G - 1) + ' allowed');
+    if (need > st.G - 1) throw failure('store-full', need + ' sectors needed, ' + (st.G - 1) + ' allowed');
   }
-  const appendable = st.sectors.length > 0 && fits(st.E, sizes, st.tail, st.G - st.sectors.length);
+  const appendable = st.sectors.length > 0 && fit.sectors <= st.G;
   if (!appendable) {
     // Compaction: the new generation holds the snapshot and, for sealed changes, the change after it.
     let need: number;
     if (sealed) {
       const p = snapshotPacking(st, undefined, [], false);
-      for (let i = 0; i < sizes.length; i++) pack(p, sizes[i], st.E);
+      for (let i = 0; i < n; i++) pack(p, list[i].size, E);
+      if (n > 1) pack(p, Format.COMMIT_RECORD, E);
       need = p.sectors;
     } else {
       need = snapshotSectors(st, changed, added, false);
     }
-    if (need > st.G) throw failure('store-full', 'a new generation with this change would need ' + need + ' sectors, ' + st.G + ' allowed');
+    if (need > st.G) throw failure('store-full', 'compaction needs ' + need + ' sectors, ' + st.G + ' allowed');
   }
   try {
     if (appendable) {

@@ -30,10 +30,13 @@ export function failure(code: FailureCode, detail: string): Failure {
   return error;
 }
 
-/** The failure code of `error`, or undefined if it is not a Failure. */
+/**
+ * The failure code of `error`, or undefined if it is not a Failure. (It does not look the code up
+ * in FAILURES, so that device bundles carry the codes and not the table's descriptions.)
+ */
 export function failureCode(error: unknown): FailureCode | undefined {
   const code = error !== null && typeof error === 'object' ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(FAILURES, code) ? (code as FailureCode) : undefined;
+  return typeof code === 'string' ? (code as FailureCode) : undefined;
 }
 
 /** Why a stored value cannot be returned (modules/store `read`): stored bytes are untrusted input. */

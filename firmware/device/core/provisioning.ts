@@ -7,23 +7,39 @@ import type { Flash } from '../../../hal/flash';
  * docs/formats/provisioning.md; host tools (`hoshi provision`) import these same constants.
  */
 export const PROVISIONING_MAGIC = [0x48, 0x53, 0x50, 0x52]; // "HSPR"
-export const PROVISIONING_VERSION = 1;
-/** Bytes before the fields: magic (4), version (1), flags (1), fields length (2, little-endian). */
-export const PROVISIONING_HEADER = 8;
-/** CRC-32 after the fields. */
-export const PROVISIONING_TRAILER = 4;
-/** Largest fields area accepted (the record fits in one 4 KB sector with room to spare). */
-export const PROVISIONING_MAX_FIELDS = 2048;
+/**
+ * The record's numbers. A const enum: esbuild writes the values into the device code (no variable
+ * each on the device); host tools import the same numbers as the constants below.
+ */
+export const enum Record {
+  VERSION = 1,
+  /** Bytes before the fields: magic (4), version (1), flags (1), fields length (2, little-endian). */
+  HEADER = 8,
+  /** CRC-32 after the fields. */
+  TRAILER = 4,
+  /** Largest fields area accepted (the record fits in one 4 KB sector with room to spare). */
+  MAX_FIELDS = 2048,
+  /** Field tags of version 1. Each appears exactly once; any other tag is refused. */
+  FIELD_SERIAL = 0x01,
+  FIELD_DEVICE_SECRET = 0x02,
+  FIELD_DRBG_SEED = 0x03,
+  SERIAL_MIN = 4,
+  SERIAL_MAX = 32,
+  DEVICE_SECRET_BYTES = 32,
+  DRBG_SEED_BYTES = 48,
+}
 
-/** Field tags of version 1. Each appears exactly once; any other tag is refused. */
-export const FIELD_SERIAL = 0x01;
-export const FIELD_DEVICE_SECRET = 0x02;
-export const FIELD_DRBG_SEED = 0x03;
-
-export const SERIAL_MIN = 4;
-export const SERIAL_MAX = 32;
-export const DEVICE_SECRET_BYTES = 32;
-export const DRBG_SEED_BYTES = 48;
+export const PROVISIONING_VERSION = Record.VERSION;
+export const PROVISIONING_HEADER = Record.HEADER;
+export const PROVISIONING_TRAILER = Record.TRAILER;
+export const PROVISIONING_MAX_FIELDS = Record.MAX_FIELDS;
+export const FIELD_SERIAL = Record.FIELD_SERIAL;
+export const FIELD_DEVICE_SECRET = Record.FIELD_DEVICE_SECRET;
+export const FIELD_DRBG_SEED = Record.FIELD_DRBG_SEED;
+export const SERIAL_MIN = Record.SERIAL_MIN;
+export const SERIAL_MAX = Record.SERIAL_MAX;
+export const DEVICE_SECRET_BYTES = Record.DEVICE_SECRET_BYTES;
+export const DRBG_SEED_BYTES = Record.DRBG_SEED_BYTES;
 
 export interface ProvisioningRecord {
   /** Public serial number, printable ASCII. */
@@ -71,23 +87,23 @@ function constant(b: Uint8Array): boolean {
  * record or the reason it was refused. Never throws on any input.
  */
 export function parseProvisioning(bytes: Uint8Array): ProvisioningResult {
-  if (bytes.length < PROVISIONING_HEADER + PROVISIONING_TRAILER) return fail('bad-length');
+  if (bytes.length < Record.HEADER + Record.TRAILER) return fail('bad-length');
   let erased = true;
-  for (let i = 0; i < PROVISIONING_HEADER; i++) if (bytes[i] !== 0xff) erased = false;
+  for (let i = 0; i < Record.HEADER; i++) if (bytes[i] !== 0xff) erased = false;
   if (erased) return fail('erased');
   for (let i = 0; i < 4; i++) if (bytes[i] !== PROVISIONING_MAGIC[i]) return fail('bad-magic');
-  if (bytes[4] !== PROVISIONING_VERSION) return fail('bad-version');
+  if (bytes[4] !== Record.VERSION) return fail('bad-version');
   if (bytes[5] !== 0) return fail('bad-flags');
   const length = u16(bytes, 6);
-  const end = PROVISIONING_HEADER + length;
-  if (length > PROVISIONING_MAX_FIELDS || end + PROVISIONING_TRAILER > bytes.length) return fail('bad-length');
+  const end = Record.HEADER + length;
+  if (length > Record.MAX_FIELDS || end + Record.TRAILER > bytes.length) return fail('bad-length');
   const stored = u32(bytes, end);
   if (crc32(bytes, 0, end) !== stored) return fail('bad-crc');
 
   let serial: string | undefined;
   let secret: Uint8Array | undefined;
   let seed: Uint8Array | undefined;
-  let at = PROVISIONING_HEADER;
+  let at = Record.HEADER;
   while (at < end) {
     if (at + 2 > end) return fail('bad-field');
     const tag = bytes[at];
@@ -95,18 +111,18 @@ export function parseProvisioning(bytes: Uint8Array): ProvisioningResult {
     const value = bytes.subarray(at + 2, at + 2 + n);
     if (at + 2 + n > end) return fail('bad-field');
     at += 2 + n;
-    if (tag === FIELD_SERIAL) {
+    if (tag === Record.FIELD_SERIAL) {
       if (serial !== undefined) return fail('duplicate-field');
-      if (n < SERIAL_MIN || n > SERIAL_MAX) return fail('bad-serial');
+      if (n < Record.SERIAL_MIN || n > Record.SERIAL_MAX) return fail('bad-serial');
       for (let i = 0; i < n; i++) if (value[i] < 0x21 || value[i] > 0x7e) return fail('bad-serial');
       serial = bytesAscii(value);
-    } else if (tag === FIELD_DEVICE_SECRET) {
+    } else if (tag === Record.FIELD_DEVICE_SECRET) {
       if (secret !== undefined) return fail('duplicate-field');
-      if (n !== DEVICE_SECRET_BYTES || constant(value)) return fail('bad-secret');
+      if (n !== Record.DEVICE_SECRET_BYTES || constant(value)) return fail('bad-secret');
       secret = new Uint8Array(value);
-    } else if (tag === FIELD_DRBG_SEED) {
+    } else if (tag === Record.FIELD_DRBG_SEED) {
       if (seed !== undefined) return fail('duplicate-field');
-      if (n !== DRBG_SEED_BYTES || constant(value)) return fail('bad-seed');
+      if (n !== Record.DRBG_SEED_BYTES || constant(value)) return fail('bad-seed');
       seed = new Uint8Array(value);
     } else {
       return fail('unknown-field');
@@ -118,6 +134,6 @@ export function parseProvisioning(bytes: Uint8Array): ProvisioningResult {
 
 /** Reads and parses the record at the start of the provisioning partition. */
 export function readProvisioning(flash: Flash): ProvisioningResult {
-  const n = PROVISIONING_HEADER + PROVISIONING_MAX_FIELDS + PROVISIONING_TRAILER;
+  const n = Record.HEADER + Record.MAX_FIELDS + Record.TRAILER;
   return parseProvisioning(flash.read(0, n < flash.size ? n : flash.size));
 }

@@ -8,13 +8,87 @@ var __engine = (function () {
   var timers = [];
   var nextId = 1;
   var clock = 0;
+  /** One TCP client of the device (see `engine.connect`). */
+  function Client(id) {
+    this.id = id;
+    this.queue = [];
+    this.at = 0;
+    this.flood = 0;
+    this.floodPattern = null;
+    this.floodAt = 0;
+    this.segment = 0;
+    this.every = 0;
+    this.nextAt = 0;
+    this.sent = 0;
+    this.inbox = [];
+    this.refused = false;
+    this.ended = false;
+    this.closed = false;
+    this.closedByClient = false;
+  }
+  Client.prototype.send = function (hex, segment, every) {
+    var b = new Uint8Array(hex.length / 2);
+    for (var i = 0; i < b.length; i++) b[i] = parseInt(hex.substr(i * 2, 2), 16);
+    this.queue.push(b);
+    if (segment) this.segment = segment;
+    if (every) this.every = every;
+    return this;
+  };
+  /** `count` more bytes repeating `pattern` (hex), generated as they are sent. */
+  Client.prototype.floodWith = function (pattern, count) {
+    this.floodPattern = new Uint8Array(pattern.length / 2);
+    for (var i = 0; i < this.floodPattern.length; i++) this.floodPattern[i] = parseInt(pattern.substr(i * 2, 2), 16);
+    this.flood += count;
+    return this;
+  };
+  /** Up to `max` bytes due now, or null (nothing queued, or a slow client's next segment not yet due). */
+  Client.prototype.take = function (max) {
+    if (this.closed || this.closedByClient) return null;
+    if (this.every && clock < this.nextAt) return null;
+    var n = this.segment && this.segment < max ? this.segment : max;
+    var out = null;
+    if (this.queue.length) {
+      var head = this.queue[0];
+      out = head.subarray(this.at, this.at + n);
+      this.at += out.length;
+      if (this.at >= head.length) { this.queue.shift(); this.at = 0; }
+    } else if (this.flood > 0) {
+      out = new Uint8Array(n < this.flood ? n : this.flood);
+      var p = this.floodPattern;
+      for (var k = 0; k < out.length; k++) out[k] = p[(this.floodAt + k) % p.length];
+      this.floodAt += out.length;
+      this.flood -= out.length;
+    }
+    if (out) { this.sent += out.length; this.nextAt = clock + this.every; }
+    return out;
+  };
+  Client.prototype.pendingBytes = function () {
+    var n = this.flood;
+    for (var i = 0; i < this.queue.length; i++) n += this.queue[i].length;
+    return n - this.at;
+  };
+  Client.prototype.close = function () { this.closedByClient = true; };
+  Client.prototype.hex = function () {
+    var s = '';
+    for (var i = 0; i < this.inbox.length; i++) s += (this.inbox[i] | 256).toString(16).substr(1);
+    return s;
+  };
+  Client.prototype.state = function () {
+    return { refused: this.refused, ended: this.ended, closed: this.closed, sent: this.sent, received: this.inbox.length, pending: this.pendingBytes() };
+  };
   var engine = {
     server: null,
     now: function () { return clock; },
-    /** Runs every timer due within `ms` of simulated time; returns how many ran. */
+    /**
+     * One pass of the runtime's event loop, then every timer due within `ms` of simulated time.
+     * A pass first lets the runtime fake's network deliver what its clients sent (`pollers`: one
+     * chunk per connection per pass, as both runtimes read sockets from their idle loop). Returns
+     * how many deliveries and timers ran.
+     */
     advance: function (ms) {
       var until = clock + ms;
       var ran = 0;
+      for (var p = 0; p < engine.pollers.length; p++) ran += engine.pollers[p]();
       for (;;) {
         var best = -1;
         for (var i = 0; i < timers.length; i++) {
@@ -31,11 +105,33 @@ var __engine = (function () {
       return ran;
     },
     pending: function () { return timers.length; },
-    /** Delivers a request (body as hex) through the runtime's fake http module. */
-    send: function (method, url, headers, hex, segment) {
-      var body = new Uint8Array(hex.length / 2);
-      for (var i = 0; i < body.length; i++) body[i] = parseInt(hex.substr(i * 2, 2), 16);
-      return engine.request(method, url, headers, body, segment);
+    pollers: [],
+    /**
+     * TCP clients of the device (the engine check's side of a connection). The runtime fake's
+     * network sets `onConnect(client)` while a server listens; until then a connection is refused.
+     * A client sends queued bytes in segments (`send`), possibly one segment every `every` ms of
+     * simulated time (a slow client), or a flood of one byte value generated as it goes; it
+     * collects what the device sends, and whether the device ended (FIN) or closed it.
+     */
+    clients: [],
+    onConnect: null,
+    connect: function () {
+      var c = new Client(engine.clients.length);
+      engine.clients.push(c);
+      if (engine.onConnect) engine.onConnect(c);
+      else c.refused = c.closed = true;
+      return c;
+    },
+    /** Forgets client `id` once the host has read its answer (its bytes are the harness's, not the device's). */
+    release: function (id) {
+      var c = engine.clients[id];
+      if (c) { c.closedByClient = true; c.inbox = []; c.queue = []; }
+      engine.clients[id] = null;
+    },
+    /** Bytes the device sends to client `c` (a Uint8Array, or a byte string). */
+    deliver: function (c, data) {
+      if (c.closed || c.closedByClient) return;
+      for (var i = 0; i < data.length; i++) c.inbox.push(typeof data === 'string' ? data.charCodeAt(i) & 255 : data[i]);
     },
     addTimer: function (cb, ms, every) {
       if (typeof cb !== 'function') throw new TypeError('callback must be a function');
@@ -99,6 +195,12 @@ var __engine = (function () {
           var list = handlers[name] || [];
           for (var i = 0; i < list.length; i++) list[i](value);
         },
+        /**
+         * Drops every listener once the object can emit nothing more (a closed socket). The runtimes'
+         * collectors free such a socket with its listeners; QuickJS in this WebAssembly build never
+         * runs its cycle collector (its malloc accounting is empty), so the fakes cut the cycle.
+         */
+        forget: function () { handlers = {}; },
       };
     },
   };

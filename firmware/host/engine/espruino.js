@@ -41,10 +41,25 @@
   // src/jswrap_interactive.c: reset() clears RAM (the engine check keeps going), load() re-runs the boot code.
   if (typeof g.reset !== 'function') g.reset = function () {};
   if (typeof g.load !== 'function') g.load = function () { X.loaded = true; };
+  // src/jswrap_string.c (2v29): indexOf finds a needle that only begins at the end of the string
+  // ("abc".indexOf("cd") is 2): the search stops at length - 1 and compares past the end as a match.
+  // Found running the HTTP parser's corpus on the Linux build; reproduced so that the engine check sees it.
+  var realIndexOf = String.prototype.indexOf;
+  String.prototype.indexOf = function (needle, from) {
+    var s = String(this), n = String(needle);
+    var found = realIndexOf.call(s, n, from);
+    if (found >= 0 || n.length < 2) return found;
+    for (var i = Math.max(from | 0, s.length - n.length + 1); i < s.length; i++) {
+      if (s.substr(i) === n.substr(0, s.length - i)) return i;
+    }
+    return -1;
+  };
   var rand = 1;
   g.E = {
     // src/jswrap_espruino.c: E.toString(Uint8Array) is a byte string.
     toString: function (u8) { var s = ''; for (var i = 0; i < u8.length; i++) s += String.fromCharCode(u8[i] & 0xff); return s; },
+    // src/jswrap_espruino.c E.toUint8Array: a byte string (or array) as a new Uint8Array.
+    toUint8Array: function (data) { return new Uint8Array(bytesOf(data)); },
     // targets/esp32/jshardware.c: rand() with a fixed seed.
     hwRand: function () { rand = (rand * 1103515245 + 12345) & 0x7fffffff; return rand; },
     reboot: function () { X.rebooted = true; },
@@ -87,31 +102,113 @@
       return out;
     },
   };
-  // libs/network/http/jswrap_http.c: header names keep the client's case; body as byte-string
-  // 'data' events, then 'end'; writeHead(status, headers); write() of a non-string sends its
-  // jsvAsString form ("1,2,3"); listen(port) has no callback.
-  function request(method, url, headers, body, segment) {
-    var req = X.emitter();
-    req.method = method;
-    req.url = url;
-    req.headers = headers;
-    var res = { statusCode: 200, headers: {}, body: [], ended: false };
-    var bytes = function (s) { var out = new Uint8Array(s.length); for (var i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff; return out; };
-    res.writeHead = function (status, h) { res.statusCode = status; for (var k in h) res.headers[k] = h[k]; };
-    res.write = function (chunk) { res.body.push(bytes(typeof chunk === 'string' ? chunk : String(chunk))); };
-    res.end = function (chunk) { if (chunk !== undefined) res.write(chunk); res.ended = true; };
-    X.server.listener(req, res);
-    var step = segment || 536;
-    for (var at = 0; at < body.length; at += step) req.emit('data', g.E.toString(body.subarray(at, at + step)));
-    req.emit('end');
-    return res;
+  // libs/network/jswrap_net.c over libs/network/socketserver.c and network_esp32.c (RELEASE_2V29):
+  // - createServer(fn): a non-function prints an error and returns undefined (jswrap_net.c:364-369);
+  //   listen(port) is synchronous, takes no callback, returns the server (:679-700); close() stops
+  //   accepting only (socketserver.c:890-903). Wi-Fi state never goes offline on ESP32
+  //   (jswrap_esp32_network.c:727-732): the server survives a lost link.
+  // - Connections are accepted from the idle loop (socketserver.c:786-820): the callback gets the
+  //   Socket on the next pass. lwIP has 10 sockets (CONFIG_LWIP_MAX_SOCKETS): Telnet's listener,
+  //   each server and each connection take one; past that the client is dropped with no JS event.
+  // - Each pass, per connection: up to 536 bytes of what was written are sent; up to 536 received
+  //   bytes arrive as one 'data' byte string (kept until a 'data' listener exists); a peer's close
+  //   gives 'end' then 'close' (false), never 'error' (socketserver.c:553-587, 737-746).
+  // - write(data): strings are sent as bytes; anything else as its string form ("65,66" for a
+  //   Uint8Array, jsvAsString); after end() it throws "This socket is closed" (:934-936). end()
+  //   closes once what was written is sent ('end', then 'close'); no 'data' after it.
+  // - Sockets have no destroy(), remoteAddress, remotePort or setTimeout.
+  // - A lost Wi-Fi link aborts the accepted connections at their next poll ('end', 'close').
+  var LWIP_SOCKETS = 10;
+  X.net = { sockets: 1, connections: [] }; // the Telnet listener
+  function NetSocket() {
+    this._ev = X.emitter();
+    this._rx = '';
+    this._out = '';
+    this._closing = false;
+    this._ended = false;
+    this._hasData = false;
   }
-  var http = {
+  NetSocket.prototype.emit = function (name, value) { this._ev.emit(name, value); };
+  NetSocket.prototype.on = function (name, fn) {
+    this._ev.on(name, fn);
+    if (name === 'data' && !this._hasData) {
+      this._hasData = true;
+      if (this._rx) { var rx = this._rx; this._rx = ''; this.emit('data', rx); }
+    }
+    return this;
+  };
+  NetSocket.prototype.write = function (data) {
+    if (this._closing) throw new Error('This socket is closed');
+    this._out += typeof data === 'string' ? data : String(data);
+    return false;
+  };
+  NetSocket.prototype.end = function (data) {
+    if (data !== undefined && !this._closing) this.write(data);
+    this._closing = true;
+  };
+  var finish = function (conn) {
+    if (conn.done) return;
+    conn.done = true;
+    X.net.connections.splice(X.net.connections.indexOf(conn), 1);
+    conn.client.closed = true;
+    X.net.sockets--;
+    var s = conn.socket;
+    if (s) { if (!s._ended) { s._ended = true; s.emit('end'); } s.emit('close', false); s._ev.forget(); }
+  };
+  X.pollers.push(function () {
+    var ran = 0;
+    var list = X.net.connections.slice();
+    for (var i = 0; i < list.length; i++) {
+      var conn = list[i];
+      if (conn.done) continue;
+      var c = conn.client;
+      if (!conn.socket) {
+        conn.socket = new NetSocket();
+        ran++;
+        conn.server.listener(conn.socket);
+        continue;
+      }
+      var s = conn.socket;
+      if (s._out.length) {
+        X.deliver(c, s._out.substr(0, 536));
+        s._out = s._out.substr(536);
+        ran++;
+        if (s._out.length) continue;
+      }
+      if (s._closing) { c.ended = true; finish(conn); ran++; continue; }
+      if (c.closedByClient || conn.linkLost) { finish(conn); ran++; continue; }
+      var chunk = c.take(536);
+      if (!chunk) continue;
+      ran++;
+      var text = g.E.toString(chunk);
+      if (s._hasData) s.emit('data', text); else s._rx += text;
+    }
+    return ran;
+  });
+  var net = {
     createServer: function (listener) {
-      if (typeof listener !== 'function') throw new Error('Expecting a function');
+      if (typeof listener !== 'function') { X.log(['ERROR: Expecting Callback Function but got ' + typeof listener]); return undefined; }
       var server = { listener: listener, port: 0, listening: false };
-      server.listen = function (port) { server.port = port; server.listening = true; X.server = server; X.request = request; return server; };
-      server.close = function () { server.listening = false; X.server = null; };
+      server.listen = function (port) {
+        if (X.net.sockets >= LWIP_SOCKETS) throw new Error('InternalError: Unable to create socket');
+        X.net.sockets++;
+        server.port = port;
+        server.listening = true;
+        X.server = server;
+        X.onConnect = function (client) {
+          if (!server.listening || X.net.sockets >= LWIP_SOCKETS || !X.wifi.joined) { client.refused = client.closed = true; return; }
+          X.net.sockets++;
+          X.net.connections.push({ client: client, server: server, socket: null, done: false, linkLost: false });
+        };
+        return server;
+      };
+      server.close = function () {
+        if (!server.listening) { X.log(['WARNING: Server not found!']); return; }
+        server.listening = false;
+        X.net.sockets--;
+        X.onConnect = null;
+        X.server = null;
+      };
       return server;
     },
   };
@@ -178,24 +275,40 @@
     },
     AES: { encrypt: aes('encrypt'), decrypt: aes('decrypt') },
   };
-  // src/jswrap_storage.c over src/jsflash.c: names of at most 28 characters; write(name, data)
-  // replaces a file; write(name, data, offset, size) creates a file of `size` bytes (erased, 0xFF)
-  // and writes at `offset`; write(name, data, offset) writes into the file made that way; read()
-  // returns the file as a String, or undefined.
+  // src/jswrap_storage.c over src/jsflash.c: a name keeps its first 28 characters, silently
+  // (jsfNameFromString); write(name, data) replaces a file; data that is not a string or an array
+  // is written as JSON (a plain object) or as one byte (a number); null and undefined throw; an
+  // empty value throws "Can't create zero length file" and leaves the file as it was.
+  // write(name, data, offset, size) creates a file of `size` bytes (erased, 0xFF) and writes at
+  // `offset`; write(name, data, offset) writes into the file made that way; read() returns the file
+  // as a String, or undefined.
   var files = {};
+  var storageData = function (data) {
+    if (data === null || data === undefined) throw new Error('Expecting a string, array or object to write');
+    if (typeof data === 'number') return [data & 255];
+    if (typeof data === 'object' && typeof data.length !== 'number') data = JSON.stringify(data);
+    return bytesOf(data);
+  };
   var Storage = {
     write: function (name, data, offset, size) {
-      if (String(name).length > 28) throw new Error('File name too long');
-      var b = bytesOf(data);
-      if (offset === undefined) { files[name] = b; return true; }
-      if (size !== undefined) { files[name] = []; for (var i = 0; i < size; i++) files[name].push(255); }
+      name = String(name).substr(0, 28);
+      var b = storageData(data);
+      if (offset === undefined) {
+        if (b.length === 0) throw new Error("Can't create zero length file");
+        files[name] = b;
+        return true;
+      }
+      if (size !== undefined) {
+        if (size === 0) throw new Error("Can't create zero length file");
+        files[name] = []; for (var i = 0; i < size; i++) files[name].push(255);
+      }
       var f = files[name];
       if (!f || offset + b.length > f.length) throw new Error('Storage.write: data would go past the end of the file');
       for (var j = 0; j < b.length; j++) f[offset + j] = b[j];
       return true;
     },
     read: function (name) {
-      var f = files[name];
+      var f = files[String(name).substr(0, 28)];
       if (!f) return undefined;
       var s = '';
       for (var i = 0; i < f.length; i++) s += String.fromCharCode(f[i]);
@@ -205,16 +318,20 @@
   X.storage = files;
   var TelnetServer = { setOptions: function (o) { X.telnet = o.mode; } };
   // libs/network/esp32/jswrap_esp32_network.c: connect(ssid, options, callback) throws without a
-  // string ssid or with a non-string options.password; the callback is queued with null once the
-  // station has an address, or with the disconnect reason ("no_ap_found", "auth_fail"). Networks
-  // the fake knows: __engine.wifi.networks (ssid -> password); the last join is __engine.wifi.joined.
-  // Wifi is an event emitter: 'disconnected' with {ssid, mac, reason, msg}; __engine.wifi.drop() plays
-  // the access point going away.
+  // string ssid or with a non-string options.password; once the station has an address it emits
+  // 'associated' and 'connected' ({ip, netmask, gw}) and the callback is queued with null, or with
+  // the disconnect reason ("no_ap_found", "auth_fail"). A lost link emits 'disconnected' with
+  // {ssid, mac, reason, msg}; there is no automatic reconnect. Networks the fake knows:
+  // __engine.wifi.networks (ssid -> password); the station's network is __engine.wifi.joined;
+  // __engine.wifi.drop() plays the access point going away (accepted connections die at their next
+  // poll), __engine.wifi.up(ssid) a station joined before the program started.
   X.wifi = { networks: {}, joined: null, attempts: 0 };
   var wifiEvents = X.emitter();
+  X.wifi.up = function (ssid) { X.wifi.joined = ssid; };
   X.wifi.drop = function () {
     var ssid = X.wifi.joined;
     X.wifi.joined = null;
+    for (var i = 0; i < X.net.connections.length; i++) X.net.connections[i].linkLost = true;
     wifiEvents.emit('disconnected', { ssid: ssid, mac: '00:00:00:00:00:00', reason: '200', msg: 'beacon_timeout' });
   };
   var Wifi = {
@@ -226,12 +343,21 @@
       X.wifi.attempts++;
       var known = Object.prototype.hasOwnProperty.call(X.wifi.networks, ssid);
       var reason = !known ? 'no_ap_found' : X.wifi.networks[ssid] !== (password || '') ? 'auth_fail' : null;
-      if (!reason) X.wifi.joined = ssid;
-      g.setTimeout(function () { if (callback) callback(reason); }, 0);
+      g.setTimeout(function () {
+        if (!reason) {
+          X.wifi.joined = ssid;
+          wifiEvents.emit('associated', {});
+          wifiEvents.emit('connected', { ip: '192.168.1.60', netmask: '255.255.255.0', gw: '192.168.1.1' });
+        }
+        if (callback) callback(reason);
+      }, 0);
     },
   };
-  var modules = { Flash: Flash, Storage: Storage, http: http, TelnetServer: TelnetServer, crypto: crypto, Wifi: Wifi };
+  var modules = { Flash: Flash, Storage: Storage, net: net, TelnetServer: TelnetServer, crypto: crypto, Wifi: Wifi };
   if (!hostCrypto && realRequire) modules.crypto = realRequire('crypto');
+  // On a real engine asked for its own network (real-engines.ts, the hostile-request row), the
+  // runtime's own net module serves real sockets.
+  if (realRequire && g.__hoshiRealNet) modules.net = realRequire('net');
   g.require = function (id) {
     if (!modules[id]) throw new Error('Module ' + id + ' not found');
     return X.watch(modules[id], "require('" + id + "')");

@@ -1,0 +1,281 @@
+import type { Net, TcpConnection, TcpHandlers, TcpServer } from '../../../hal/net';
+import { asciiBytes, utf8Bytes } from './bytes';
+import { HTTP_REFUSALS, newRequestParser, parseRequest, State, type RequestHead, type RequestParser } from './http-parser';
+import { problem, type HttpConfig, type HttpRequest, type HttpResponse } from './module';
+
+/** How long an answered connection may stay open before it is destroyed, ms (a const enum: the bundler writes the values into the code). */
+const enum Grace {
+  CLOSE_GRACE_MS = 2000,
+}
+
+/**
+ * The kit's HTTP/1.1 server over a board's TCP server (hal/net): one request per connection,
+ * answered and closed. Bytes are counted as they arrive (core/http-parser), so a request is
+ * refused the moment it passes a limit and what follows is dropped, never held:
+ * - the head (request line and headers) within `maxHeaderBytes` (414, 431), the body within
+ *   `maxBodyBytes` (413) in one buffer of its declared size;
+ * - the route and its access level are decided from the head, before any of the body is read
+ *   (`decide`), and `Expect: 100-continue` is answered only for a request that will be served;
+ * - the Host must be an IP literal or a name the device answers to (421 otherwise: a web page
+ *   cannot reach the device through DNS rebinding);
+ * - a request that has not arrived whole within the board's timeout is answered 408 and closed;
+ * - connections beyond the board's socket slots are refused at once (503), or destroyed before
+ *   they can send where a newcomer would disturb the open connection (`limits.exclusive`);
+ * - every answer carries Content-Length, `Connection: close`, `Cache-Control: no-store` and
+ *   `X-Content-Type-Options: nosniff`; every refusal is `{"error": code, "reason": text}`.
+ * A connection that has been answered and is not closed by its peer is destroyed after a grace.
+ */
+
+/** What the server asks of its owner (boot routes requests to modules). */
+export interface HttpHandlers {
+  /**
+   * Decides on a request from its head: a refusal to send at once (the body is never read), or
+   * undefined to read the body and call `request`.
+   */
+  decide(head: RequestHead): HttpResponse | undefined;
+  /** The complete request; `reply` exactly once, synchronously or later. */
+  request(request: HttpRequest, reply: (response: HttpResponse) => void): void;
+}
+
+export interface HttpServerEvents {
+  ready(server: TcpServer): void;
+  /** The runtime closed the server (a lost link): listen again once the link is back. */
+  dropped(reason: string): void;
+}
+
+/** What a closed connection's state points at instead of the runtime's socket and a parser with buffers. */
+const GONE: TcpConnection = { remote: '', write: (): void => undefined, end: (): void => undefined, destroy: (): void => undefined };
+const IDLE = newRequestParser({ maxHeaderBytes: 1, maxBodyBytes: 0 });
+
+/** One connection's state. */
+interface Conn {
+  tcp: TcpConnection;
+  parser: RequestParser;
+  /** Request timeout, then close grace. */
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /** The head was decided on (routed, 100 Continue sent when asked). */
+  decided: boolean;
+  /** An answer was sent (or the connection refused): every further byte is dropped. */
+  answered: boolean;
+  closed: boolean;
+  /** HEAD request: the answer has no body. */
+  head: boolean;
+}
+
+interface ServerState {
+  net: Net;
+  config: HttpConfig;
+  handlers: HttpHandlers;
+  open: number;
+  /** Names the Host header may carry besides IP literals, lower-case. */
+  names: string[];
+}
+
+/** The bytes of an answer: status line, headers, body (none for HEAD; Content-Length as for GET). */
+export function serializeResponse(response: HttpResponse, head: boolean): Uint8Array {
+  const body = response.body === undefined ? new Uint8Array(0) : typeof response.body === 'string' ? utf8Bytes(response.body) : response.body;
+  // The reason phrase is left empty (RFC 9112 §4: a client ignores it): a table of phrases would
+  // cost Kaluma's heap more than it tells anyone.
+  let text = 'HTTP/1.1 ' + response.status + ' \r\n';
+  const given = response.headers || {};
+  const names = Object.keys(given);
+  for (let i = 0; i < names.length; i++) {
+    const lower = names[i].toLowerCase();
+    // The server frames and closes every answer itself.
+    if (lower === 'content-length' || lower === 'connection' || lower === 'transfer-encoding') continue;
+    text += names[i] + ': ' + given[names[i]] + '\r\n';
+  }
+  text += 'Content-Length: ' + body.length + '\r\nConnection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n';
+  const start = asciiBytes(text);
+  if (head || body.length === 0) return start;
+  const out = new Uint8Array(start.length + body.length);
+  out.set(start, 0);
+  out.set(body, start.length);
+  return out;
+}
+
+/** A refusal in the one error shape. */
+function refusal(status: number, code: string, reason: string): HttpResponse {
+  return problem(status, code, reason);
+}
+
+/** True if `host` (without port) is an IPv4 dotted quad or a bracketed IPv6 literal. */
+function ipLiteral(host: string): boolean {
+  if (host.length > 2 && host.charCodeAt(0) === 91 && host.charCodeAt(host.length - 1) === 93) return true; // [v6]
+  const parts = host.split('.');
+  if (parts.length !== 4) return false;
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i];
+    if (p.length < 1 || p.length > 3) return false;
+    for (let j = 0; j < p.length; j++) if (p.charCodeAt(j) < 48 || p.charCodeAt(j) > 57) return false;
+    if (parseInt(p, 10) > 255) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether the request names this device: its Host (or absolute-form authority) is an IP literal or
+ * one of the device's names. DNS rebinding needs a name the attacker controls; an IP literal cannot
+ * be rebound (the rule Syncthing applies to its GUI). HTTP/1.0 without Host is allowed.
+ */
+function hostAllowed(st: ServerState, head: RequestHead): boolean {
+  let authority = head.authority || head.headers['host'];
+  if (authority === undefined) return head.minor === 0;
+  authority = authority.toLowerCase();
+  let host = authority;
+  const close = authority.lastIndexOf(']');
+  const colon = authority.lastIndexOf(':');
+  if (colon > close) host = authority.substring(0, colon);
+  if (ipLiteral(host)) return true;
+  if (host.length > 0 && host.charCodeAt(host.length - 1) === 46) host = host.substring(0, host.length - 1); // "name."
+  return st.names.indexOf(host) >= 0;
+}
+
+function clearTimer(c: Conn): void {
+  if (c.timer !== undefined) clearTimeout(c.timer);
+  c.timer = undefined;
+}
+
+/** Sends `response` and closes; the connection is destroyed if its peer does not close it soon. */
+function answer(c: Conn, response: HttpResponse): void {
+  if (c.answered || c.closed) return;
+  c.answered = true;
+  clearTimer(c);
+  c.parser = IDLE; // the buffers go at once
+  try {
+    c.tcp.write(serializeResponse(response, c.head));
+    c.tcp.end();
+  } catch (error) {
+    c.tcp.destroy();
+    return;
+  }
+  c.timer = setTimeout(() => {
+    c.timer = undefined;
+    if (!c.closed) c.tcp.destroy();
+  }, Grace.CLOSE_GRACE_MS);
+}
+
+/** The parser's refusal as an answer. */
+function refuseParse(c: Conn): void {
+  const e = c.parser.error!;
+  answer(c, refusal(e.status, e.code, e.reason));
+}
+
+/** Hands a complete request to its route; one reply, a throwing handler gets 500. */
+function complete(st: ServerState, c: Conn): void {
+  clearTimer(c);
+  const h = c.parser.head!;
+  const request: HttpRequest = {
+    method: h.method,
+    path: h.path,
+    query: h.query,
+    headers: h.headers,
+    body: c.parser.body || new Uint8Array(0),
+    remote: c.tcp.remote,
+  };
+  let replied = false;
+  const reply = (response: HttpResponse): void => {
+    if (replied) return;
+    replied = true;
+    answer(c, response);
+  };
+  try {
+    st.handlers.request(request, reply);
+  } catch (error) {
+    console.log('[hoshi] handler error: ' + error);
+    reply(refusal(500, 'internal-error', 'the request handler failed'));
+  }
+}
+
+/** Decides on a request whose head just completed: refuse it now, or go on with its body. */
+function decide(st: ServerState, c: Conn): void {
+  c.decided = true;
+  const h = c.parser.head!;
+  c.head = h.method === 'HEAD';
+  if (!hostAllowed(st, h)) {
+    answer(c, refusal(421, 'misdirected-request', 'not a name of this device'));
+    return;
+  }
+  const refused = st.handlers.decide(h);
+  if (refused) {
+    answer(c, refused);
+    return;
+  }
+  if (h.expectContinue && c.parser.state === State.BODY) c.tcp.write(asciiBytes('HTTP/1.1 100 \r\n\r\n'));
+}
+
+/** Bytes of one connection, as they arrive. */
+function received(st: ServerState, c: Conn, bytes: Uint8Array): void {
+  let at = 0;
+  while (!c.answered && !c.closed && at < bytes.length) {
+    at = parseRequest(c.parser, bytes, at, bytes.length);
+    if (c.parser.state === State.FAILED) {
+      refuseParse(c);
+      return;
+    }
+    if (!c.decided && (c.parser.state === State.BODY || c.parser.state === State.DONE)) decide(st, c);
+    if (!c.answered && c.parser.state === State.DONE) {
+      // Bytes after the request (a pipelined one) are never read: this one is answered, then closed.
+      complete(st, c);
+      return;
+    }
+  }
+}
+
+function accept(st: ServerState, tcp: TcpConnection): TcpHandlers {
+  const limits = st.net.limits;
+  const c: Conn = {
+    tcp: tcp,
+    parser: newRequestParser({ maxHeaderBytes: st.config.maxHeaderBytes, maxBodyBytes: st.config.maxBodyBytes }),
+    timer: undefined,
+    decided: false,
+    answered: false,
+    closed: false,
+    head: false,
+  };
+  const handlers: TcpHandlers = {
+    data: (bytes: Uint8Array): void => {
+      if (!c.answered && !c.closed) received(st, c, bytes);
+    },
+    closed: (): void => {
+      if (c.closed) return;
+      c.closed = true;
+      clearTimer(c);
+      st.open--;
+      // Nothing of a closed connection is kept: its buffers and the runtime's socket are let go.
+      c.tcp = GONE;
+      c.parser = IDLE;
+    },
+  };
+  st.open++;
+  if (st.open > limits.connections) {
+    if (limits.exclusive) {
+      c.answered = true;
+      tcp.destroy();
+    } else {
+      answer(c, refusal(503, 'busy', limits.connections + ' connection(s) at a time: try again'));
+    }
+    return handlers;
+  }
+  c.timer = setTimeout(() => {
+    c.timer = undefined;
+    if (!c.answered && !c.closed) answer(c, refusal(408, 'request-timeout', 'no whole request within ' + limits.requestTimeoutMs + ' ms'));
+  }, limits.requestTimeoutMs);
+  return handlers;
+}
+
+/**
+ * Serves HTTP on `net` at `config.port` until the returned server is closed (or the runtime
+ * drops it: `events.dropped`). Throws what `net.listen` throws (`net-down`, `net-absent`).
+ */
+export function serveHttp(net: Net, config: HttpConfig, handlers: HttpHandlers, events: HttpServerEvents): TcpServer {
+  const names: string[] = [];
+  const extra = (config.hostnames || []).concat(net.hostnames);
+  for (let i = 0; i < extra.length; i++) names.push(extra[i].toLowerCase());
+  const st: ServerState = { net: net, config: config, handlers: handlers, open: 0, names: names };
+  return net.listen(config.port, (tcp: TcpConnection) => accept(st, tcp), events.ready, events.dropped);
+}
+
+/** The status and code of every refusal the server and its parser give (docs, conformance). */
+export const SERVER_REFUSALS: { [code: string]: number } = { 'misdirected-request': 421, 'request-timeout': 408, busy: 503, 'internal-error': 500 };
+export { HTTP_REFUSALS };

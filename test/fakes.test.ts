@@ -1,0 +1,214 @@
+import test from 'ava';
+import { runInEngine } from '../firmware/host/engine';
+
+/**
+ * The runtime fakes refuse what the runtimes refuse (each behaviour cites its upstream file in
+ * firmware/host/engine/kaluma.js and espruino.js: kaluma-project/kaluma at 1.2.1, espruino/Espruino
+ * at RELEASE_2V29). Each probe returns what the call did: its result, or the error it threw.
+ */
+
+const attempt = (expr: string): string => `(function () { try { return JSON.stringify(${expr}); } catch (e) { return (e && e.name) + ': ' + (e && e.message); } })()`;
+
+async function kaluma(probes: string[], prelude = ''): Promise<unknown[]> {
+  const report = await runInEngine("'use strict';", 'kaluma', { library: true, network: 'down', prelude, probes: probes.map(attempt) });
+  if (!report.booted) throw new Error(report.error);
+  return report.values;
+}
+
+async function espruino(probes: string[], prelude = ''): Promise<unknown[]> {
+  const report = await runInEngine('', 'espruino', { library: true, network: 'down', prelude, probes: probes.map(attempt) });
+  if (!report.booted) throw new Error(report.error);
+  return report.values;
+}
+
+test('Kaluma TextEncoder/TextDecoder (src/global.c): labels, ascii, argument types', async (t) => {
+  t.deepEqual(
+    await kaluma([
+      'Array.prototype.slice.call(new TextEncoder().encode("é"))',
+      'Array.prototype.slice.call(new TextEncoder("ascii").encode("aé€"))',
+      'new TextEncoder("latin1").encoding',
+      'new TextEncoder("latin1").encode("a")',
+      'new TextEncoder("UTF-8").encode("a")',
+      'new TextEncoder(8)',
+      'new TextEncoder().encode(42)',
+      'new TextEncoder().encode()',
+      'new TextDecoder().decode(new Uint8Array([0x68, 0xc3, 0xa9]))',
+      'new TextDecoder("ascii").decode(new Uint8Array([0x68, 0xe9]))',
+      'new TextDecoder().decode([104])',
+      'new TextDecoder().decode(new Uint16Array([104]))',
+      'new TextDecoder().decode()',
+      'new TextDecoder("utf-16").decode(new Uint8Array([104]))',
+    ]),
+    [
+      '[195,169]',
+      '[97,233,0]',
+      '"latin1"',
+      'Error: Unsupported encoding.',
+      'Error: Unsupported encoding.',
+      'TypeError: "label" argument must be a string',
+      'TypeError: "input" argument must be a string',
+      'TypeError: "input" argument must be a string',
+      '"hé"',
+      '"hé"',
+      'Error: input must be Uint8Array.',
+      'Error: input must be Uint8Array.',
+      'TypeError: "input" argument required',
+      'Error: Unsupported encoding.',
+    ],
+  );
+});
+
+test("Kaluma Flash and WDT (module_flash.c, module_wdt.c): missing or mistyped arguments throw; a misaligned write does nothing", async (t) => {
+  const f = 'new (require("flash").Flash)(134, 2)';
+  t.deepEqual(
+    await kaluma([
+      `${f}.read(undefined, new Uint8Array(4))`,
+      `${f}.read(0, [0, 0])`,
+      `${f}.write(0)`,
+      `${f}.write("0", new Uint8Array(256))`,
+      `${f}.read(0, new Uint8Array(4), "0")`,
+      `${f}.ioctl()`,
+      `(function () { var x = ${f}; x.write(0, new Uint8Array(100)); var b = new Uint8Array(4); x.read(0, b); return Array.prototype.slice.call(b); })()`,
+      'new (require("wdt").WDT)()',
+      'new (require("wdt").WDT)("1000")',
+      'new (require("wdt").WDT)(1000).timeout',
+    ]),
+    [
+      'TypeError: "block" argument must be a number',
+      'TypeError: "buffer" argument must be an TypedArray',
+      'TypeError: "buffer" argument must be an TypedArray',
+      'TypeError: "block" argument must be a number',
+      'TypeError: "offset" argument must be a number',
+      'TypeError: "op" argument must be a number',
+      '[255,255,255,255]',
+      'TypeError: "timeout" argument must be a number',
+      'TypeError: "timeout" argument must be a number',
+      '1000',
+    ],
+  );
+});
+
+test('Kaluma wifi (wifi.js, module_pico_cyw43.c): events before the callback; a failed join calls back as a success without events; a lost link says nothing', async (t) => {
+  const prelude = '__engine.wifi.networks.Home = "correct horse"; var seen = []; var w = new (require("wifi").WiFi)(); w.on("associated", function () { seen.push("associated"); }); w.on("connected", function () { seen.push("connected"); }); w.on("disconnected", function () { seen.push("disconnected"); });';
+  t.deepEqual(
+    await kaluma(
+      [
+        '(function () { w.connect({ ssid: "Home", password: "correct horse", security: "WPA2_PSK", enforce: true }, function (e, info) { seen.push("callback " + e + " " + info.ssid); }); return seen.splice(0); })()',
+        '(function () { var c; w.getConnection(function (e, info) { c = info; }); return c; })()',
+        '(function () { __engine.wifi.drop(); var c = "?"; w.getConnection(function (e, info) { c = info === undefined ? "none" : info; }); return [c].concat(seen.splice(0)); })()',
+        '(function () { w.connect({ ssid: "Home", password: "wrong", security: "WPA2_PSK", enforce: true }, function (e, info) { seen.push("callback " + e + " " + info.ssid); }); return seen.splice(0); })()',
+        '(function () { w.disconnect(); return seen.splice(0); })()',
+        'w.connect({ ssid: 42, enforce: true })',
+      ],
+      prelude,
+    ),
+    [
+      '["associated","connected","callback null Home"]',
+      '{"ssid":"Home","bssid":""}',
+      '["none"]',
+      '["callback null Home"]',
+      '["disconnected"]',
+      'TypeError: SSID error',
+    ],
+  );
+});
+
+test("Kaluma net (net.js, module_pico_cyw43.c): no listening while Wi-Fi is down; every connection's bytes reach the newest socket; a peer's close says nothing", async (t) => {
+  const prelude = [
+    'var log = [];',
+    'var net = require("net");',
+    'var server = net.createServer(function (s) { var n = log.length; s.on("data", function (d) { log.push("data@" + n + ":" + String.fromCharCode.apply(null, d)); }); s.on("close", function () { log.push("close@" + n); }); s.on("finish", function () { log.push("finish@" + n); }); log.push("conn " + s.remoteAddress + ":" + s.remotePort); socks.push(s); });',
+    'var socks = [];',
+  ].join('\n');
+  const hex = (s: string): string => Buffer.from(s, 'latin1').toString('hex');
+  t.deepEqual(
+    await kaluma(
+      [
+        'server.listen(80)',
+        'net.createServer({}, function () {})',
+        '(function () { __engine.wifi.up("Home"); server.listen(80); return __engine.server === server; })()',
+        `(function () { var a = __engine.connect(), b; a.send("${hex('from a')}"); __engine.advance(10); b = __engine.connect(); a.send("${hex('again a')}"); b.send("${hex('from b')}"); __engine.advance(10); return log.splice(0); })()`,
+        `(function () { socks[0].write(new Uint8Array([104, 105])); socks[0].write("!"); var before = __engine.clients[0].inbox.length; __engine.advance(10); return [before, __engine.clients[0].inbox.length]; })()`,
+        '(function () { __engine.clients[1].close(); __engine.advance(10); return log.splice(0).concat([socks[1].destroyed]); })()',
+        '(function () { socks[0].end(); var now = log.splice(0); __engine.advance(10); return [now, log.splice(0), __engine.clients[0].ended]; })()',
+        '(function () { socks[0].destroy(); return log.splice(0).concat([__engine.clients[0].closed]); })()',
+      ],
+      prelude,
+    ),
+    [
+      'Error: WiFi is not connected.',
+      'TypeError: listener must be a function',
+      'true',
+      // The second client's socket gets both clients' bytes.
+      '["conn 0.0.0.0:0","data@0:from a","conn 0.0.0.0:0","data@2:again a","data@2:from b"]',
+      '[0,3]',
+      '[false]',
+      '[[],["finish@0"],true]',
+      '["close@0",true]',
+    ],
+  );
+});
+
+test("Espruino Storage (jswrap_storage.c, jsflash.c): zero-length files refused, long names cut to 28 characters, objects written as JSON", async (t) => {
+  const S = 'require("Storage")';
+  t.deepEqual(
+    await espruino([
+      `${S}.write("empty", "")`,
+      `${S}.read("empty")`,
+      `(function () { ${S}.write("a-name-of-more-than-28-characters", "x"); return ${S}.read("a-name-of-more-than-28-charac"); })()`,
+      `(function () { ${S}.write("obj", { a: 1 }); return ${S}.read("obj"); })()`,
+      `(function () { ${S}.write("num", 42); return ${S}.read("num"); })()`,
+      `${S}.write("nothing", null)`,
+      `${S}.write("made", "", 0, 0)`,
+    ]),
+    [
+      "Error: Can't create zero length file",
+      undefined,
+      '"x"',
+      '"{\\"a\\":1}"',
+      '"*"',
+      'Error: Expecting a string, array or object to write',
+      "Error: Can't create zero length file",
+    ],
+  );
+});
+
+test("Espruino net (jswrap_net.c, socketserver.c): data in byte strings of at most 536 bytes a pass; write() of a Uint8Array sends its text; no writing after end(); a peer's close gives 'end' then 'close'", async (t) => {
+  const prelude = [
+    'var log = []; var socks = [];',
+    'var server = require("net").createServer(function (s) { s.on("data", function (d) { log.push("data " + typeof d + " " + d.length); }); s.on("end", function () { log.push("end"); }); s.on("close", function (e) { log.push("close " + e); }); socks.push(s); });',
+    '__engine.wifi.up("Home");',
+  ].join('\n');
+  t.deepEqual(
+    await espruino(
+      [
+        'require("net").createServer(42)',
+        'server.listen(80) === server',
+        `(function () { var c = __engine.connect(); c.floodWith("61", 1000); for (var i = 0; i < 4; i++) __engine.advance(10); return log.splice(0); })()`,
+        '[typeof socks[0].destroy, typeof socks[0].remoteAddress]',
+        '(function () { socks[0].write(new Uint8Array([65, 66])); __engine.advance(10); return String.fromCharCode.apply(null, __engine.clients[0].inbox); })()',
+        '(function () { __engine.clients[0].close(); __engine.advance(10); return log.splice(0); })()',
+        '(function () { __engine.connect(); __engine.advance(10); socks[1].end(); return socks[1].write("x"); })()',
+      ],
+      prelude,
+    ),
+    [
+      undefined,
+      'true',
+      '["data string 536","data string 464"]',
+      '["undefined","undefined"]',
+      '"65,66"',
+      '["end","close false"]',
+      'Error: This socket is closed',
+    ],
+  );
+});
+
+test("Espruino's String.prototype.indexOf (jswrap_string.c) matches a needle that only begins at the end of the string", async (t) => {
+  t.deepEqual(await espruino(["'abc'.indexOf('cd')", "'hello'.indexOf('lox')", "'GET POST'.indexOf('POSTX')", "'abc'.indexOf('bc')", "'abc'.indexOf('x')"]), ['2', '3', '4', '1', '-1']);
+});
+
+test("the fakes offer no http module: Hoshi serves HTTP itself over net, and an image that loads http fails the engine check", async (t) => {
+  t.deepEqual(await kaluma(['require("http")']), ['Error: engine check: no fake for Kaluma module http']);
+  t.deepEqual(await espruino(['require("http")']), ['Error: Module http not found']);
+});
