@@ -150,7 +150,7 @@ test('smart-plug for the Raspberry Pi Pico (no Wi-Fi): builds, passes the profil
   t.deepEqual(profile.violations, [], formatViolations(profile));
   const report = await runInEngine(built.code, 'kaluma', { library: true, probes: ['String(__engine.pins.levels[15])'] });
   t.true(report.booted, report.error);
-  t.true(report.logs.some((l) => /without its HTTP interface: the Raspberry Pi Pico has no network interface/.test(l)), report.logs.join('\n'));
+  t.true(report.logs.some((l) => /without its HTTP interface: net-absent: the Raspberry Pi Pico has no network interface/.test(l)), report.logs.join('\n'));
   t.deepEqual(report.values, ['0'], 'the relay module still ran');
   t.deepEqual(report.missing, []);
   await t.throwsAsync(buildImage('smart-plug', 'kaluma', undefined, 'espruino-esp32'), { message: /does not run kaluma/ });

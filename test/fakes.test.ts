@@ -88,63 +88,69 @@ test("Kaluma Flash and WDT (module_flash.c, module_wdt.c): missing or mistyped a
   );
 });
 
-test('Kaluma wifi (wifi.js, module_pico_cyw43.c): events before the callback; a failed join calls back as a success without events; a lost link says nothing', async (t) => {
-  const prelude = '__engine.wifi.networks.Home = "correct horse"; var seen = []; var w = new (require("wifi").WiFi)(); w.on("associated", function () { seen.push("associated"); }); w.on("connected", function () { seen.push("connected"); }); w.on("disconnected", function () { seen.push("disconnected"); });';
+test('Kaluma\'s CYW43 Wi-Fi device (module_pico_cyw43.c): events before the callback; a failed join shows only in errno; a lost link says nothing', async (t) => {
+  const prelude = '__engine.wifi.networks.Home = "correct horse"; var seen = []; var w = __ieee80211dev; w.assoc_cb = function () { seen.push("associated"); }; w.connect_cb = function () { seen.push("connected"); }; w.disconnect_cb = function () { seen.push("disconnected"); };';
   t.deepEqual(
     await kaluma(
       [
-        '(function () { w.connect({ ssid: "Home", password: "correct horse", security: "WPA2_PSK", enforce: true }, function (e, info) { seen.push("callback " + e + " " + info.ssid); }); return seen.splice(0); })()',
-        '(function () { var c; w.getConnection(function (e, info) { c = info; }); return c; })()',
-        '(function () { __engine.wifi.drop(); var c = "?"; w.getConnection(function (e, info) { c = info === undefined ? "none" : info; }); return [c].concat(seen.splice(0)); })()',
-        '(function () { w.connect({ ssid: "Home", password: "wrong", security: "WPA2_PSK", enforce: true }, function (e, info) { seen.push("callback " + e + " " + info.ssid); }); return seen.splice(0); })()',
+        '(function () { w.connect({ ssid: "Home", password: "correct horse", security: "WPA2_PSK" }, function (e) { seen.push("callback " + e); }); return seen.splice(0).concat([w.errno]); })()',
+        '(function () { var c; w.get_connection(function (e, info) { c = info; }); return [c, w.errno]; })()',
+        '(function () { __engine.wifi.drop(); var c = "?"; w.get_connection(function (e, info) { c = info === undefined ? "none" : info; }); return [c, w.errno].concat(seen.splice(0)); })()',
+        '(function () { w.connect({ ssid: "Home", password: "wrong", security: "WPA2_PSK" }, function (e) { seen.push("callback " + e); }); return seen.splice(0).concat([w.errno]); })()',
         '(function () { w.disconnect(); return seen.splice(0); })()',
-        'w.connect({ ssid: 42, enforce: true })',
+        'w.connect({ ssid: 42 })',
+        'w.connect()',
       ],
       prelude,
     ),
     [
-      '["associated","connected","callback null Home"]',
-      '{"ssid":"Home","bssid":""}',
-      '["none"]',
-      '["callback null Home"]',
+      '["associated","connected","callback 0",0]',
+      '[{"ssid":"Home","bssid":""},0]',
+      '["none",-1]',
+      // The callback's errno reaches JS as 0 on the RP2040: only the errno property tells.
+      '["callback 0",-1]',
       '["disconnected"]',
       'TypeError: SSID error',
+      'TypeError: "connectInfo" argument required',
     ],
   );
 });
 
-test("Kaluma net (net.js, module_pico_cyw43.c): no listening while Wi-Fi is down; every connection's bytes reach the newest socket; a peer's close says nothing", async (t) => {
+test("Kaluma's CYW43 network device (module_pico_cyw43.c): no socket while Wi-Fi is down; every connection's bytes reach the listening socket's read_cb; a peer's close calls the connection's own close_cb", async (t) => {
   const prelude = [
-    'var log = [];',
-    'var net = require("net");',
-    'var server = net.createServer(function (s) { var n = log.length; s.on("data", function (d) { log.push("data@" + n + ":" + String.fromCharCode.apply(null, d)); }); s.on("close", function () { log.push("close@" + n); }); s.on("finish", function () { log.push("finish@" + n); }); log.push("conn " + s.remoteAddress + ":" + s.remotePort); socks.push(s); });',
-    'var socks = [];',
+    'var log = []; var d = __netdev;',
+    'function serve() { var fd = d.socket("AF_INET", "STREAM"); var s = d.get(fd); s.read_cb = function (data) { log.push("read " + String.fromCharCode.apply(null, data)); };',
+    '  s.accept_cb = function (c) { var o = d.get(c); log.push("accept " + c + " " + o.raddr + ":" + o.rport); o.close_cb = function () { log.push("close " + c); }; };',
+    '  d.bind(fd, d.ip, 80); d.listen(fd); return fd; }',
   ].join('\n');
   const hex = (s: string): string => Buffer.from(s, 'latin1').toString('hex');
   t.deepEqual(
     await kaluma(
       [
-        'server.listen(80)',
-        'net.createServer({}, function () {})',
-        '(function () { __engine.wifi.up("Home"); server.listen(80); return __engine.server === server; })()',
-        `(function () { var a = __engine.connect(), b; a.send("${hex('from a')}"); __engine.advance(10); b = __engine.connect(); a.send("${hex('again a')}"); b.send("${hex('from b')}"); __engine.advance(10); return log.splice(0); })()`,
-        `(function () { socks[0].write(new Uint8Array([104, 105])); socks[0].write("!"); var before = __engine.clients[0].inbox.length; __engine.advance(10); return [before, __engine.clients[0].inbox.length]; })()`,
-        '(function () { __engine.clients[1].close(); __engine.advance(10); return log.splice(0).concat([socks[1].destroyed]); })()',
-        '(function () { socks[0].end(); var now = log.splice(0); __engine.advance(10); return [now, log.splice(0), __engine.clients[0].ended]; })()',
-        '(function () { socks[0].destroy(); return log.splice(0).concat([__engine.clients[0].closed]); })()',
+        'serve()',
+        'd.socket("AF_INET", "RAW")',
+        '(function () { __engine.wifi.up("Home"); return [serve(), d.errno, d.ip]; })()',
+        `(function () { var a = __engine.connect(), b; a.send("${hex('from a')}"); __engine.advance(10); b = __engine.connect(); b.send("${hex('from b')}"); __engine.advance(10); return log.splice(0); })()`,
+        `(function () { d.write(1, "hi"); d.write(1, new Uint8Array([1])); })()`,
+        `(function () { d.write(1, "h\u00e9\u20ac"); d.write(9, "x"); return [d.errno, String.fromCharCode.apply(null, __engine.clients[0].inbox)]; })()`,
+        '(function () { __engine.clients[1].close(); __engine.advance(10); return log.splice(0).concat([d.get(2) === undefined]); })()',
+        '(function () { d.close(1); return log.splice(0).concat([__engine.clients[0].closed]); })()',
+        '(function () { __engine.wifi.drop(); var c = __engine.connect(); return [c.refused, __engine.server !== null]; })()',
       ],
       prelude,
     ),
     [
       'Error: WiFi is not connected.',
-      'TypeError: listener must be a function',
-      'true',
-      // The second client's socket gets both clients' bytes.
-      '["conn 0.0.0.0:0","data@0:from a","conn 0.0.0.0:0","data@2:again a","data@2:from b"]',
-      '[0,3]',
-      '[false]',
-      '[[],["finish@0"],true]',
-      '["close@0",true]',
+      'TypeError: un-supported domain or protocol.',
+      '[0,0,"192.168.1.50"]',
+      // Both connections' bytes arrive at the listening socket, none says whose they are.
+      '["accept 1 0.0.0.0:0","read from a","accept 2 0.0.0.0:0","read from b"]',
+      'TypeError: "data" argument must be a string',
+      // One byte per character: é is 0xe9, € (above U+00FF) becomes 0 (jerryxx.c:208-238).
+      '[-1,"hih\u00e9\\u0000"]',
+      '["close 2",true]',
+      '["close 1",true]',
+      '[true,true]',
     ],
   );
 });
@@ -208,7 +214,7 @@ test("Espruino's String.prototype.indexOf (jswrap_string.c) matches a needle tha
   t.deepEqual(await espruino(["'abc'.indexOf('cd')", "'hello'.indexOf('lox')", "'GET POST'.indexOf('POSTX')", "'abc'.indexOf('bc')", "'abc'.indexOf('x')"]), ['2', '3', '4', '1', '-1']);
 });
 
-test("the fakes offer no http module: Hoshi serves HTTP itself over net, and an image that loads http fails the engine check", async (t) => {
-  t.deepEqual(await kaluma(['require("http")']), ['Error: engine check: no fake for Kaluma module http']);
+test("the fakes offer no http module (nor net and wifi on Kaluma, where Hoshi uses the CYW43 devices): an image that loads them fails the engine check", async (t) => {
+  t.deepEqual(await kaluma(['require("http")', 'require("net")', 'require("wifi")']), ['Error: engine check: no fake for Kaluma module http', 'Error: engine check: no fake for Kaluma module net', 'Error: engine check: no fake for Kaluma module wifi']);
   t.deepEqual(await espruino(['require("http")']), ['Error: Module http not found']);
 });

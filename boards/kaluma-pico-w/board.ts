@@ -3,6 +3,7 @@ import type { ConsoleMode, ConsoleReport } from '../../hal/console';
 import type { Flash } from '../../hal/flash';
 import type { Io, Pin } from '../../hal/io';
 import type { Net, TcpConnection, TcpHandlers, TcpServer, Wifi, WifiCredentials } from '../../hal/net';
+import { bytesAscii } from '../../firmware/device/core/bytes';
 import { failure } from '../../firmware/device/core/errors';
 import { jsCryptoCore } from '../../modules/crypto/provider-core';
 import { checkRange, programChecked } from '../common/flash';
@@ -37,6 +38,9 @@ declare function digitalWrite(pin: number, value: number): void;
 declare function analogRead(pin: number): number;
 declare const OUTPUT: number;
 declare const process: any;
+/** The CYW43's network and Wi-Fi devices, made by board.js at boot (targets/rp2/boards/pico-w/board.js:14-16). */
+declare const __netdev: any;
+declare const __ieee80211dev: any;
 
 /** Sector ranges, relative to Kaluma's flash area (the base of `new Flash(base, count)`). */
 export const KALUMA_PARTITIONS = {
@@ -101,31 +105,18 @@ export function kalumaIo(): Io {
 }
 
 /**
- * The Pico W's CYW43 station through require('wifi') (src/modules/wifi/wifi.js over
- * src/modules/pico_cyw43/module_pico_cyw43.c). connect() blocks up to 30 s in the driver; on
- * success it emits 'associated' and 'connected' and then calls back. Its callback cannot tell a
- * failure (every native callback gets errno 0 on the RP2040), so a join counts only if 'connected'
- * came. Kaluma never reports a lost link ('disconnected' follows wifi.disconnect() only), so a
- * joined station polls getConnection(), which calls back without a connection once the link is
- * down. `security` is always given so that wifi.js never falls back to Kaluma's `storage` for it,
- * and `enforce` so that it joins the stored network even if the REPL joined another.
+ * The Pico W's station through the CYW43 device board.js creates at boot (`global.__ieee80211dev`,
+ * src/modules/pico_cyw43/module_pico_cyw43.c), as wifi.js does but without loading it (wifi.js and
+ * its event emitter would hold 3.6 KB of heap). connect() blocks in the driver (30 s at most) and
+ * leaves the result in the device's `errno` property (0 joined, -1 not): the callback's own errno
+ * argument reaches JavaScript as 0 on the RP2040 either way. Kaluma reports no lost link, so a
+ * joined station asks get_connection() every 10 s, which sets `errno` to -1 once the link is down.
+ * `security` is always given (OPEN without a passphrase).
  */
 function picoWifi(link: (up: boolean) => void): Wifi {
-  let instance: any;
-  let connected = false;
   let joined = false;
   let poll: ReturnType<typeof setInterval> | undefined;
   const drops: ((reason: string) => void)[] = [];
-  // One WiFi object: wifi.js sets the driver's callbacks in the constructor.
-  const station = (): any => {
-    if (!instance) {
-      instance = new (require('wifi').WiFi)();
-      instance.on('connected', () => {
-        connected = true;
-      });
-    }
-    return instance;
-  };
   const lost = (reason: string): void => {
     if (!joined) return;
     joined = false;
@@ -134,54 +125,49 @@ function picoWifi(link: (up: boolean) => void): Wifi {
     link(false);
     for (let i = 0; i < drops.length; i++) drops[i](reason);
   };
-  const watch = (): void => {
-    if (poll !== undefined) clearInterval(poll);
-    poll = setInterval(() => {
-      station().getConnection((error: any, info: any) => {
-        if (error || !info) lost('the CYW43 lost the network');
-      });
-    }, Pico.LINK_POLL_MS);
-  };
   return {
     onDrop: (dropped: (reason: string) => void): void => {
       drops.push(dropped);
     },
     join: (credentials: WifiCredentials, done: (code?: string, detail?: string) => void): void => {
-      const wifi = station();
-      const info = {
-        ssid: credentials.ssid,
-        password: credentials.passphrase,
-        security: credentials.passphrase ? 'WPA2_WPA_PSK' : 'OPEN',
-        enforce: true,
-      };
-      connected = false;
-      wifi.connect(info, (error: any) => {
-        if (error || !connected) {
-          done('wifi-failed', 'the CYW43 could not join' + (error ? ': ' + (error.message || String(error)) : ' (Kaluma does not say why)'));
-          return;
-        }
-        joined = true;
-        watch();
-        link(true);
-        done();
-      });
+      const dev = __ieee80211dev;
+      dev.connect({ ssid: credentials.ssid, password: credentials.passphrase, security: credentials.passphrase ? 'WPA2_WPA_PSK' : 'OPEN' });
+      if (dev.errno !== 0) {
+        done('wifi-failed', 'the CYW43 could not join (Kaluma does not say why)');
+        return;
+      }
+      joined = true;
+      if (poll !== undefined) clearInterval(poll);
+      poll = setInterval(() => {
+        dev.get_connection();
+        if (dev.errno !== 0) lost('the CYW43 lost the network');
+      }, Pico.LINK_POLL_MS);
+      link(true);
+      done();
     },
   };
 }
 
+/** A connection accepted by the Pico W's server. */
+interface PicoConnection {
+  fd: number;
+  open: boolean;
+  handlers: TcpHandlers | undefined;
+}
+
 /**
- * require('net') (src/modules/net/net.js) on the Pico W. Its quirks decide the binding:
+ * The Pico W's TCP server through the CYW43 network device board.js creates at boot
+ * (`global.__netdev`, module_pico_cyw43.c), as net.js does but without net.js and stream.js (7.7 KB
+ * of heap) and with what net.js hides:
  * - socket() throws "WiFi is not connected." while the link is down: listen() throws `net-down`.
- * - Every accepted Socket's callbacks are set on the listening socket's native object, and the
- *   driver delivers every connection's bytes to it (read_fd = server_fd): the data of all
- *   connections arrives on the newest Socket, without saying whose it is. So the binding serves
- *   one connection at a time (`exclusive`): a newcomer is destroyed in its 'connection' event,
- *   before it can send, and bytes arriving on any Socket belong to the one live connection.
- * - A peer's close emits nothing; only destroy() emits 'close'. end() half-closes after the next
- *   tick's flush; the binding destroys the socket once it has finished.
- * - write() takes a Uint8Array (sent byte for byte); failures are silent.
- * - remoteAddress is always 0.0.0.0: the peer is unknown ("").
- * - Handlers' exceptions are swallowed by the driver, so nothing here throws on purpose.
+ *   A listening socket survives a lost link.
+ * - The driver hands the bytes of every accepted connection to the listening socket's read_cb,
+ *   without saying whose they are (read_fd = server_fd), and an accepted connection's peer address
+ *   is always 0.0.0.0: the binding serves one connection at a time (`exclusive`) and destroys a
+ *   newcomer in its accept callback, before it can send; the bytes are the one live connection's.
+ * - A peer's close calls the accepted connection's own close_cb (which net.js never sets).
+ * - write() takes a string, sent one byte per character: bytes go as a byte string.
+ * - Callbacks run inside the driver, which swallows their exceptions: nothing here throws on purpose.
  */
 function picoNet(): Net {
   const links: ((up: boolean) => void)[] = [];
@@ -197,50 +183,50 @@ function picoNet(): Net {
       links.push(changed);
     },
     listen: (port: number, accept: (connection: TcpConnection) => TcpHandlers, ready: (server: TcpServer) => void): TcpServer => {
-      const net = require('net');
-      interface Live {
-        socket: any;
-        open: boolean;
-        handlers: TcpHandlers | undefined;
-      }
-      let live: Live | undefined;
-      const server = net.createServer((socket: any) => {
-        const entry: Live = { socket: socket, open: true, handlers: undefined };
-        const destroy = (): void => {
-          if (!entry.open) return;
-          entry.open = false;
-          socket.destroy();
-        };
-        const connection: TcpConnection = {
-          remote: '',
-          write: (bytes: Uint8Array): void => {
-            if (entry.open) socket.write(bytes);
-          },
-          end: (): void => {
-            if (entry.open) socket.end(undefined, destroy);
-          },
-          destroy: destroy,
-        };
-        socket.on('data', (bytes: Uint8Array) => {
-          if (live && live.open && live.handlers) live.handlers.data(bytes);
-        });
-        socket.on('close', () => {
-          entry.open = false;
-          if (live === entry) live = undefined;
-          if (entry.handlers) entry.handlers.closed();
-        });
-        if (!live) live = entry;
-        entry.handlers = accept(connection);
-        if (!entry.open) entry.handlers.closed();
-      });
+      const dev = __netdev;
+      let fd: number;
       try {
-        server.listen(port);
+        fd = dev.socket('AF_INET', 'STREAM');
       } catch (error) {
         throw failure('net-down', (error as Error).message || String(error));
       }
+      const server = dev.get(fd);
+      let live: PicoConnection | undefined;
+      server.read_cb = (data: Uint8Array): void => {
+        if (live && live.open && live.handlers) live.handlers.data(data);
+      };
+      server.accept_cb = (cfd: number): void => {
+        const entry: PicoConnection = { fd: cfd, open: true, handlers: undefined };
+        const close = (): void => {
+          if (entry.open) dev.close(cfd);
+        };
+        dev.get(cfd).close_cb = (): void => {
+          if (!entry.open) return;
+          entry.open = false;
+          if (live === entry) live = undefined;
+          if (entry.handlers) entry.handlers.closed();
+        };
+        if (!live) live = entry;
+        entry.handlers = accept({
+          remote: '',
+          write: (bytes: Uint8Array): void => {
+            if (entry.open) dev.write(cfd, bytesAscii(bytes));
+          },
+          // lwIP's tcp_close sends what was written, then FIN.
+          end: close,
+          destroy: close,
+        });
+        if (!entry.open) entry.handlers.closed();
+      };
+      dev.bind(fd, dev.ip, port);
+      if (dev.errno === 0) dev.listen(fd);
+      if (dev.errno !== 0) {
+        dev.close(fd);
+        throw failure('net-down', 'the CYW43 could not listen on port ' + port);
+      }
       const handle: TcpServer = {
         port: (): number => port,
-        close: (): void => server.close(),
+        close: (): void => dev.close(fd),
       };
       ready(handle);
       return handle;

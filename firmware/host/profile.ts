@@ -175,7 +175,7 @@ export function checkProfile(code: string, target: DeviceTarget, map?: string): 
         if (node.operator === '&&=' || node.operator === '||=' || node.operator === '??=') syntax('logical-assignment', node);
         if (node.operator === '**=') syntax('exponent-operator', node);
         if (node.left.type === 'Identifier') reference(node.left);
-        if (node.left.type === 'MemberExpression' && !node.left.computed && node.left.property.type === 'Identifier' && node.left.property.name === 'length') syntax('length-assignment', node);
+        if (node.operator === '=' && node.left.type === 'MemberExpression' && !node.left.computed && node.left.property.type === 'Identifier' && node.left.property.name === 'length') syntax('length-assignment', node);
         break;
       case 'BinaryExpression': if (node.operator === '**') syntax('exponent-operator', node); break;
       case 'ObjectPattern': case 'ArrayPattern': syntax('destructuring', node); break;

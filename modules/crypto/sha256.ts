@@ -36,18 +36,18 @@ export interface Sha256State {
   /** Bytes in `block`. */
   fill: number;
   /** Message length so far, bytes (exact up to 2^53). */
-  length: number;
+  total: number;
 }
 
 export function sha256Init(): Sha256State {
   const w: number[] = [];
   for (let i = 0; i < 128; i++) w.push(0);
-  return { h: H0.slice(), w: w, block: new Uint8Array(64), fill: 0, length: 0 };
+  return { h: H0.slice(), w: w, block: new Uint8Array(64), fill: 0, total: 0 };
 }
 
 /** A copy of `s` that can be continued on its own (HMAC keeps its padded-key states this way). */
 export function sha256Clone(s: Sha256State): Sha256State {
-  return { h: s.h.slice(), w: s.w.slice(), block: new Uint8Array(s.block), fill: s.fill, length: s.length };
+  return { h: s.h.slice(), w: s.w.slice(), block: new Uint8Array(s.block), fill: s.fill, total: s.total };
 }
 
 /** Copies `from` into `into` without allocating (PBKDF2's inner loop restores its pad states this way). */
@@ -55,7 +55,7 @@ export function sha256Copy(into: Sha256State, from: Sha256State): void {
   for (let i = 0; i < 16; i++) into.h[i] = from.h[i];
   into.block.set(from.block);
   into.fill = from.fill;
-  into.length = from.length;
+  into.total = from.total;
 }
 
 function compress(s: Sha256State, p: Uint8Array, at: number): void {
@@ -66,7 +66,7 @@ function compress(s: Sha256State, p: Uint8Array, at: number): void {
 export function sha256Update(s: Sha256State, data: Uint8Array): void {
   let i = 0;
   const n = data.length;
-  s.length += n;
+  s.total += n;
   if (s.fill > 0) {
     while (s.fill < 64 && i < n) s.block[s.fill++] = data[i++];
     if (s.fill < 64) return;
@@ -79,7 +79,7 @@ export function sha256Update(s: Sha256State, data: Uint8Array): void {
 
 /** FIPS 180-4 §5.1.1 padding, then the digest (32 bytes). The state is spent. */
 export function sha256Digest(s: Sha256State): Uint8Array {
-  const bits = s.length * 8;
+  const bits = s.total * 8;
   const block = s.block;
   block[s.fill++] = 0x80;
   if (s.fill > 56) {

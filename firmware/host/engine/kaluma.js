@@ -111,136 +111,110 @@
     return -1;
   };
 
-  // src/modules/net/net.js over src/modules/pico_cyw43/module_pico_cyw43.c (the Pico W's driver),
-  // as read at tag 1.2.1:
-  // - 16 socket slots for everything (KM_MAX_SOCKET_NO, :51); listen() takes one.
-  // - createServer(options, listener) passes `options` as the listener (net.js:238-241, 141-151):
-  //   createServer(fn) works, createServer({}, fn) throws TypeError.
-  // - listen(port, cb): socket() throws Error "WiFi is not connected." while the station is down
-  //   (:610-614); otherwise 'listening' is emitted before listen() returns; never 'error' (every
-  //   native callback gets errno 0 on the RP2040).
-  // - Every accepted Socket's callbacks are set on the listening socket's native object
-  //   (net.js:166-170, 21-42) and the driver hands every connection's bytes to it (read_fd =
-  //   server_fd, :737-758): all data arrives as 'data' (a Uint8Array) on the newest Socket.
-  //   remoteAddress is always '0.0.0.0' (raddr.addr = 0, :836-837).
-  // - write(chunk, cb): a Uint8Array is buffered as a byte string, anything else as String(chunk);
-  //   cb is called at once; the buffer is sent on the next tick (stream.js:126-201); a slot that is
-  //   not connected drops it silently, a reused slot sends it to the newer connection (:1014-1069).
-  // - end(): flush on the next tick, then a half-close (FIN) and 'finish'; no 'end', no 'close'.
-  //   destroy(): full close and 'close' at once. A peer's close emits nothing and frees the slot
-  //   (:733-735); server.close() also emits 'close' on the newest Socket (:716-723).
-  // - Exceptions in handlers called from the driver are swallowed (:767, 877, 720, 1145, 1313):
-  //   the fake records them in E.net.swallowed so that tests can require none.
-  // - A lost Wi-Fi link changes nothing in JS: the server stays (bound to any address), new
-  //   connections wait for the link.
+  // The Pico W's network device as board.js creates it at boot (targets/rp2/boards/pico-w/board.js:
+  // global.__netdev = new PicoCYW43Network()), read from src/modules/pico_cyw43/module_pico_cyw43.c
+  // at tag 1.2.1. Hoshi's binding uses it directly rather than net.js, whose stream layer would
+  // cost 7.7 KB of heap and whose sockets hide a peer's close.
+  // - socket(domain, protocol): "STREAM" or "DGRAM" (else TypeError), throws Error "WiFi is not
+  //   connected." while the station's link is down (:610-614), a SystemError when the 16 slots are
+  //   taken (:615-618); returns the fd and sets this.ip (:590-674).
+  // - get(fd): the slot's native object {fd, ptcl, state, laddr, lport, raddr, rport}, undefined for a
+  //   free slot (:676-683). Callbacks are its properties: accept_cb, read_cb, close_cb, shutdown_cb.
+  // - bind(fd, addr, port, cb) and listen(fd, cb): errno 0 or -1 in the `errno` property (:1165-1320).
+  // - An accepted connection gets the lowest free slot, an object of its own (raddr "0.0.0.0", rport
+  //   0: :836-861), and the listening object's accept_cb(fd) is called (:824-887). Every byte of
+  //   every accepted connection goes to the LISTENING object's read_cb, as a Uint8Array, without its
+  //   fd (read_fd = server_fd, :730-781). A peer's close frees the slot and calls the accepted
+  //   object's own close_cb (:685-728, 733-735).
+  // - write(fd, data, cb): data must be a string, sent one byte per character (:1014-1069); errno -1
+  //   when the slot is not connected. close(fd, cb): frees the slot, closes the connection, calls its
+  //   close_cb (:1071-1099). shutdown(fd, 1, cb): FIN (:1101-1163).
+  // - Callbacks are called synchronously; their exceptions are swallowed (:767, 877, 720): the fake
+  //   records them in E.net.swallowed so that tests can require none.
+  // - A lost Wi-Fi link changes nothing for a listening socket (bound to any address).
   var SLOTS = 16;
   E.net = { slots: [], swallowed: [] };
   var freeSlot = function () { for (var i = 0; i < SLOTS; i++) if (!E.net.slots[i]) return i; return -1; };
-  var native = function (fn) { try { fn(); } catch (e) { E.net.swallowed.push(String(e && e.message ? e.message : e)); } };
+  var native = function (fn, arg) { if (typeof fn !== 'function') return; try { fn(arg); } catch (e) { E.net.swallowed.push(String(e && e.message ? e.message : e)); } };
   var closeSlot = function (fd) {
     var s = E.net.slots[fd];
     if (!s) return;
-    if (s.client) s.client.closed = true;
     E.net.slots[fd] = undefined;
+    if (s.client) s.client.closed = true;
+    if (s.listening) { E.server = null; E.onConnect = null; }
+    native(s.obj.close_cb);
   };
-  function Socket(fd, server) {
-    var ev = E.emitter();
-    this.on = ev.on;
-    this.emit = ev.emit;
-    this._forget = ev.forget;
-    this._fd = fd;
-    this.localAddress = E.wifi.ip;
-    this.localPort = server.port;
-    this.remoteAddress = '0.0.0.0';
-    this.remotePort = 0;
-    this.destroyed = false;
-    this.writableEnded = false;
-    this._wbuf = '';
-  }
-  Socket.prototype.once = function (name, fn) {
-    var done = false;
-    this.on(name, function (v) { if (!done) { done = true; fn(v); } });
-  };
-  Socket.prototype._flush = function () {
-    if (!this._wbuf) return;
-    var data = this._wbuf;
-    this._wbuf = '';
-    var s = E.net.slots[this._fd];
-    if (s && s.client) E.deliver(s.client, data);
-  };
-  Socket.prototype.write = function (chunk, cb) {
-    if (this.writableEnded) return this._wbuf.length === 0;
-    if (chunk) this._wbuf += chunk instanceof Uint8Array ? String.fromCharCode.apply(null, chunk) : String(chunk);
-    var self = this;
-    g.setTimeout(function () { self._flush(); }, 0);
-    if (cb) cb();
-    return this._wbuf.length === 0;
-  };
-  Socket.prototype.end = function (chunk, cb) {
-    if (chunk) this._wbuf += chunk instanceof Uint8Array ? String.fromCharCode.apply(null, chunk) : String(chunk);
-    if (cb) this.once('finish', cb);
-    this.writableEnded = true;
-    var self = this;
-    g.setTimeout(function () {
-      self._flush();
-      var s = E.net.slots[self._fd];
-      if (s && s.client) s.client.ended = true;
-      native(function () { self.emit('finish'); });
-    }, 0);
-  };
-  Socket.prototype.destroy = function () {
-    if (this.destroyed) return;
-    closeSlot(this._fd);
-    this.destroyed = true;
-    var self = this;
-    native(function () { self.emit('close'); });
-    self._forget();
-  };
-  function Server(listener) {
-    var ev = E.emitter();
-    this.on = ev.on;
-    this.emit = ev.emit;
-    if (listener !== undefined) {
-      if (typeof listener !== 'function') throw new TypeError('listener must be a function');
-      this.on('connection', listener);
-    }
-    this.listening = false;
-    this._newest = null;
-  }
-  Server.prototype.listen = function (port, cb) {
+  function PicoCYW43Network() { this.errno = 0; }
+  PicoCYW43Network.prototype.socket = function (domain, protocol) {
+    if (typeof domain !== 'string') throw new TypeError('"domain" argument must be a string');
+    if (typeof protocol !== 'string') throw new TypeError('"protocol" argument must be a string');
+    if (protocol !== 'STREAM' && protocol !== 'DGRAM') throw new TypeError('un-supported domain or protocol.');
     if (!E.wifi.joined) throw new Error('WiFi is not connected.');
     var fd = freeSlot();
     if (fd < 0) { var full = new Error('Remote I/O error'); full.errno = -121; throw full; }
-    var server = this;
-    E.net.slots[fd] = { server: server };
-    server._fd = fd;
-    server.port = port;
-    server.listening = true;
-    E.server = server;
-    E.onConnect = function (client) {
-      var cfd = E.wifi.joined && server.listening ? freeSlot() : -1;
-      if (cfd < 0) { client.refused = client.closed = true; return; }
-      E.net.slots[cfd] = { client: client, server: server };
-      client.fd = cfd;
-      var socket = new Socket(cfd, server);
-      server._newest = socket;
-      native(function () { server.emit('connection', socket); });
-    };
-    if (cb) server.on('listening', cb);
-    native(function () { server.emit('listening'); });
-    return server;
+    this.mac = '28:CD:C1:00:00:01';
+    this.ip = E.wifi.ip;
+    E.net.slots[fd] = { obj: { fd: fd, ptcl: protocol, state: 0, laddr: E.wifi.ip, lport: 0, raddr: '0.0.0.0', rport: 0 } };
+    return fd;
   };
-  Server.prototype.close = function (cb) {
-    closeSlot(this._fd);
-    this.listening = false;
-    E.onConnect = null;
-    E.server = null;
-    var newest = this._newest;
-    if (newest && !newest.destroyed) { newest.destroyed = true; native(function () { newest.emit('close'); }); }
-    this.emit('close');
-    if (cb) cb();
+  PicoCYW43Network.prototype.get = function (fd) {
+    if (typeof fd !== 'number') throw new TypeError('"fd" argument must be a number');
+    var s = E.net.slots[fd];
+    return s ? s.obj : undefined;
   };
-  // One pass of the driver's poll: each client's next segment (one pbuf, up to 1460 bytes), and peers' closes.
+  PicoCYW43Network.prototype.bind = function (fd, addr, port, cb) {
+    var s = E.net.slots[fd];
+    this.errno = s ? 0 : -1;
+    if (s) { s.obj.lport = port; s.obj.state = 1; }
+    if (cb) native(cb, 0);
+  };
+  PicoCYW43Network.prototype.listen = function (fd, cb) {
+    var s = E.net.slots[fd];
+    this.errno = s ? 0 : -1;
+    if (s) {
+      s.obj.state = 2;
+      s.listening = true;
+      E.server = { listening: true, port: s.obj.lport };
+      E.onConnect = function (client) {
+        var cfd = E.wifi.joined && E.net.slots[fd] === s ? freeSlot() : -1;
+        if (cfd < 0) { client.refused = client.closed = true; return; }
+        var obj = { fd: cfd, ptcl: 'STREAM', state: 3, laddr: E.wifi.ip, lport: s.obj.lport, raddr: '0.0.0.0', rport: 0 };
+        E.net.slots[cfd] = { obj: obj, client: client, server: fd };
+        client.fd = cfd;
+        native(s.obj.accept_cb, cfd);
+      };
+    }
+    if (cb) native(cb, 0);
+  };
+  PicoCYW43Network.prototype.write = function (fd, data, cb) {
+    if (typeof fd !== 'number') throw new TypeError('"fd" argument must be a number');
+    if (typeof data !== 'string') throw new TypeError('"data" argument must be a string');
+    var s = E.net.slots[fd];
+    if (s && s.client) {
+      var bytes = [];
+      for (var i = 0; i < data.length; i++) { var c = data.charCodeAt(i); bytes.push(c < 256 ? c : 0); }
+      E.deliver(s.client, bytes);
+      this.errno = 0;
+    } else {
+      this.errno = -1;
+    }
+    if (cb) native(cb, 0);
+  };
+  PicoCYW43Network.prototype.close = function (fd, cb) {
+    if (typeof fd !== 'number') throw new TypeError('"fd" argument must be a number');
+    closeSlot(fd);
+    this.errno = 0;
+    if (cb) native(cb, 0);
+  };
+  PicoCYW43Network.prototype.shutdown = function (fd, how, cb) {
+    var s = E.net.slots[fd];
+    this.errno = s ? 0 : -1;
+    if (s && s.client && how !== 0) s.client.ended = true;
+    if (s) native(s.obj.shutdown_cb);
+    if (cb) native(cb, 0);
+  };
+  // One pass of the driver's poll (cyw43_arch_poll from the main loop): each client's next segment
+  // (one pbuf, up to 1460 bytes) to the listening object's read_cb, and peers' closes.
   E.pollers.push(function () {
     var ran = 0;
     for (var i = 0; i < E.clients.length; i++) {
@@ -248,23 +222,61 @@
       if (!c || c.fd === undefined || c.closed) continue;
       var s = E.net.slots[c.fd];
       if (!s || s.client !== c) continue;
-      if (c.closedByClient) { E.net.slots[c.fd] = undefined; c.closed = true; ran++; continue; }
+      if (c.closedByClient) { closeSlot(c.fd); ran++; continue; }
       var chunk = c.take(1460);
       if (!chunk) continue;
       ran++;
-      var server = s.server;
-      if (!server.listening || !server._newest) continue;
-      var newest = server._newest;
-      var data = new Uint8Array(chunk);
-      native(function () { newest.emit('data', data); });
+      var server = E.net.slots[s.server];
+      if (!server || !server.listening) continue;
+      native(server.obj.read_cb, new Uint8Array(chunk));
     }
     return ran;
   });
-  var net = {
-    createServer: function (options, listener) { return new Server(options); },
-    Socket: Socket,
-    Server: Server,
+  // PicoCYW43WIFI (:229-579), global.__ieee80211dev of board.js. connect(info, cb) blocks in the
+  // driver (30 s at most) and returns; on success errno is 0 and assoc_cb then connect_cb are called,
+  // then cb; on failure errno is -1 and only cb is called. The errno handed to cb reaches JS as 0 on
+  // the RP2040 (a double converted to a jerry value): the `errno` property is what tells.
+  // get_connection(cb): errno 0 and cb(errno, {ssid, bssid}) while the link is up, errno -1 and
+  // cb(errno) when it is down. disconnect(cb): leaves, calls disconnect_cb. A lost link calls nothing.
+  // Networks the fake knows: E.wifi.networks (ssid -> password); the station's network is
+  // E.wifi.joined; E.wifi.drop() plays the access point going away, E.wifi.up(ssid) a station already
+  // joined before the program started.
+  E.wifi = { networks: {}, joined: null, attempts: 0, ip: undefined };
+  E.wifi.drop = function () { E.wifi.joined = null; };
+  E.wifi.up = function (ssid) { E.wifi.joined = ssid; E.wifi.ip = '192.168.1.50'; };
+  // The callback slots start empty (the driver reads them as undefined; declared here so that the
+  // watch on this object does not count the fake's own reads as the bundle's).
+  function PicoCYW43WIFI() { this.errno = 0; this.assoc_cb = undefined; this.connect_cb = undefined; this.disconnect_cb = undefined; }
+  PicoCYW43WIFI.prototype.connect = function (info, cb) {
+    if (info === undefined) throw new TypeError('"connectInfo" argument required');
+    if (typeof info.ssid !== 'string') throw new TypeError('SSID error');
+    if (typeof info.password !== 'string' || typeof info.security !== 'string') E.wifi.usedDefaults = true;
+    E.wifi.attempts++;
+    var known = Object.prototype.hasOwnProperty.call(E.wifi.networks, info.ssid);
+    if (known && E.wifi.networks[info.ssid] === (info.password || '')) {
+      E.wifi.up(info.ssid);
+      this.errno = 0;
+      native(this.assoc_cb);
+      native(this.connect_cb);
+    } else {
+      E.wifi.joined = null;
+      this.errno = -1;
+    }
+    if (cb) native(cb, 0);
   };
+  PicoCYW43WIFI.prototype.get_connection = function (cb) {
+    this.errno = E.wifi.joined ? 0 : -1;
+    var info = E.wifi.joined ? { ssid: E.wifi.joined, bssid: '' } : undefined;
+    if (cb) { try { if (info) cb(0, info); else cb(0); } catch (e) { E.net.swallowed.push(String(e && e.message ? e.message : e)); } }
+  };
+  PicoCYW43WIFI.prototype.disconnect = function (cb) {
+    E.wifi.joined = null;
+    this.errno = 0;
+    native(this.disconnect_cb);
+    if (cb) native(cb, 0);
+  };
+  g.__netdev = E.watch(new PicoCYW43Network(), '__netdev');
+  g.__ieee80211dev = E.watch(new PicoCYW43WIFI(), '__ieee80211dev');
   // src/modules/rp2/module_rp2.c: randomBigInt() returns 128 bits as a BigInt. src/global.c
   // process_binding_fn: process.binding(name) returns a native module's exports (each call a new
   // object), and process.binding[name] === name for every native module.
@@ -288,56 +300,7 @@
     E.watchdog = timeout;
   }
   WDT.prototype.feed = function () {};
-  // src/modules/wifi/wifi.js over src/modules/pico_cyw43/module_pico_cyw43.c: new WiFi() throws
-  // without the CYW43 (Pico) and wires the driver's callbacks to 'associated', 'connected',
-  // 'disconnected' (wifi.js:10-18; one device object, so the newest WiFi gets them). connect()
-  // needs an ssid, takes password and security from Kaluma's `storage` when they are missing
-  // (wifi.js:66-85), and blocks in the driver; on success it emits 'associated' then 'connected'
-  // and then calls back cb(null, info) (:460-476). On failure it emits nothing and still calls back
-  // cb(null, info): the errno reaches JS as 0 on the RP2040 (notes of module_pico_cyw43.c:492-496).
-  // getConnection(cb): cb(null, {ssid, bssid}) while the link is up, cb(null, undefined) when it is
-  // down (:537-579). 'disconnected' follows wifi.disconnect() only: a lost link emits nothing.
-  // Networks the fake knows: E.wifi.networks (ssid -> password); the station's network is
-  // E.wifi.joined; E.wifi.drop() plays the access point going away, E.wifi.up(ssid) a station
-  // already joined before the program started.
-  E.wifi = { networks: {}, joined: null, attempts: 0, device: null, ip: undefined };
-  E.wifi.drop = function () { E.wifi.joined = null; };
-  E.wifi.up = function (ssid) { E.wifi.joined = ssid; E.wifi.ip = '192.168.1.50'; };
-  function WiFi() {
-    if (g.board.name !== 'pico-w') throw new Error('IEEE 802.11 device not found');
-    var events = E.emitter();
-    this.on = events.on;
-    this.emit = events.emit;
-    E.wifi.device = this;
-    return E.watch(this, 'WiFi instance');
-  }
-  WiFi.prototype.connect = function (connectInfo, cb) {
-    if (typeof connectInfo === 'function') { cb = connectInfo; connectInfo = null; }
-    if (!connectInfo) connectInfo = { enforce: false };
-    if (!connectInfo.ssid) { if (cb) cb(new Error('WIFI SSID is required')); return; }
-    if (typeof connectInfo.ssid !== 'string') throw new TypeError('SSID error');
-    if (!connectInfo.password || !connectInfo.security) E.wifi.usedStorage = true;
-    if (!connectInfo.enforce && E.wifi.joined) { if (cb) cb(null, { ssid: E.wifi.joined, bssid: '' }); return; }
-    E.wifi.attempts++;
-    var known = Object.prototype.hasOwnProperty.call(E.wifi.networks, connectInfo.ssid);
-    if (known && E.wifi.networks[connectInfo.ssid] === (connectInfo.password || '')) {
-      E.wifi.up(connectInfo.ssid);
-      var device = E.wifi.device;
-      if (device) { device.emit('associated'); device.emit('connected'); }
-    } else {
-      E.wifi.joined = null;
-    }
-    if (cb) cb(null, connectInfo);
-  };
-  WiFi.prototype.getConnection = function (cb) {
-    if (cb) cb(null, E.wifi.joined ? { ssid: E.wifi.joined, bssid: '' } : undefined);
-  };
-  WiFi.prototype.disconnect = function (cb) {
-    E.wifi.joined = null;
-    if (E.wifi.device) E.wifi.device.emit('disconnected');
-    if (cb) cb(null);
-  };
-  var modules = { flash: { Flash: Flash }, net: net, rp2: rp2, wdt: { WDT: WDT }, wifi: { WiFi: WiFi } };
+  var modules = { flash: { Flash: Flash }, rp2: rp2, wdt: { WDT: WDT } };
   // src/modules/startup/startup.js: only built-in modules; anything else throws.
   g.require = function (id) {
     if (g.process.builtin_modules.indexOf(id) < 0) throw new Error('Failed to load module: ' + id);
