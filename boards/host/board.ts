@@ -8,7 +8,7 @@ import { jsCrypto } from '../../modules/crypto/provider-js';
 
 /**
  * The host simulator board: the device image runs in Node against a simulated flash
- * (boards/host/flash.ts), node:crypto entropy, the process clock and node:http on 127.0.0.1.
+ * (boards/host/flash.ts), node:crypto entropy, the process clock and node:net on 127.0.0.1 (with the kit's own HTTP).
  *
  * Flash map (1 MB, 4 KB sectors, 256-byte pages, like the Pico's user regions):
  *   0x00000  4 KB    provisioning record (written once by the provisioning tool)

@@ -12,8 +12,8 @@ import { imageBudget, PROFILES, type DeviceTarget } from './profiles';
  * WebAssembly) configured like the target: the runtime's own globals and modules faked from its
  * sources (engine/*.js), every ECMAScript global and method the target lacks deleted, strict mode
  * on Kaluma, function declarations un-hoisted on Espruino, and the target's heap budget on top of
- * the empty engine. Then it sends one HTTP request through the runtime's fake
- * http module and returns the reply.
+ * the budget of its image (profiles.ts). Then it sends HTTP requests over the fake network's TCP
+ * clients and returns the answers; a session drives the device further.
  */
 
 const HERE = dirname(fileURLToPath(import.meta.url));
