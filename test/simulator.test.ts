@@ -122,6 +122,33 @@ test('the host bundle runs with node, serves device info and stops on Ctrl+C', a
   t.is(await exit, 0);
 });
 
+test.serial('a periodic task that throws is reported and runs again at its next period; the device keeps serving', async (t) => {
+  let runs = 0;
+  const logged: string[] = [];
+  const flaky = defineImage({
+    config: image.config,
+    modules: [{ name: 'flaky', start: (context) => context.every(20, () => {
+      runs++;
+      if (runs % 2 === 1) throw new Error('sensor glitch ' + runs);
+    }) }],
+  });
+  const log = console.log;
+  console.log = (...args: unknown[]) => void logged.push(args.join(' '));
+  try {
+    // Not quiet: the simulator's quiet mode replaces console.log, and this test reads it.
+    const sim = await startSimulator({ image: flaky });
+    t.teardown(() => sim.stop());
+    await new Promise((r) => setTimeout(r, 200));
+    t.true(runs >= 4, `${runs} runs`);
+    t.true(logged.some((l) => l.includes('task-failed: sensor glitch 1')), logged.join('\n'));
+    t.true(logged.some((l) => l.includes('task-failed: sensor glitch 3')));
+    // The image has no routes: the server still answers, with the one error shape.
+    t.like(await (await fetch(sim.url + '/api/info')).json(), { error: 'not-found' });
+  } finally {
+    console.log = log;
+  }
+});
+
 test('modules see the provisioning partition read-only', async (t) => {
   let seen: Board | undefined;
   const probe = defineImage({ config: image.config, modules: [{ name: 'probe', start: (context) => void (seen = context.board) }] });
