@@ -13,7 +13,7 @@ const enum Join {
  * - At start, if the board has Wi-Fi and the store holds credentials, joins; if that fails, or the
  *   network drops later, tries again at once and then every minute until it has joined (S1.1-14:
  *   the device recovers from a network loss by itself). The passphrase is never logged nor served.
- * - `GET /api/network/wifi` (admin): `{"ssid": "…", "joined": true|false, "error": "…"|null}`.
+ * - `GET /api/network/wifi` (admin): `{"ssid": "…", "joined": true|false, "error": {"error": code, "reason": "…"}|null}` (codes: core/errors, `wifi-*`).
  * - `PUT /api/network/wifi` (admin): `{"ssid": "…", "passphrase": "…"}` seals the credentials into
  *   the store and joins. Until an authentication module grants "admin", credentials arrive with
  *   `hoshi provision --wifi-ssid` instead (firmware/host/provision.ts writes them, sealed, into the
