@@ -12,8 +12,9 @@
  * - Each accepted connection is handed to `accept`, which returns the handlers of its events:
  *   `data` with the bytes as they arrived (a view valid during the call only), `closed` once,
  *   when the connection is gone whoever closed it.
- * - `dropped` is called if the runtime closes the listening server by itself (a lost link): the
- *   caller listens again once the link is back (`onLink`).
+ * - A listening server outlives a lost link on every supported runtime (the Pico W's socket is bound
+ *   to any address, module_pico_cyw43.c; Espruino keeps its servers, socketserver.c): it is opened
+ *   once, when the link first allows it.
  * - `limits.connections` is how many accepted connections the runtime can serve at once; the
  *   server refuses the others at once. `exclusive` says that a further connection accepted while
  *   one is open disturbs the open one (Kaluma on the Pico W delivers every connection's data to
@@ -81,5 +82,5 @@ export interface Net {
   readonly hostnames: string[];
   /** Calls `changed(up)` whenever the board's link comes up or goes down (Wi-Fi joined or lost). */
   onLink(changed: (up: boolean) => void): void;
-  listen(port: number, accept: (connection: TcpConnection) => TcpHandlers, ready: (server: TcpServer) => void, dropped: (reason: string) => void): TcpServer;
+  listen(port: number, accept: (connection: TcpConnection) => TcpHandlers, ready: (server: TcpServer) => void): TcpServer;
 }

@@ -2,14 +2,14 @@ import type { Board } from '../../hal/board';
 import { readOnly } from '../../hal/flash';
 import type { TcpServer } from '../../hal/net';
 import { failure, failureCode } from './core/errors';
-import { serveHttp, type HttpHandlers } from './core/http-server';
+import { serveHttp } from './core/http-server';
 import type { ModuleContext, Route } from './core/module';
 import { readProvisioning } from './core/provisioning';
 import type { StoreReserve } from './core/services';
 import { defineImage, type Device, type Image } from './image';
 import { deviceKeys, RANDOM_RESERVE, unitRandom } from '../../modules/keys/keys';
 import { openStore } from '../../modules/store/store';
-import { decideRoute, findRoute } from './router';
+import { findRoute } from './router';
 
 /** How often boot tries to listen while the board has no network, ms (a const enum: the bundler writes the values into the code). */
 const enum Listen {
@@ -37,8 +37,8 @@ function runTask(task: () => void): void {
  *    routes only, and says why (modules that need the record do not start);
  * 3b. opens the state store (sealed with the device key when provisioned) and says what it skipped;
  * 4. starts each module in order; each adds its routes;
- * 5. opens the HTTP server on the declared port once the board has a network (again after the
- *    runtime dropped it), and calls `ready` the first time it listens.
+ * 5. opens the HTTP server on the declared port once the board has a network, and calls `ready`
+ *    once it listens.
  */
 export function boot(board: Board, image: Image, ready?: (device: Device) => void): Device {
   defineImage(image);
@@ -118,34 +118,27 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
       for (let i = 0; i < timers.length; i++) clearInterval(timers[i]);
     },
   };
-  const handlers: HttpHandlers = {
-    decide: (head) => decideRoute(routes, head),
-    request: (request, reply) => {
-      const found = findRoute(routes, request.method, request.path);
-      if ('handler' in found) found.handler(request, reply);
-      else reply(found);
-    },
-  };
-  // Opens the HTTP server once the board has a network, and again whenever the runtime dropped it.
+  // Opens the HTTP server once the board has a network: at boot, at every link-up, and every few
+  // seconds until it listens (a server then outlives lost links: hal/net.ts).
+  let retry: ReturnType<typeof setInterval> | undefined;
   const open = (): void => {
     if (server || stopped) return;
     try {
-      server = serveHttp(board.net, config.interfaces.http, handlers, {
-        ready: (listened: TcpServer) => {
+      server = serveHttp(
+        board.net,
+        config.interfaces.http,
+        (head) => {
+          const found = findRoute(routes, head.method, head.path);
+          return 'handler' in found ? found.handler : found;
+        },
+        (listened: TcpServer) => {
           server = listened;
           listening = true;
-          waiting = '';
+          if (retry !== undefined) clearInterval(retry);
           console.log('[hoshi] ' + config.model + ' ' + config.firmwareVersion + ' listening on port ' + device.port());
           if (ready) ready(device);
-          ready = undefined;
         },
-        dropped: (reason: string) => {
-          console.log('[hoshi] HTTP server dropped by the runtime: ' + reason + '; listening again once the network is back');
-          server = undefined;
-          listening = false;
-          open();
-        },
-      });
+      );
     } catch (error) {
       server = undefined;
       const code = failureCode(error);
@@ -163,7 +156,10 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
   board.net.onLink((up: boolean) => {
     if (up) open();
   });
-  timers.push(setInterval(open, Listen.LISTEN_RETRY_MS));
   open();
+  if (!server && !stopped) {
+    retry = setInterval(open, Listen.LISTEN_RETRY_MS);
+    timers.push(retry);
+  }
   return device;
 }

@@ -1,4 +1,3 @@
-import type { RequestHead } from './core/http-parser';
 import { problem, type HttpResponse, type Route } from './core/module';
 
 /**
@@ -27,10 +26,4 @@ export function findRoute(routes: Route[], method: string, path: string): Route 
     return response;
   }
   return problem(404, 'not-found', 'no such route');
-}
-
-/** The refusal for a request head, or undefined if a route will serve it. */
-export function decideRoute(routes: Route[], head: RequestHead): HttpResponse | undefined {
-  const found = findRoute(routes, head.method, head.path);
-  return 'handler' in found ? undefined : found;
 }

@@ -125,22 +125,33 @@ function footprint(st: StoreState, changed: { [name: string]: number } | undefin
 }
 
 /**
- * Sectors a snapshot of the live records takes once `changed` applies — in the order compaction
- * writes it: the reserved keys in declaration order (each counted at its reserved footprint when
- * `reserved`, or at its actual one), then the other keys in packing order, then keys `added` by
- * the change, then the COMMIT record. Records never span sectors; next-fit in a fixed order never
- * needs more sectors when a record shrinks or goes (docs/formats/store.md, "Capacity").
+ * The order compaction writes a snapshot in: the reserved keys in declaration order, then the
+ * other live keys in packing order, then the keys `added` by a change. Records never span sectors;
+ * next-fit in a fixed order never needs more sectors when a record shrinks or goes
+ * (docs/formats/store.md, "Capacity").
+ */
+function packingOrder(st: StoreState, added: string[]): string[] {
+  const order: string[] = [];
+  for (let i = 0; i < st.reserve.length; i++) order.push('#' + st.reserve[i].key);
+  for (let i = 0; i < st.names.length; i++) if (st.reserved[st.names[i]] === undefined) order.push(st.names[i]);
+  for (let i = 0; i < added.length; i++) if (st.reserved[added[i]] === undefined) order.push(added[i]);
+  return order;
+}
+
+/**
+ * Sectors a snapshot of the live records takes once `changed` applies, packed in packingOrder and
+ * closed by its COMMIT record; with `reserved`, each reserved key counts at its reserved footprint
+ * when that is larger than its actual one.
  */
 function snapshotPacking(st: StoreState, changed: { [name: string]: number } | undefined, added: string[], reserved: boolean): Packing {
   const E = st.E;
   const p: Packing = { sectors: 1, tail: Format.SECTOR_HEADER };
-  for (let i = 0; i < st.reserve.length; i++) {
-    const name = '#' + st.reserve[i].key;
-    const n = footprint(st, changed, name);
-    pack(p, reserved && st.reserved[name] > n ? st.reserved[name] : n, E);
+  const order = packingOrder(st, added);
+  for (let i = 0; i < order.length; i++) {
+    const n = footprint(st, changed, order[i]);
+    const room = reserved ? st.reserved[order[i]] : undefined;
+    pack(p, room !== undefined && room > n ? room : n, E);
   }
-  for (let i = 0; i < st.names.length; i++) if (st.reserved[st.names[i]] === undefined) pack(p, footprint(st, changed, st.names[i]), E);
-  for (let i = 0; i < added.length; i++) if (st.reserved[added[i]] === undefined) pack(p, footprint(st, changed, added[i]), E);
   pack(p, Format.COMMIT_RECORD, E);
   return p;
 }
@@ -165,10 +176,7 @@ function compact(st: StoreState, changes: Pending[]): void {
     byName[changes[i].name] = changes[i];
     if (!st.index[changes[i].name] && changes[i].value) added.push(changes[i].name);
   }
-  const order: string[] = [];
-  for (let i = 0; i < st.reserve.length; i++) order.push('#' + st.reserve[i].key);
-  for (let i = 0; i < st.names.length; i++) if (st.reserved[st.names[i]] === undefined) order.push(st.names[i]);
-  for (let i = 0; i < added.length; i++) if (st.reserved[added[i]] === undefined) order.push(added[i]);
+  const order = packingOrder(st, added);
   const index: { [name: string]: Entry } = {};
   const names: string[] = [];
   let live = 0;

@@ -1,7 +1,7 @@
 import type { Net, TcpConnection, TcpHandlers, TcpServer } from '../../../hal/net';
 import { asciiBytes, utf8Bytes } from './bytes';
-import { HTTP_REFUSALS, newRequestParser, parseRequest, State, type RequestHead, type RequestParser } from './http-parser';
-import { problem, type HttpConfig, type HttpRequest, type HttpResponse } from './module';
+import { newRequestParser, parseRequest, State, type RequestHead, type RequestParser } from './http-parser';
+import { problem, type HttpConfig, type HttpRequest, type HttpResponse, type RouteHandler } from './module';
 
 /** How long an answered connection may stay open before it is destroyed, ms (a const enum: the bundler writes the values into the code). */
 const enum Grace {
@@ -26,22 +26,12 @@ const enum Grace {
  * A connection that has been answered and is not closed by its peer is destroyed after a grace.
  */
 
-/** What the server asks of its owner (boot routes requests to modules). */
-export interface HttpHandlers {
-  /**
-   * Decides on a request from its head: a refusal to send at once (the body is never read), or
-   * undefined to read the body and call `request`.
-   */
-  decide(head: RequestHead): HttpResponse | undefined;
-  /** The complete request; `reply` exactly once, synchronously or later. */
-  request(request: HttpRequest, reply: (response: HttpResponse) => void): void;
-}
-
-export interface HttpServerEvents {
-  ready(server: TcpServer): void;
-  /** The runtime closed the server (a lost link): listen again once the link is back. */
-  dropped(reason: string): void;
-}
+/**
+ * What the server asks of its owner (boot routes requests to modules), from a request's head: the
+ * handler that will serve it once its body has arrived, or a refusal to send at once (the body is
+ * never read).
+ */
+export type HttpRouter = (head: RequestHead) => RouteHandler | HttpResponse;
 
 /** What a closed connection's state points at instead of the runtime's socket and a parser with buffers. */
 const GONE: TcpConnection = { remote: '', write: (): void => undefined, end: (): void => undefined, destroy: (): void => undefined };
@@ -55,6 +45,8 @@ interface Conn {
   timer: ReturnType<typeof setTimeout> | undefined;
   /** The head was decided on (routed, 100 Continue sent when asked). */
   decided: boolean;
+  /** The route's handler, once decided. */
+  handler: RouteHandler | undefined;
   /** An answer was sent (or the connection refused): every further byte is dropped. */
   answered: boolean;
   closed: boolean;
@@ -65,7 +57,7 @@ interface Conn {
 interface ServerState {
   net: Net;
   config: HttpConfig;
-  handlers: HttpHandlers;
+  route: HttpRouter;
   open: number;
   /** Names the Host header may carry besides IP literals, lower-case. */
   names: string[];
@@ -92,11 +84,6 @@ export function serializeResponse(response: HttpResponse, head: boolean): Uint8A
   out.set(start, 0);
   out.set(body, start.length);
   return out;
-}
-
-/** A refusal in the one error shape. */
-function refusal(status: number, code: string, reason: string): HttpResponse {
-  return problem(status, code, reason);
 }
 
 /** True if `host` (without port) is an IPv4 dotted quad or a bracketed IPv6 literal. */
@@ -158,11 +145,11 @@ function answer(c: Conn, response: HttpResponse): void {
 /** The parser's refusal as an answer. */
 function refuseParse(c: Conn): void {
   const e = c.parser.error!;
-  answer(c, refusal(e.status, e.code, e.reason));
+  answer(c, problem(e.status, e.code, e.reason));
 }
 
 /** Hands a complete request to its route; one reply, a throwing handler gets 500. */
-function complete(st: ServerState, c: Conn): void {
+function complete(c: Conn): void {
   clearTimer(c);
   const h = c.parser.head!;
   const request: HttpRequest = {
@@ -180,10 +167,10 @@ function complete(st: ServerState, c: Conn): void {
     answer(c, response);
   };
   try {
-    st.handlers.request(request, reply);
+    c.handler!(request, reply);
   } catch (error) {
     console.log('[hoshi] handler error: ' + error);
-    reply(refusal(500, 'internal-error', 'the request handler failed'));
+    reply(problem(500, 'internal-error', 'the request handler failed'));
   }
 }
 
@@ -193,14 +180,15 @@ function decide(st: ServerState, c: Conn): void {
   const h = c.parser.head!;
   c.head = h.method === 'HEAD';
   if (!hostAllowed(st, h)) {
-    answer(c, refusal(421, 'misdirected-request', 'not a name of this device'));
+    answer(c, problem(421, 'misdirected-request', 'not a name of this device'));
     return;
   }
-  const refused = st.handlers.decide(h);
-  if (refused) {
-    answer(c, refused);
+  const routed = st.route(h);
+  if (typeof routed !== 'function') {
+    answer(c, routed);
     return;
   }
+  c.handler = routed;
   if (h.expectContinue && c.parser.state === State.BODY) c.tcp.write(asciiBytes('HTTP/1.1 100 \r\n\r\n'));
 }
 
@@ -216,7 +204,7 @@ function received(st: ServerState, c: Conn, bytes: Uint8Array): void {
     if (!c.decided && (c.parser.state === State.BODY || c.parser.state === State.DONE)) decide(st, c);
     if (!c.answered && c.parser.state === State.DONE) {
       // Bytes after the request (a pipelined one) are never read: this one is answered, then closed.
-      complete(st, c);
+      complete(c);
       return;
     }
   }
@@ -229,6 +217,7 @@ function accept(st: ServerState, tcp: TcpConnection): TcpHandlers {
     parser: newRequestParser({ maxHeaderBytes: st.config.maxHeaderBytes, maxBodyBytes: st.config.maxBodyBytes }),
     timer: undefined,
     decided: false,
+    handler: undefined,
     answered: false,
     closed: false,
     head: false,
@@ -245,6 +234,7 @@ function accept(st: ServerState, tcp: TcpConnection): TcpHandlers {
       // Nothing of a closed connection is kept: its buffers and the runtime's socket are let go.
       c.tcp = GONE;
       c.parser = IDLE;
+      c.handler = undefined;
     },
   };
   st.open++;
@@ -253,29 +243,25 @@ function accept(st: ServerState, tcp: TcpConnection): TcpHandlers {
       c.answered = true;
       tcp.destroy();
     } else {
-      answer(c, refusal(503, 'busy', limits.connections + ' connection(s) at a time: try again'));
+      answer(c, problem(503, 'busy', limits.connections + ' connection(s) at a time: try again'));
     }
     return handlers;
   }
   c.timer = setTimeout(() => {
     c.timer = undefined;
-    if (!c.answered && !c.closed) answer(c, refusal(408, 'request-timeout', 'no whole request within ' + limits.requestTimeoutMs + ' ms'));
+    if (!c.answered && !c.closed) answer(c, problem(408, 'request-timeout', 'no whole request within ' + limits.requestTimeoutMs + ' ms'));
   }, limits.requestTimeoutMs);
   return handlers;
 }
 
 /**
- * Serves HTTP on `net` at `config.port` until the returned server is closed (or the runtime
- * drops it: `events.dropped`). Throws what `net.listen` throws (`net-down`, `net-absent`).
+ * Serves HTTP on `net` at `config.port` until the returned server is closed; `ready` once it
+ * listens. Throws what `net.listen` throws (`net-down`, `net-absent`).
  */
-export function serveHttp(net: Net, config: HttpConfig, handlers: HttpHandlers, events: HttpServerEvents): TcpServer {
+export function serveHttp(net: Net, config: HttpConfig, route: HttpRouter, ready: (server: TcpServer) => void): TcpServer {
   const names: string[] = [];
   const extra = (config.hostnames || []).concat(net.hostnames);
   for (let i = 0; i < extra.length; i++) names.push(extra[i].toLowerCase());
-  const st: ServerState = { net: net, config: config, handlers: handlers, open: 0, names: names };
-  return net.listen(config.port, (tcp: TcpConnection) => accept(st, tcp), events.ready, events.dropped);
+  const st: ServerState = { net: net, config: config, route: route, open: 0, names: names };
+  return net.listen(config.port, (tcp: TcpConnection) => accept(st, tcp), ready);
 }
-
-/** The status and code of every refusal the server and its parser give (docs, conformance). */
-export const SERVER_REFUSALS: { [code: string]: number } = { 'misdirected-request': 421, 'request-timeout': 408, busy: 503, 'internal-error': 500 };
-export { HTTP_REFUSALS };
