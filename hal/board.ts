@@ -14,10 +14,13 @@ import type { Power } from './power';
  * - `provisioning`: the unit's provisioning record, written once at the factory by
  *   `hoshi provision`; device code only reads it.
  * - `state`: the device's own persistent state (the journal of later modules).
+ * - `assets`: read-only data written with the image by `hoshi flash` (firmware/device/core/assets.ts):
+ *   what must not take heap. Absent on a board without room for it.
  */
 export interface Partitions {
   readonly provisioning: Flash;
   readonly state: Flash;
+  readonly assets?: Flash;
 }
 
 /**

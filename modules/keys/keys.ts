@@ -19,6 +19,8 @@ import { hkdfExpand, hkdfExtract } from '../crypto/hkdf';
 export const KEY_PURPOSES = {
   /** AES-128 key of the state store's sealed values (AES-CCM). */
   'store-seal': { label: 'hoshi store seal v1', bytes: 16 },
+  /** HMAC key of the default password's check value (provisioning record version 2, modules/accounts). */
+  'default-password': { label: 'hoshi default password v1', bytes: 32 },
 };
 export type KeyPurpose = keyof typeof KEY_PURPOSES;
 

@@ -16,11 +16,11 @@ function makeTable(): Int32Array {
   return t;
 }
 
-/** CRC-32 of `bytes[start..end)`, as an unsigned 32-bit number. */
-export function crc32(bytes: Uint8Array, start: number, end: number): number {
+/** CRC-32 of `bytes[start..end)`, as an unsigned 32-bit number; `previous` continues the CRC of bytes before them. */
+export function crc32(bytes: Uint8Array, start: number, end: number, previous?: number): number {
   if (!table) table = makeTable();
   const t = table;
-  let crc = -1;
+  let crc = (previous || 0) ^ -1;
   for (let i = start; i < end; i++) crc = t[(crc ^ bytes[i]) & 255] ^ (crc >>> 8);
   return (crc ^ -1) >>> 0;
 }

@@ -48,6 +48,17 @@ export interface ProvisioningRecord {
   deviceSecret: Uint8Array;
   /** 48 bytes from the factory's CSPRNG: personal seed of the device's DRBG. */
   drbgSeed: Uint8Array;
+  /**
+   * Version 2: the SCRAM-SHA-256 verifier of the unit's default password (modules/accounts/scram.ts).
+   * Undefined in a version-1 record: the unit has no password and serves public routes only.
+   */
+  verifier?: { salt: Uint8Array; iterations: number; storedKey: Uint8Array; serverKey: Uint8Array };
+  /**
+   * Version 2: HMAC-SHA-256 of the default password under the unit's `default-password` key
+   * (modules/keys): lets the policy refuse the default as a new password without storing anything
+   * that logs in. Undefined in a version-1 record.
+   */
+  defaultCheck?: Uint8Array;
 }
 
 /** Why a stored record was refused. One table: the parser returns these codes, never throws. */

@@ -1,0 +1,99 @@
+import type { Flash } from '../../../hal/flash';
+import { u16, u32 } from './bytes';
+import { crc32 } from './crc32';
+
+/**
+ * The assets partition: read-only data the image needs but that must not take heap — the admin
+ * page (gzip) and the common-password filter — written next to the image by `hoshi flash` (the
+ * simulator writes it at every start). On Kaluma a string in the image is parsed into the heap;
+ * bytes in this partition are read a few at a time when a request needs them.
+ * Byte layout: docs/formats/assets.md. Stored bytes are untrusted: a bad header or a corrupt entry
+ * is reported, never thrown, and the device serves without that asset.
+ */
+export const enum Asset {
+  VERSION = 1,
+  /** Header: magic "HSAS" (4), version (1), count (1), reserved (2); then the entries; then the CRC-32 of both. */
+  HEADER = 8,
+  ENTRY = 16,
+  MAX_ENTRIES = 16,
+  /** Entry ids. */
+  PAGE = 1,
+  COMMON_PASSWORDS = 2,
+}
+
+export const ASSETS_MAGIC = [0x48, 0x53, 0x41, 0x53]; // "HSAS"
+
+/** Where an asset lies in the partition. */
+export interface AssetSpan {
+  offset: number;
+  length: number;
+}
+
+export interface Assets {
+  /** The asset `id` once its CRC-32 has been checked (checked on first use), or undefined. */
+  find(id: number): AssetSpan | undefined;
+  /** `length` bytes at `offset` of the partition. */
+  read(offset: number, length: number): Uint8Array;
+  /** Why the partition or an asset was refused ("" if nothing was). */
+  problem(): string;
+}
+
+/** CRC-32 of `length` bytes at `offset`, read a sector at a time. */
+function crcOf(flash: Flash, offset: number, length: number): number {
+  let crc = 0;
+  for (let at = 0; at < length; at += 4096) {
+    const n = length - at < 4096 ? length - at : 4096;
+    crc = crc32(flash.read(offset + at, n), 0, n, crc);
+  }
+  return crc;
+}
+
+/** Opens the assets of `flash` (undefined: the board has no assets partition). */
+export function openAssets(flash: Flash | undefined): Assets {
+  let problem = '';
+  const spans: { [id: number]: AssetSpan & { crc: number; checked: boolean } } = {};
+  if (!flash) problem = 'no assets partition';
+  else {
+    const head = flash.read(0, Asset.HEADER);
+    const count = head[5];
+    let magic = true;
+    for (let i = 0; i < 4; i++) if (head[i] !== ASSETS_MAGIC[i]) magic = false;
+    if (!magic) problem = head[0] === flash.erasedValue ? 'erased' : 'bad-magic';
+    else if (head[4] !== Asset.VERSION) problem = 'bad-version';
+    else if (count > Asset.MAX_ENTRIES || u16(head, 6) !== 0) problem = 'bad-header';
+    else {
+      const n = Asset.HEADER + count * Asset.ENTRY;
+      const table = flash.read(0, n + 4);
+      if (crc32(table, 0, n) !== u32(table, n)) problem = 'bad-crc';
+      else {
+        for (let i = 0; i < count; i++) {
+          const e = Asset.HEADER + i * Asset.ENTRY;
+          const offset = u32(table, e + 4);
+          const length = u32(table, e + 8);
+          if (table[e + 1] !== 0 || u16(table, e + 2) !== 0 || spans[table[e]] || offset < n + 4 || offset > flash.size || length > flash.size - offset) {
+            problem = 'bad-entry';
+            break;
+          }
+          spans[table[e]] = { offset: offset, length: length, crc: u32(table, e + 12), checked: false };
+        }
+      }
+    }
+  }
+  return {
+    find: (id: number): AssetSpan | undefined => {
+      const s = problem === '' || problem.indexOf('corrupt') === 0 ? spans[id] : undefined;
+      if (!s || !flash) return undefined;
+      if (!s.checked) {
+        if (crcOf(flash, s.offset, s.length) !== s.crc) {
+          problem = 'corrupt asset ' + id;
+          delete spans[id];
+          return undefined;
+        }
+        s.checked = true;
+      }
+      return { offset: s.offset, length: s.length };
+    },
+    read: (offset: number, length: number): Uint8Array => flash!.read(offset, length),
+    problem: (): string => problem,
+  };
+}
