@@ -1,4 +1,5 @@
 import { defineImage } from '../../firmware/device/image';
+import { accounts } from '../../modules/accounts';
 import { deviceInfo } from '../../modules/device-info';
 import { wifi } from '../../modules/network/wifi';
 import { temperatureSensor } from './sensor';
@@ -22,6 +23,7 @@ export default defineImage({
   },
   modules: [
     deviceInfo(),
+    accounts(),
     wifi(),
     temperatureSensor({ pins: { 'espruino-esp32': 'D36', 'kaluma-pico-w': 26, host: 'temperature' }, fullScaleVolts: 3.3, offsetVolts: 0, voltsPerDegree: 0.01 }),
   ],

@@ -1,4 +1,5 @@
 import { defineImage } from '../../firmware/device/image';
+import { accounts } from '../../modules/accounts';
 import { deviceInfo } from '../../modules/device-info';
 import { wifi } from '../../modules/network/wifi';
 import { relay } from './relay';
@@ -19,5 +20,5 @@ export default defineImage({
       console: 'off',
     },
   },
-  modules: [deviceInfo(), wifi(), relay({ 'kaluma-pico-w': 15, 'kaluma-pico': 15, 'espruino-esp32': 'D26', host: 'relay' })],
+  modules: [deviceInfo(), accounts(), wifi(), relay({ 'kaluma-pico-w': 15, 'kaluma-pico': 15, 'espruino-esp32': 'D26', host: 'relay' })],
 });

@@ -3,13 +3,14 @@ import { readOnly } from '../../hal/flash';
 import type { TcpServer } from '../../hal/net';
 import { failure, failureCode } from './core/errors';
 import { serveHttp } from './core/http-server';
-import type { ModuleContext, Route } from './core/module';
+import type { Guard, ModuleContext, Route } from './core/module';
 import { readProvisioning } from './core/provisioning';
 import type { StoreReserve } from './core/services';
 import { defineImage, type Device, type Image } from './image';
 import { deviceKeys, RANDOM_RESERVE, unitRandom } from '../../modules/keys/keys';
 import { openStore } from '../../modules/store/store';
-import { findRoute } from './router';
+import { routeRequest } from './router';
+import { openAssets } from './core/assets';
 
 /** How often boot tries to listen while the board has no network, ms (a const enum: the bundler writes the values into the code). */
 const enum Listen {
@@ -63,7 +64,11 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
     io: board.io,
     power: board.power,
     console: board.console,
-    partitions: { provisioning: readOnly(board.partitions.provisioning, 'the provisioning partition'), state: board.partitions.state },
+    partitions: {
+      provisioning: readOnly(board.partitions.provisioning, 'the provisioning partition'),
+      state: board.partitions.state,
+      assets: board.partitions.assets ? readOnly(board.partitions.assets, 'the assets partition') : undefined,
+    },
     memory: board.memory,
   };
   // The state store: sealed with the device key when the unit is provisioned (modules/keys).
@@ -78,7 +83,11 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
   for (let i = 0; i < store.report.skipped.length; i++) console.log('[hoshi] store: ' + store.report.skipped[i]);
   const random = record ? unitRandom(board.crypto, record.drbgSeed, board.entropy, store) : undefined;
 
+  const assets = openAssets(moduleBoard.partitions.assets);
+  if (assets.problem()) console.log('[hoshi] assets: ' + assets.problem());
+
   const routes: Route[] = [];
+  let guard: Guard | undefined;
   const timers: ReturnType<typeof setInterval>[] = [];
   const context: ModuleContext = {
     board: moduleBoard,
@@ -87,6 +96,11 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
     store: store,
     keys: keys,
     random: random,
+    assets: assets,
+    guard: (g: Guard): void => {
+      if (guard) throw new Error('a second access guard');
+      guard = g;
+    },
     route: (route: Route): void => {
       for (let i = 0; i < routes.length; i++) {
         if (routes[i].path === route.path && routes[i].method === route.method) throw new Error('route ' + route.method + ' ' + route.path + ': declared twice');
@@ -127,10 +141,7 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
       server = serveHttp(
         board.net,
         config.interfaces.http,
-        (head) => {
-          const found = findRoute(routes, head.method, head.path);
-          return 'handler' in found ? found.handler : found;
-        },
+        (head) => routeRequest(routes, guard, head),
         (listened: TcpServer) => {
           server = listened;
           listening = true;

@@ -1,11 +1,10 @@
-import { problem, type HttpResponse, type Route } from './core/module';
+import { problem, type Guard, type HttpResponse, type Route, type RouteHandler } from './core/module';
+import type { RequestHead } from './core/http-parser';
 
 /**
- * Routing, decided from the request line alone (before any of the body is read): the route with
- * the request's method and exact path; HEAD is served by the GET route (without its body). Unknown
- * paths get 404, known paths with another method 405 (with Allow). A route whose access is not
- * "public" is refused with 401: no module grants access yet, and a route never opens by accident
- * (S1.1-01).
+ * Routing, decided from the request's head (before any of the body is read): the route with the
+ * request's method and exact path; HEAD is served by the GET route (without its body). Unknown
+ * paths get 404, known paths with another method 405 (with Allow).
  */
 export function findRoute(routes: Route[], method: string, path: string): Route | HttpResponse {
   const wanted = method === 'HEAD' ? 'GET' : method;
@@ -17,7 +16,6 @@ export function findRoute(routes: Route[], method: string, path: string): Route 
       allow += (allow ? ', ' : '') + r.method + (r.method === 'GET' ? ', HEAD' : '');
       continue;
     }
-    if (r.access !== 'public') return problem(401, 'unauthenticated', 'this route needs ' + r.access + ' access');
     return r;
   }
   if (allow) {
@@ -26,4 +24,17 @@ export function findRoute(routes: Route[], method: string, path: string): Route 
     return response;
   }
   return problem(404, 'not-found', 'no such route');
+}
+
+/**
+ * Access control in one place: a public route is served; any other route only if the guard
+ * (modules/accounts) grants it. Without a guard, every non-public route is refused with 401: a
+ * route never opens by accident (S1.1-01).
+ */
+export function routeRequest(routes: Route[], guard: Guard | undefined, head: RequestHead): RouteHandler | HttpResponse {
+  const found = findRoute(routes, head.method, head.path);
+  if (!('handler' in found)) return found;
+  if (found.access === 'public') return found.handler;
+  const refused = guard ? guard(head, found) : problem(401, 'unauthenticated', 'this image has no authentication module');
+  return refused || found.handler;
 }

@@ -1,5 +1,6 @@
 import type { Board } from '../../../hal/board';
 import type { ConsoleMode } from '../../../hal/console';
+import type { Assets } from './assets';
 import type { ProvisioningRecord } from './provisioning';
 import type { KeyRing, Store, StoreReserve, UnitRandom } from './services';
 
@@ -75,6 +76,20 @@ export type Access = 'public' | 'user' | 'admin';
 
 export type RouteHandler = (request: HttpRequest, reply: (response: HttpResponse) => void) => void;
 
+/** What a guard sees of a request: its head only (access is decided before any of the body is read). */
+export interface RequestHeadView {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: { [lowerCaseName: string]: string };
+}
+
+/**
+ * Decides whether a request may reach a route that is not public: undefined grants it, a response
+ * refuses it. One module (modules/accounts) installs the guard; without one, every non-public route
+ * is refused (deny by default, S1.1-01).
+ */
+export type Guard = (head: RequestHeadView, route: Route) => HttpResponse | undefined;
+
 export interface Route {
   method: string;
   path: string;
@@ -97,6 +112,10 @@ export interface ModuleContext {
   readonly keys: KeyRing | undefined;
   /** The unit's random bytes (persisted DRBG), or undefined if the unit is not provisioned. */
   readonly random: UnitRandom | undefined;
+  /** The read-only data written with the image (core/assets.ts): the admin page, the password filter. */
+  readonly assets: Assets;
+  /** Installs the access guard of every non-public route; a second guard is a programming error. */
+  guard(guard: Guard): void;
   /** Adds a route; every route states its access level. */
   route(route: Route): void;
   /**

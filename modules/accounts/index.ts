@@ -1,0 +1,387 @@
+import { asciiBytes, bytesAscii, putU32, u32 } from '../../firmware/device/core/bytes';
+import { base64Decode, base64Encode } from '../../firmware/device/core/base64';
+import { Asset } from '../../firmware/device/core/assets';
+import { failureCode } from '../../firmware/device/core/errors';
+import { json, problem, type HoshiModule, type HttpRequest, type HttpResponse, type ModuleContext, type RequestHeadView, type Route } from '../../firmware/device/core/module';
+import { constantTimeEqual } from '../crypto/compare';
+import { commonPasswords } from './common';
+import { checkPassword, MAX_PASSWORD } from './policy';
+import { authMessage, parseClientFinal, parseClientFirst, Scram, SCRAM_USER, serverFinalMessage, serverFirstMessage, sessionKey, verifyProof, type ScramVerifier } from './scram';
+import { Lock, lockWait } from './lockout';
+
+/** Store keys: the user's verifier (sealed) and the failed-login count (plain: not secret, and a sealed write costs a Pico seconds). */
+export const VERIFIER_KEY = 'acct.verifier';
+export const FAILS_KEY = 'acct.fails';
+
+/** The module's numbers (a const enum: the bundler writes the values into the code). */
+export const enum Accounts {
+  /** Bytes of a server nonce (base64: 24 characters) and of a session token (144 bits). */
+  NONCE_BYTES = 18,
+  TOKEN_BYTES = 18,
+  /** Logins between their two steps, at most; the oldest is dropped for a new one. */
+  PENDING = 2,
+  /** A login's second step must come within this, ms. */
+  PENDING_MS = 30000,
+  /** Stored verifier: iterations (4), salt length (1), salt, StoredKey (32), ServerKey (32). */
+  VERIFIER_MAX = 4 + 1 + 64 + 32 + 32,
+}
+
+export interface AccountsOptions {
+  /** Force a new password at the first login with the default (★1 S1.1-02's second option). Default true. */
+  forceChange?: boolean;
+  /** Shortest password a user may set; at least 8 (the default). */
+  minLength?: number;
+  /** A session ends after this long without a request, minutes (default 15). */
+  idleMinutes?: number;
+  /** A session ends this long after login whatever its use, minutes (default 480). */
+  maxMinutes?: number;
+  /** Sessions at once (default 4); a new login ends the oldest beyond it. */
+  maxSessions?: number;
+}
+
+interface Session {
+  token: Uint8Array;
+  created: number;
+  used: number;
+  mustChange: boolean;
+  /** The key the session shares with its client (scram.ts sessionKey, label CHANNEL_LABEL): the admin channel's. */
+  key: Uint8Array;
+}
+
+/** The HKDF label of a session's channel key. */
+export const CHANNEL_LABEL = 'hoshi admin channel v1';
+
+interface Pending {
+  nonce: string;
+  bare: string;
+  serverFirst: string;
+  when: number;
+  /** The user named was not the account's: the login fails at its second step, like a wrong password. */
+  unknownUser: boolean;
+}
+
+/** The stored form of a verifier (Accounts.VERIFIER_MAX at most). */
+export function encodeVerifier(v: ScramVerifier): Uint8Array {
+  const out = new Uint8Array(5 + v.salt.length + 64);
+  putU32(out, 0, v.iterations);
+  out[4] = v.salt.length;
+  out.set(v.salt, 5);
+  out.set(v.storedKey, 5 + v.salt.length);
+  out.set(v.serverKey, 37 + v.salt.length);
+  return out;
+}
+
+/** The verifier in `b`, or undefined if it is not one (stored bytes are untrusted). */
+export function decodeVerifier(b: Uint8Array): ScramVerifier | undefined {
+  if (b.length < 5) return undefined;
+  const n = b[4];
+  const iterations = u32(b, 0);
+  if (n < Scram.MIN_SALT || n > Scram.MAX_SALT || b.length !== 5 + n + 64 || iterations < Scram.MIN_ITERATIONS || iterations > Scram.MAX_ITERATIONS) return undefined;
+  return { iterations: iterations, salt: b.slice(5, 5 + n), storedKey: b.slice(5 + n, 37 + n), serverKey: b.slice(37 + n, 69 + n) };
+}
+
+/** The JSON object of a request body, or undefined. */
+function bodyObject(request: HttpRequest): { [name: string]: unknown } | undefined {
+  try {
+    const v = JSON.parse(bytesAscii(request.body));
+    return v !== null && typeof v === 'object' && !(v instanceof Array) ? v : undefined;
+  } catch (e) {
+    return undefined;
+  }
+}
+
+/** The session token of an `Authorization: Bearer` header, as bytes, or undefined. */
+function bearer(headers: { [name: string]: string }): Uint8Array | undefined {
+  const h = headers['authorization'];
+  if (!h || h.length < 8 || h.substring(0, 7).toLowerCase() !== 'bearer ') return undefined;
+  const t = base64Decode(h.substring(7));
+  return t && t.length === Accounts.TOKEN_BYTES ? t : undefined;
+}
+
+/**
+ * accounts: the device's one administrator account (S1.1-01 … S1.1-04); docs/accounts.md.
+ * - Login by SCRAM-SHA-256 in two POSTs to /api/login; the device stores the verifier only.
+ * - Sessions in RAM (a reboot ends them): a 144-bit token from the unit's DRBG, idle and absolute
+ *   expiry, logout; every session ends when the password changes.
+ * - The default password's verifier comes from the provisioning record (version 2); while it is in
+ *   force (and `forceChange`), a session reaches only its own routes: the change comes first.
+ * - Lockout (modules/accounts/lockout.ts): each failed login is counted in the store before the
+ *   proof is checked; growing delays, then lockouts up to an hour; per source and for the device.
+ * - The access guard: every non-public route needs a live session.
+ */
+export function accounts(options?: AccountsOptions): HoshiModule {
+  const o = options || {};
+  const forceChange = o.forceChange !== false;
+  const minLength = o.minLength || 8;
+  if (minLength < 8 || minLength > MAX_PASSWORD) throw new Error('accounts: minLength must be 8..64');
+  const idleMs = (o.idleMinutes || 15) * 60000;
+  const maxMs = (o.maxMinutes || 480) * 60000;
+  const maxSessions = o.maxSessions || 4;
+  return {
+    name: 'accounts',
+    reserve: [
+      { key: VERIFIER_KEY, bytes: Accounts.VERIFIER_MAX, sealed: true },
+      { key: FAILS_KEY, bytes: 4, sealed: false },
+    ],
+    start: (context: ModuleContext): void => {
+      const record = context.provisioning;
+      const p = context.board.crypto;
+      const clock = context.board.clock;
+      const store = context.store;
+      const realm = 'realm="' + context.config.model + '"';
+      const refuse401 = (reason: string): HttpResponse => {
+        const r = problem(401, 'unauthenticated', reason);
+        r.headers!['WWW-Authenticate'] = 'SCRAM-SHA-256 ' + realm + ', Bearer ' + realm;
+        return r;
+      };
+      const own: string[] = ['/api/session', '/api/logout', '/api/password'];
+      context.route({
+        method: 'GET',
+        path: '/api/password/policy',
+        access: 'public',
+        handler: (_q, reply) => reply(json(200, { minLength: minLength, maxLength: MAX_PASSWORD })),
+      });
+      context.route({
+        method: 'GET',
+        path: '/api/password/common',
+        access: 'public',
+        handler: (_q, reply) => {
+          const span = context.assets.find(Asset.COMMON_PASSWORDS);
+          if (!span) reply(problem(404, 'not-found', 'this unit has no common-password filter'));
+          else reply({ status: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: context.assets.read(span.offset, span.length) });
+        },
+      });
+
+      const defaultVerifier = record && record.verifier;
+      if (!defaultVerifier || !context.keys || !context.random) {
+        // A version-1 record (or none): no password exists, so nothing but public routes is served.
+        const why = 'this unit has no default password (its provisioning record predates passwords): re-provision it';
+        console.log('[accounts] no default password: public routes only');
+        context.guard(() => refuse401(why));
+        context.route({ method: 'POST', path: '/api/login', access: 'public', handler: (_q, reply) => reply(problem(503, 'no-default-password', why)) });
+        return;
+      }
+      const keys = context.keys;
+      const random = context.random;
+
+      // The verifier in force: the user's from the store, else the default from the record.
+      let userVerifier: ScramVerifier | undefined;
+      const stored = store.read(VERIFIER_KEY);
+      if (stored.ok) userVerifier = decodeVerifier(stored.value);
+      if (stored.ok && !userVerifier) console.log('[accounts] stored password is not valid: the default is in force');
+      else if (!stored.ok && stored.reason !== 'absent') console.log('[accounts] stored password unreadable (' + stored.reason + '): the default is in force');
+
+      const failsStored = store.get(FAILS_KEY);
+      const lock = {
+        fails: failsStored && failsStored.length === 4 ? u32(failsStored, 0) : 0,
+        // After a reboot the current wait starts again: cutting the power never shortens it.
+        when: clock.now(),
+        sources: [] as { address: string; fails: number; when: number }[],
+      };
+      const sessions: Session[] = [];
+      let pending: Pending[] = [];
+
+      /** Seconds until `address` may try again (0: now). */
+      const retryAfter = (address: string): number => {
+        const now = clock.now();
+        let wait = lock.when + lockWait(lock.fails - Lock.GLOBAL_FREE) * 1000 - now;
+        const known = address !== '' && address !== '0.0.0.0';
+        let src = 0;
+        let srcAt = lock.when;
+        if (known) {
+          for (let i = 0; i < lock.sources.length; i++) {
+            if (lock.sources[i].address === address) {
+              src = lock.sources[i].fails;
+              srcAt = lock.sources[i].when;
+            }
+          }
+        } else src = lock.fails; // no source address: the device's count is the only one (Pico W)
+        const w = srcAt + lockWait(src) * 1000 - now;
+        if (w > wait) wait = w;
+        return wait > 0 ? Math.ceil(wait / 1000) : 0;
+      };
+      const locked = (seconds: number): HttpResponse => {
+        const r = json(429, { error: 'locked', reason: 'too many failed logins: try again in ' + seconds + ' s', retryAfter: seconds });
+        r.headers!['Retry-After'] = String(seconds);
+        return r;
+      };
+      const setFails = (n: number): void => {
+        const b = new Uint8Array(4);
+        putU32(b, 0, n);
+        store.set(FAILS_KEY, b);
+        lock.fails = n;
+      };
+      /** Counts a failure of `address` in RAM (the device's count is stored before this). */
+      const countSource = (address: string, now: number, reset: boolean): void => {
+        if (address === '' || address === '0.0.0.0') return;
+        for (let i = 0; i < lock.sources.length; i++) {
+          if (lock.sources[i].address === address) {
+            lock.sources[i].fails = reset ? 0 : lock.sources[i].fails + 1;
+            lock.sources[i].when = now;
+            return;
+          }
+        }
+        if (reset) return;
+        if (lock.sources.length >= Lock.SOURCES) lock.sources.shift();
+        lock.sources.push({ address: address, fails: 1, when: now });
+      };
+
+      const findSession = (headers: { [name: string]: string }): Session | undefined => {
+        const t = bearer(headers);
+        if (!t) return undefined;
+        const now = clock.now();
+        let found: Session | undefined;
+        for (let i = sessions.length - 1; i >= 0; i--) {
+          const s = sessions[i];
+          if (now - s.used > idleMs || now - s.created > maxMs) sessions.splice(i, 1);
+          else if (constantTimeEqual(s.token, t)) found = s;
+        }
+        if (found) found.used = now;
+        return found;
+      };
+      const endAll = (): void => {
+        sessions.splice(0, sessions.length);
+        pending = [];
+      };
+
+      context.guard((head: RequestHeadView, route: Route): HttpResponse | undefined => {
+        const s = findSession(head.headers);
+        if (!s) return refuse401(head.headers['authorization'] ? 'the session has ended or expired: log in again' : 'log in first (POST /api/login)');
+        if (s.mustChange && own.indexOf(route.path) < 0) return problem(403, 'password-change-required', 'the default password must be changed first (POST /api/password)');
+        return undefined;
+      });
+
+      const verifier = (): ScramVerifier => userVerifier || defaultVerifier;
+
+      context.route({
+        method: 'POST',
+        path: '/api/login',
+        access: 'public',
+        handler: (request, reply) => {
+          const body = bodyObject(request);
+          const message = body && body.scram;
+          if (typeof message !== 'string') {
+            reply(problem(400, 'bad-login', 'the body must be {"scram": "<SCRAM message>"}'));
+            return;
+          }
+          const first = message.charAt(0) === 'c' ? undefined : parseClientFirst(message);
+          const final = first === undefined ? parseClientFinal(message) : undefined;
+          const bad = typeof first === 'string' ? first : typeof final === 'string' ? final : undefined;
+          if (bad) {
+            reply(problem(400, 'bad-login', bad));
+            return;
+          }
+          const wait = retryAfter(request.remote);
+          if (wait > 0) {
+            reply(locked(wait));
+            return;
+          }
+          const now = clock.now();
+          if (first && typeof first !== 'string') {
+            const v = verifier();
+            const nonce = first.nonce + base64Encode(random.bytes(Accounts.NONCE_BYTES));
+            const serverFirst = serverFirstMessage(nonce, v.salt, v.iterations);
+            if (pending.length >= Accounts.PENDING) pending.shift();
+            pending.push({ nonce: nonce, bare: first.bare, serverFirst: serverFirst, when: now, unknownUser: first.user !== SCRAM_USER });
+            reply(json(200, { scram: serverFirst }));
+            return;
+          }
+          if (!final || typeof final === 'string') return;
+          // The failure is stored before the proof is checked: a power cut during the check never forgets it.
+          try {
+            setFails(lock.fails + 1);
+          } catch (error) {
+            if (!failureCode(error)) throw error;
+            reply(problem(503, 'store-failed', 'the login cannot be counted: ' + (error as Error).message));
+            return;
+          }
+          lock.when = now;
+          countSource(request.remote, now, false);
+          let login: Pending | undefined;
+          for (let i = 0; i < pending.length; i++) if (pending[i].nonce === final.nonce) login = pending.splice(i, 1)[0];
+          const v = verifier();
+          const m = login && !login.unknownUser && now - login.when <= Accounts.PENDING_MS ? authMessage(login.bare, login.serverFirst, final.withoutProof) : undefined;
+          const clientKey = m ? verifyProof(p, v.storedKey, m, final.proof) : undefined;
+          if (!m || !clientKey) {
+            const after = retryAfter(request.remote);
+            const r = refuse401('login failed: wrong password, or the login is unknown or expired');
+            r.body = JSON.stringify({ error: 'login-failed', reason: 'wrong password, or the login is unknown or expired', retryAfter: after });
+            reply(r);
+            return;
+          }
+          setFails(0);
+          countSource(request.remote, now, true);
+          const token = random.bytes(Accounts.TOKEN_BYTES);
+          const mustChange = forceChange && !userVerifier;
+          if (sessions.length >= maxSessions) sessions.shift();
+          sessions.push({ token: token, created: now, used: now, mustChange: mustChange, key: sessionKey(p, clientKey, m, CHANNEL_LABEL) });
+          reply(json(200, { scram: serverFinalMessage(p, v.serverKey, m), token: base64Encode(token), expiresIn: idleMs / 1000, mustChange: mustChange }));
+        },
+      });
+
+      context.route({
+        method: 'GET',
+        path: '/api/session',
+        access: 'user',
+        handler: (request, reply) => {
+          const s = findSession(request.headers);
+          reply(s ? json(200, { access: 'admin', mustChange: s.mustChange, expiresIn: idleMs / 1000 }) : refuse401('the session has ended'));
+        },
+      });
+      context.route({
+        method: 'POST',
+        path: '/api/logout',
+        access: 'user',
+        handler: (request, reply) => {
+          const s = findSession(request.headers);
+          if (s) sessions.splice(sessions.indexOf(s), 1);
+          reply(json(200, { ok: true }));
+        },
+      });
+      context.route({
+        method: 'POST',
+        path: '/api/password',
+        access: 'admin',
+        handler: (request, reply) => {
+          const b = bodyObject(request);
+          if (!b) {
+            reply(problem(400, 'bad-json', 'the body must be a JSON object'));
+            return;
+          }
+          const salt = typeof b.salt === 'string' ? base64Decode(b.salt) : undefined;
+          const storedKey = typeof b.storedKey === 'string' ? base64Decode(b.storedKey) : undefined;
+          const serverKey = typeof b.serverKey === 'string' ? base64Decode(b.serverKey) : undefined;
+          const iterations = b.iterations;
+          if (!salt || salt.length < Scram.MIN_SALT || salt.length > Scram.MAX_SALT) {
+            reply(problem(400, 'bad-verifier', 'salt: 16-64 bytes of base64'));
+            return;
+          }
+          if (typeof iterations !== 'number' || iterations !== Math.floor(iterations) || iterations < Scram.MIN_ITERATIONS || iterations > Scram.MAX_ITERATIONS) {
+            reply(problem(400, 'bad-verifier', 'iterations: an integer in 4096..10000000'));
+            return;
+          }
+          if (!storedKey || storedKey.length !== Scram.KEY || !serverKey || serverKey.length !== Scram.KEY) {
+            reply(problem(400, 'bad-verifier', 'storedKey and serverKey: 32 bytes of base64 each'));
+            return;
+          }
+          const refusal = checkPassword(b.password, {
+            minLength: minLength,
+            identity: [context.config.model, context.config.vendor, record.serial],
+            common: commonPasswords(context.assets, p.sha256),
+            isDefault: (pw: string) => record.defaultCheck !== undefined && constantTimeEqual(p.hmacSha256(keys.key('default-password'), asciiBytes(pw)), record.defaultCheck),
+          });
+          if (refusal) {
+            reply(problem(422, 'password-' + refusal.rule, refusal.reason));
+            return;
+          }
+          const v: ScramVerifier = { salt: salt, iterations: iterations, storedKey: storedKey, serverKey: serverKey };
+          // One write: after a power cut the store holds the old verifier or the new one, never neither.
+          store.set(VERIFIER_KEY, encodeVerifier(v), true);
+          userVerifier = v;
+          endAll();
+          reply(json(200, { ok: true }));
+        },
+      });
+    },
+  };
+}
