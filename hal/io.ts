@@ -9,4 +9,9 @@ export interface Io {
   write(pin: Pin, high: boolean): void;
   /** Reads analog input `pin` as a fraction of the ADC's full scale, in [0, 1). */
   analog(pin: Pin): number;
+  /**
+   * Reads digital input `pin` with its pull-up enabled (made an input on first use): false while a
+   * button to ground is pressed. Boards whose binding cannot read inputs leave it out.
+   */
+  read?(pin: Pin): boolean;
 }

@@ -53,12 +53,17 @@ export interface Rig {
   request(method: string, path: string, options?: { body?: unknown; token?: string; remote?: string; raw?: string; authorization?: string }): HttpResponse;
   /** Powers on again from the same flash (RAM state is gone). */
   reboot(): void;
+  /** The board's pins (kept across reboots). */
+  io: ReturnType<typeof createHostIo>;
+  /** Runs every periodic task once, as one period passing would. */
+  tick(): void;
 }
 
 export function rig(module: () => HoshiModule, unit: Unit | undefined, backing: FlashBacking = memoryBacking(32 * 4096)): Rig {
   const clock = { t: 1_000_000 };
   const io = createHostIo();
-  const r = { backing, clock, routes: [] as Route[] } as Rig;
+  const r = { backing, clock, routes: [] as Route[], io } as Rig;
+  let tasks: (() => void)[] = [];
   let guard: Guard | undefined;
   const powerOn = (): void => {
     r.flash = openSimFlash(backing);
@@ -68,6 +73,7 @@ export function rig(module: () => HoshiModule, unit: Unit | undefined, backing: 
     r.store = openStore(r.flash, keys ? { seal: keys.cipher('store-seal'), reserve } : { reserve });
     const random = unit ? unitRandom(jsCrypto, unit.record.drbgSeed, { quality: 'weak', bytes: (n) => new Uint8Array(randomBytes(n)) }, r.store) : undefined;
     r.routes = [];
+    tasks = [];
     guard = undefined;
     const board = { name: 'host', io, crypto: jsCrypto, clock: { now: () => clock.t, wallTime: () => undefined } } as unknown as Board;
     const context: ModuleContext = {
@@ -84,7 +90,9 @@ export function rig(module: () => HoshiModule, unit: Unit | undefined, backing: 
       route: (route) => {
         r.routes.push(route);
       },
-      every: () => undefined,
+      every: (_ms, task) => {
+        tasks.push(task);
+      },
     };
     m.start(context);
   };
@@ -92,6 +100,9 @@ export function rig(module: () => HoshiModule, unit: Unit | undefined, backing: 
     clock.t += ms;
   };
   r.reboot = powerOn;
+  r.tick = () => {
+    for (const task of tasks) task();
+  };
   r.request = (method, path, o = {}) => {
     const headers: { [name: string]: string } = {};
     if (o.token) headers['authorization'] = 'Bearer ' + o.token;

@@ -406,3 +406,24 @@ test('a unit whose record has no password (version 1) serves public routes only 
 test('the lockout schedule: free, then doubling delays, then lockouts up to an hour', (t) => {
   t.deepEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 50].map(lockWait), [0, 0, 0, 2, 4, 8, 16, 32, 64, 300, 600, 1200, 2400, 3600, 3600]);
 });
+
+test('holding the clear button for 3 s while the device runs ends every lockout; a short press does not', (t) => {
+  const unit = newUnit();
+  const r = rig(() => accounts({ clearButton: { host: 'button' } }), unit);
+  for (let i = 0; i < 12; ) {
+    const l = login(r, 'g' + i, '0.0.0.0');
+    if (l.status === 429) r.advance(l.body.retryAfter * 1000);
+    else i++;
+  }
+  t.is(login(r, unit.password, '0.0.0.0').status, 429);
+  r.io.press('button', true);
+  for (let i = 0; i < 11; i++) r.tick();
+  r.io.press('button', false);
+  r.tick();
+  t.is(login(r, unit.password, '0.0.0.0').status, 429, 'released before 3 s: still locked');
+  r.io.press('button', true);
+  for (let i = 0; i < 12; i++) r.tick();
+  r.io.press('button', false);
+  t.is(u32(r.store.get(FAILS_KEY)!, 0), 0);
+  t.is(login(r, unit.password, '0.0.0.0').status, 200);
+});

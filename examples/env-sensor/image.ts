@@ -1,5 +1,6 @@
 import { defineImage } from '../../firmware/device/image';
 import { accounts } from '../../modules/accounts';
+import { adminPage } from '../../modules/admin-page';
 import { deviceInfo } from '../../modules/device-info';
 import { wifi } from '../../modules/network/wifi';
 import { temperatureSensor } from './sensor';
@@ -23,7 +24,8 @@ export default defineImage({
   },
   modules: [
     deviceInfo(),
-    accounts(),
+    adminPage(),
+    accounts({ clearButton: { 'espruino-esp32': 'D0', host: 'button' } }),
     wifi(),
     temperatureSensor({ pins: { 'espruino-esp32': 'D36', 'kaluma-pico-w': 26, host: 'temperature' }, fullScaleVolts: 3.3, offsetVolts: 0, voltsPerDegree: 0.01 }),
   ],

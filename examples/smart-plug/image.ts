@@ -1,5 +1,6 @@
 import { defineImage } from '../../firmware/device/image';
 import { accounts } from '../../modules/accounts';
+import { adminPage } from '../../modules/admin-page';
 import { deviceInfo } from '../../modules/device-info';
 import { wifi } from '../../modules/network/wifi';
 import { relay } from './relay';
@@ -20,5 +21,5 @@ export default defineImage({
       console: 'off',
     },
   },
-  modules: [deviceInfo(), accounts(), wifi(), relay({ 'kaluma-pico-w': 15, 'kaluma-pico': 15, 'espruino-esp32': 'D26', host: 'relay' })],
+  modules: [deviceInfo(), adminPage(), accounts({ clearButton: { 'espruino-esp32': 'D0', host: 'button' } }), wifi(), relay({ 'kaluma-pico-w': 15, 'kaluma-pico': 15, 'espruino-esp32': 'D26', host: 'relay' })],
 });

@@ -2,6 +2,7 @@ import { asciiBytes, bytesAscii, putU32, u32 } from '../../firmware/device/core/
 import { base64Decode, base64Encode } from '../../firmware/device/core/base64';
 import { Asset } from '../../firmware/device/core/assets';
 import { failureCode } from '../../firmware/device/core/errors';
+import type { Pin } from '../../hal/io';
 import { json, problem, type HoshiModule, type HttpRequest, type HttpResponse, type ModuleContext, type RequestHeadView, type Route } from '../../firmware/device/core/module';
 import { constantTimeEqual } from '../crypto/compare';
 import { commonPasswords } from './common';
@@ -24,6 +25,9 @@ export const enum Accounts {
   PENDING_MS = 30000,
   /** Stored verifier: iterations (4), salt length (1), salt, StoredKey (32), ServerKey (32). */
   VERIFIER_MAX = 4 + 1 + 64 + 32 + 32,
+  /** The clear button is read this often, ms, and must be held this many reads in a row (3 s). */
+  BUTTON_POLL_MS = 250,
+  BUTTON_HOLD = 12,
 }
 
 export interface AccountsOptions {
@@ -37,6 +41,11 @@ export interface AccountsOptions {
   maxMinutes?: number;
   /** Sessions at once (default 4); a new login ends the oldest beyond it. */
   maxSessions?: number;
+  /**
+   * Per board, a button to ground that clears every lockout when held for 3 s while the device runs
+   * (the owner's way back in during an attack; docs/accounts.md). Boards without one: lockouts expire.
+   */
+  clearButton?: { [board: string]: Pin };
 }
 
 interface Session {
@@ -225,6 +234,19 @@ export function accounts(options?: AccountsOptions): HoshiModule {
         if (lock.sources.length >= Lock.SOURCES) lock.sources.shift();
         lock.sources.push({ address: address, fails: 1, when: now });
       };
+
+      const button = o.clearButton && o.clearButton[context.board.name];
+      const read = context.board.io.read;
+      if (button !== undefined && read) {
+        let held = 0;
+        context.every(Accounts.BUTTON_POLL_MS, () => {
+          held = read(button) ? 0 : held + 1;
+          if (held !== Accounts.BUTTON_HOLD) return;
+          setFails(0);
+          lock.sources.splice(0, lock.sources.length);
+          console.log('[accounts] lockouts cleared by the button');
+        });
+      }
 
       const findSession = (headers: { [name: string]: string }): Session | undefined => {
         const t = bearer(headers);

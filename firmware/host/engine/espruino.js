@@ -19,11 +19,13 @@
   g.process = { env: { BOARD: 'ESP32', VERSION: '2v29' }, memory: function () { return { free: 12000, usage: 4000, total: 16000 }; } };
   // src/jswrap_io.c: pinMode(pin, "input"|"output"|...), digitalWrite(pin, value),
   // analogRead(pin) -> 0 <= v < 1 (the ADC reading divided by its range). Pins by name ("D36").
-  X.pins = { modes: {}, levels: {}, analog: {} };
+  X.pins = { modes: {}, levels: {}, analog: {}, pressed: {} };
   var PIN_MODES = { analog: 1, input: 1, input_pullup: 1, input_pulldown: 1, output: 1, opendrain: 1, af_output: 1, af_opendrain: 1, auto: 1 };
   var pinName = function (pin) { var n = String(pin); if (!/^D[0-9]+$/.test(n)) throw new Error('Invalid pin: ' + n); return n; };
   g.pinMode = function (pin, mode) { if (!PIN_MODES[mode]) throw new Error('Unknown pin mode'); X.pins.modes[pinName(pin)] = mode; };
   g.digitalWrite = function (pin, value) { X.pins.levels[pinName(pin)] = value ? 1 : 0; };
+  // digitalRead(pin) -> 0 or 1; an input with its pull-up and nothing pulling it low reads 1.
+  g.digitalRead = function (pin) { var n = pinName(pin); if (X.pins.levels[n] !== undefined && X.pins.modes[n] === 'output') return X.pins.levels[n]; return X.pins.modes[n] === 'input_pullup' && !X.pins.pressed[n] ? 1 : 0; };
   g.analogRead = function (pin) { var n = pinName(pin); return X.pins.analog[n] === undefined ? 0 : X.pins.analog[n]; };
   // src/jswrap_functions.c: atob() returns a String (one char per byte); print() is console.log.
   // On a real engine (real-engines.ts) the native ones stay: only what the engine check lacks is defined.
@@ -282,7 +284,10 @@
   // empty value throws "Can't create zero length file" and leaves the file as it was.
   // write(name, data, offset, size) creates a file of `size` bytes (erased, 0xFF) and writes at
   // `offset`; write(name, data, offset) writes into the file made that way; read() returns the file
-  // as a String, or undefined.
+  // as a String, or undefined. read(name, offset, length) (jswrap_storage_read over src/jsflash.c
+  // jsfReadFile) clips to the file: a negative offset reads from 0, an offset past the end from the
+  // end, a length <= 0 or past the end to the end; nothing left gives "". On the ESP32 the String
+  // is mapped onto the flash (jsvAddressToVar): nothing is copied until it is converted.
   var files = {};
   var storageData = function (data) {
     if (data === null || data === undefined) throw new Error('Expecting a string, array or object to write');
@@ -308,11 +313,17 @@
       for (var j = 0; j < b.length; j++) f[offset + j] = b[j];
       return true;
     },
-    read: function (name) {
+    read: function (name, offset, length) {
       var f = files[String(name).substr(0, 28)];
       if (!f) return undefined;
+      var from = offset === undefined ? 0 : offset | 0;
+      var n = length === undefined ? 0 : length | 0;
+      if (from < 0) from = 0;
+      if (n <= 0) n = f.length;
+      if (from > f.length) from = f.length;
+      if (from + n > f.length) n = f.length - from;
       var s = '';
-      for (var i = 0; i < f.length; i++) s += String.fromCharCode(f[i]);
+      for (var i = from; i < from + n; i++) s += String.fromCharCode(f[i]);
       return s;
     },
   };
