@@ -14,7 +14,7 @@ test('hoshi provision --out writes one unit record the device parser accepts', (
   const dir = mkdtempSync(join(tmpdir(), 'hoshi-cli-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'unit.secret.bin');
-  const run = hoshi('provision', '--out', file, '--serial', 'HSTEST0001');
+  const run = hoshi('provision', '--out', file, '--serial', 'HSTEST0001', '--model', 'HS-PLUG-01', '--iterations', '4096');
   t.is(run.status, 0, run.stderr);
   const bytes = readFileSync(file);
   t.is(bytes.length % 256, 0);
@@ -27,8 +27,8 @@ test('hoshi provision --out writes one unit record the device parser accepts', (
 test('hoshi provision --sim refuses a unit that is already provisioned', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hoshi-cli-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  t.is(hoshi('provision', '--sim', dir).status, 0);
-  const again = hoshi('provision', '--sim', dir);
+  t.is(hoshi('provision', '--sim', dir, '--model', 'HS-PLUG-01', '--iterations', '4096').status, 0);
+  const again = hoshi('provision', '--sim', dir, '--model', 'HS-PLUG-01', '--iterations', '4096');
   t.is(again.status, 1);
   t.regex(again.stderr, /already provisioned/);
 });

@@ -32,7 +32,7 @@ for (const target of TARGETS) {
 
   test(`smart-plug on ${target} reads a provisioned unit's record`, async (t) => {
     const built = await buildImage('smart-plug', target);
-    const record = newProvisioningRecord();
+    const record = newProvisioningRecord().record;
     const bytes = Array.from(padTo(encodeProvisioning(record), 256));
     const prelude = `__engine.flash.load(${PROVISIONING_AT[target]}, ${JSON.stringify(bytes)});`;
     const report = await runInEngine(built.code, target, { prelude, requests: [{ method: 'GET', url: '/api/info?x=1' }] });

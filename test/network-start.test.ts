@@ -20,7 +20,7 @@ for (const [target, stateAt, size, write] of [
 ] as const) {
   test(`${target}: a unit that boots before its access point is up serves once it joins, and again after the network comes back`, async (t) => {
     const built = await buildImage('smart-plug', target);
-    const record = newProvisioningRecord();
+    const record = newProvisioningRecord().record;
     const provisioningAt = target === 'kaluma' ? KALUMA_PARTITIONS.provisioning.sector * 4096 : ESP32_PARTITIONS.provisioning.address;
     const sector = seedStateSector(record, size, write, { ssid: 'Workshop', passphrase: PASS });
     const load = `__engine.flash.load(${provisioningAt}, ${JSON.stringify(Array.from(padTo(encodeProvisioning(record), 256)))});__engine.flash.load(${stateAt}, ${JSON.stringify(Array.from(sector))});`;

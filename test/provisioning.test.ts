@@ -1,15 +1,38 @@
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { crc32 } from '../firmware/device/core/crc32';
 import {
   parseProvisioning,
   PROVISIONING_HEADER,
   PROVISIONING_REASONS,
   readProvisioning,
+  VERIFIER_ITERATIONS_MAX,
+  VERIFIER_ITERATIONS_MIN,
+  VERIFIER_KEY_BYTES,
+  VERIFIER_SALT_MAX,
+  VERIFIER_SALT_MIN,
   type ProvisioningReason,
+  type ProvisioningRecord,
 } from '../firmware/device/core/provisioning';
-import { encodeProvisioning, newProvisioningRecord, randomSerial, writeProvisioning } from '../firmware/host/provision';
+import {
+  defaultPassword,
+  defaultPasswordCheck,
+  encodeProvisioning,
+  newProvisioningRecord,
+  PASSWORD_ALPHABET,
+  PASSWORD_LENGTH,
+  randomSerial,
+  writeProvisioning,
+} from '../firmware/host/provision';
+import { nodeScramCrypto } from '../firmware/host/client';
 import { memoryBacking, openSimFlash } from '../boards/host/flash';
+import { jsCrypto } from '../modules/crypto/provider-js';
+import { deviceKeys } from '../modules/keys/keys';
+import { Scram, scramVerifier, verifyProof } from '../modules/accounts/scram';
+
+/** Tests make their records with the smallest iteration count a device accepts: the format is the same. */
+const FAST = { iterations: 4096 };
+const newRecord = (): ProvisioningRecord => newProvisioningRecord(undefined, FAST).record;
 
 /** Recomputes the CRC so a test reaches the field checks behind it. */
 function reseal(bytes: Uint8Array): Uint8Array {
@@ -19,12 +42,12 @@ function reseal(bytes: Uint8Array): Uint8Array {
   return bytes;
 }
 
-/** A record with raw fields (tag, value) encoded as the format says, valid CRC. */
-function withFields(fields: [number, Uint8Array][]): Uint8Array {
+/** A record of `version` (1 unless given) with raw fields (tag, value) encoded as the format says, valid CRC. */
+function withFields(fields: [number, Uint8Array][], version = 1): Uint8Array {
   const body: number[] = [];
   for (const [tag, value] of fields) body.push(tag, value.length, ...value);
   const out = new Uint8Array(PROVISIONING_HEADER + body.length + 4);
-  out.set([0x48, 0x53, 0x50, 0x52, 1, 0, body.length & 0xff, body.length >> 8]);
+  out.set([0x48, 0x53, 0x50, 0x52, version, 0, body.length & 0xff, body.length >> 8]);
   out.set(body, PROVISIONING_HEADER);
   return reseal(out);
 }
@@ -32,11 +55,141 @@ function withFields(fields: [number, Uint8Array][]): Uint8Array {
 const serial = new TextEncoder().encode('HS0123456789AB');
 const secret = () => new Uint8Array(randomBytes(32));
 const seed = () => new Uint8Array(randomBytes(48));
+const bytes = (n: number) => new Uint8Array(randomBytes(n));
+const u32le = (n: number) => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+};
 
-test('a record round-trips through encode and parse', (t) => {
-  const record = newProvisioningRecord();
-  const parsed = parseProvisioning(encodeProvisioning(record));
+/** The fields of a valid version-2 record, each replaceable (value undefined: left out). */
+function v2(change: { [tag: number]: Uint8Array | undefined } = {}, extra: [number, Uint8Array][] = []): Uint8Array {
+  const fields: [number, Uint8Array | undefined][] = [
+    [1, serial],
+    [2, secret()],
+    [3, seed()],
+    [4, bytes(16)],
+    [5, u32le(4096)],
+    [6, bytes(32)],
+    [7, bytes(32)],
+    [8, bytes(32)],
+  ];
+  const out: [number, Uint8Array][] = [];
+  for (const [tag, value] of fields) {
+    const v = tag in change ? change[tag] : value;
+    if (v) out.push([tag, v]);
+  }
+  return withFields([...out, ...extra], 2);
+}
+
+test('a record round-trips through encode and parse (version 2, with the verifier and the default check)', (t) => {
+  const record = newRecord();
+  const encoded = encodeProvisioning(record);
+  t.is(encoded[4], 2, 'the host tool writes version 2');
+  const parsed = parseProvisioning(encoded);
   t.deepEqual(parsed, { ok: true, record });
+  t.truthy(parsed.ok && parsed.record.verifier);
+  t.true(encoded.length <= 256, 'a record with a 16-byte salt and a 14-character serial fits one 256-byte write page: ' + encoded.length);
+});
+
+test('records round-trip at the edges of every field', (t) => {
+  for (const [salt, iterations, s] of [
+    [VERIFIER_SALT_MIN, VERIFIER_ITERATIONS_MIN, 'HS01'],
+    [VERIFIER_SALT_MAX, VERIFIER_ITERATIONS_MAX, 'H'.repeat(32)],
+    [40, 100000, 'HS0123456789AB'],
+  ] as const) {
+    const record: ProvisioningRecord = {
+      ...newRecord(),
+      serial: s,
+      verifier: { salt: bytes(salt), iterations, storedKey: bytes(32), serverKey: bytes(32) },
+    };
+    t.deepEqual(parseProvisioning(encodeProvisioning(record)), { ok: true, record });
+  }
+});
+
+test('a version-1 record still parses, without a verifier or a default check', (t) => {
+  const s1 = secret();
+  const d1 = seed();
+  const parsed = parseProvisioning(withFields([[1, serial], [2, s1], [3, d1]]));
+  t.deepEqual(parsed, { ok: true, record: { serial: 'HS0123456789AB', deviceSecret: s1, drbgSeed: d1 } });
+  t.true(parsed.ok && parsed.record.verifier === undefined && parsed.record.defaultCheck === undefined);
+});
+
+test("the record's verifier limits are SCRAM's", (t) => {
+  t.is(Number(VERIFIER_SALT_MIN), Number(Scram.MIN_SALT));
+  t.is(Number(VERIFIER_SALT_MAX), Number(Scram.MAX_SALT));
+  t.is(Number(VERIFIER_ITERATIONS_MIN), Number(Scram.MIN_ITERATIONS));
+  t.is(Number(VERIFIER_ITERATIONS_MAX), Number(Scram.MAX_ITERATIONS));
+  t.is(Number(VERIFIER_KEY_BYTES), Number(Scram.KEY));
+});
+
+test('the verifier is SCRAM-SHA-256 of the default password: node:crypto agrees with modules/accounts/scram.ts on jsCrypto', (t) => {
+  const { record, password } = newProvisioningRecord(undefined, FAST);
+  const v = record.verifier!;
+  t.is(v.salt.length, 16);
+  t.is(v.iterations, 4096);
+  const js = scramVerifier({ sha256: jsCrypto.sha256, hmacSha256: jsCrypto.hmacSha256, pbkdf2Sha256: jsCrypto.pbkdf2Sha256! }, password, v.salt, v.iterations);
+  t.deepEqual(js, v);
+  t.deepEqual(scramVerifier(nodeScramCrypto, password, v.salt, v.iterations), v);
+  // And the device's check of a proof accepts the password (ClientKey → StoredKey).
+  const clientKey = jsCrypto.hmacSha256(jsCrypto.pbkdf2Sha256!(new TextEncoder().encode(password), v.salt, v.iterations, 32), new TextEncoder().encode('Client Key'));
+  const message = new TextEncoder().encode('n=admin,r=x,r=xy,s=AAAA,i=4096,c=biws,r=xy');
+  const signature = jsCrypto.hmacSha256(v.storedKey, message);
+  const proof = clientKey.map((b, i) => b ^ signature[i]!);
+  t.truthy(verifyProof(jsCrypto, v.storedKey, message, proof));
+});
+
+test('the default iteration count is 100,000, and a fresh salt every time', (t) => {
+  const a = newProvisioningRecord();
+  const b = newProvisioningRecord();
+  t.is(a.record.verifier!.iterations, 100000);
+  t.notDeepEqual(a.record.verifier!.salt, b.record.verifier!.salt);
+  t.not(a.password, b.password);
+  t.throws(() => newProvisioningRecord(undefined, { iterations: 4095 }), { message: /iterations/ });
+});
+
+test('the default check is HMAC-SHA-256 of the password under the unit key "default-password"', (t) => {
+  const { record, password } = newProvisioningRecord(undefined, FAST);
+  const key = deviceKeys(jsCrypto, record.deviceSecret).key('default-password');
+  t.deepEqual(record.defaultCheck, jsCrypto.hmacSha256(key, new TextEncoder().encode(password)));
+  t.deepEqual(record.defaultCheck, new Uint8Array(createHmac('sha256', key).update(password).digest()));
+  t.deepEqual(defaultPasswordCheck(record.deviceSecret, password), record.defaultCheck);
+  t.notDeepEqual(defaultPasswordCheck(record.deviceSecret, password + 'x'), record.defaultCheck);
+});
+
+test('default passwords: 12 characters of an unambiguous alphabet, uniform, at least 55 bits', (t) => {
+  t.is(PASSWORD_LENGTH, 12);
+  t.is(new Set(PASSWORD_ALPHABET).size, PASSWORD_ALPHABET.length);
+  for (const c of '01oOlLiI') t.false(PASSWORD_ALPHABET.includes(c), c);
+  t.true(PASSWORD_LENGTH * Math.log2(PASSWORD_ALPHABET.length) >= 55);
+  const counts = new Map<string, number>();
+  const n = 4000;
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const p = defaultPassword();
+    t.is(p.length, 12);
+    seen.add(p);
+    for (const c of p) {
+      t.true(PASSWORD_ALPHABET.includes(c));
+      counts.set(c, (counts.get(c) ?? 0) + 1);
+    }
+  }
+  t.is(seen.size, n);
+  // Uniform: a chi-squared statistic over 31 symbols (30 degrees of freedom) far below 70 (p ≈ 5e-5).
+  // A modulo bias (b % 31 over all 256 bytes) would give the first 8 symbols 9/8 of their share:
+  // about +660 counts each here, a statistic near 500.
+  const expected = (n * 12) / PASSWORD_ALPHABET.length;
+  let chi = 0;
+  for (const c of PASSWORD_ALPHABET) chi += ((counts.get(c) ?? 0) - expected) ** 2 / expected;
+  t.true(chi < 70, 'chi-squared ' + chi.toFixed(1));
+});
+
+test('the default password is not derived from the serial: the same serial gives other passwords and keys', (t) => {
+  const a = newProvisioningRecord('HSSAME000001', FAST);
+  const b = newProvisioningRecord('HSSAME000001', FAST);
+  t.not(a.password, b.password);
+  t.notDeepEqual(a.record.verifier!.storedKey, b.record.verifier!.storedKey);
+  t.notDeepEqual(a.record.defaultCheck, b.record.defaultCheck);
 });
 
 test('serials are random, public-looking and unambiguous', (t) => {
@@ -46,8 +199,8 @@ test('serials are random, public-looking and unambiguous', (t) => {
 });
 
 test('every unit gets its own secret and seed from the CSPRNG', (t) => {
-  const a = newProvisioningRecord();
-  const b = newProvisioningRecord();
+  const a = newRecord();
+  const b = newRecord();
   t.notDeepEqual(a.deviceSecret, b.deviceSecret);
   t.notDeepEqual(a.drbgSeed, b.drbgSeed);
 });
@@ -56,11 +209,47 @@ const hostile: [string, () => Uint8Array, ProvisioningReason][] = [
   ['an erased partition', () => new Uint8Array(256).fill(0xff), 'erased'],
   ['zeroes', () => new Uint8Array(256), 'bad-magic'],
   ['too short to hold a header', () => new Uint8Array(5), 'bad-length'],
-  ['another version', () => reseal(Object.assign(encodeProvisioning(newProvisioningRecord()), { 4: 2 })), 'bad-version'],
-  ['non-zero flags', () => reseal(Object.assign(encodeProvisioning(newProvisioningRecord()), { 5: 1 })), 'bad-flags'],
-  ['a length past the end', () => Object.assign(encodeProvisioning(newProvisioningRecord()), { 6: 0xff, 7: 0x00 }), 'bad-length'],
-  ['a length over the maximum', () => Object.assign(encodeProvisioning(newProvisioningRecord()), { 6: 0x01, 7: 0x08 }), 'bad-length'],
-  ['one flipped bit', () => { const b = encodeProvisioning(newProvisioningRecord()); b[20]! ^= 4; return b; }, 'bad-crc'],
+  ['version 3', () => reseal(Object.assign(encodeProvisioning(newRecord()), { 4: 3 })), 'bad-version'],
+  ['version 0', () => reseal(Object.assign(encodeProvisioning(newRecord()), { 4: 0 })), 'bad-version'],
+  ['non-zero flags', () => reseal(Object.assign(encodeProvisioning(newRecord()), { 5: 1 })), 'bad-flags'],
+  ['a length past the end', () => Object.assign(encodeProvisioning(newRecord()), { 6: 0xff, 7: 0x01 }), 'bad-length'],
+  ['a length over the maximum', () => Object.assign(encodeProvisioning(newRecord()), { 6: 0x01, 7: 0x08 }), 'bad-length'],
+  ['one flipped bit', () => { const b = encodeProvisioning(newRecord()); b[20]! ^= 4; return b; }, 'bad-crc'],
+  ['version 1 with a version-2 field (salt)', () => withFields([[1, serial], [2, secret()], [3, seed()], [4, bytes(16)]]), 'unknown-field'],
+  ['version 1 with a default check', () => withFields([[1, serial], [2, secret()], [3, seed()], [8, bytes(32)]]), 'unknown-field'],
+  ['version 1 with tag 0', () => withFields([[0, bytes(4)], [1, serial], [2, secret()], [3, seed()]]), 'unknown-field'],
+  ['version 2 with tag 9', () => v2({}, [[9, bytes(4)]]), 'unknown-field'],
+  ['version 2 with tag 0', () => v2({}, [[0, bytes(1)]]), 'unknown-field'],
+  ['version 2 with tag 255', () => v2({}, [[255, bytes(1)]]), 'unknown-field'],
+  ['version 2 with the version-1 fields only', () => withFields([[1, serial], [2, secret()], [3, seed()]], 2), 'missing-field'],
+  ['version 2 without a salt', () => v2({ 4: undefined }), 'missing-field'],
+  ['version 2 without an iteration count', () => v2({ 5: undefined }), 'missing-field'],
+  ['version 2 without StoredKey', () => v2({ 6: undefined }), 'missing-field'],
+  ['version 2 without ServerKey', () => v2({ 7: undefined }), 'missing-field'],
+  ['version 2 without the default check', () => v2({ 8: undefined }), 'missing-field'],
+  ['version 2 with two salts', () => v2({}, [[4, bytes(16)]]), 'duplicate-field'],
+  ['version 2 with two iteration counts', () => v2({}, [[5, u32le(5000)]]), 'duplicate-field'],
+  ['version 2 with two StoredKeys', () => v2({}, [[6, bytes(32)]]), 'duplicate-field'],
+  ['version 2 with two ServerKeys', () => v2({}, [[7, bytes(32)]]), 'duplicate-field'],
+  ['version 2 with two default checks', () => v2({}, [[8, bytes(32)]]), 'duplicate-field'],
+  ['a 15-byte salt', () => v2({ 4: bytes(15) }), 'bad-verifier'],
+  ['a 65-byte salt', () => v2({ 4: bytes(65) }), 'bad-verifier'],
+  ['an empty salt', () => v2({ 4: new Uint8Array(0) }), 'bad-verifier'],
+  ['an all-zero salt', () => v2({ 4: new Uint8Array(16) }), 'bad-verifier'],
+  ['4095 iterations', () => v2({ 5: u32le(4095) }), 'bad-verifier'],
+  ['0 iterations', () => v2({ 5: u32le(0) }), 'bad-verifier'],
+  ['10,000,001 iterations', () => v2({ 5: u32le(10000001) }), 'bad-verifier'],
+  ['0xffffffff iterations', () => v2({ 5: u32le(0xffffffff) }), 'bad-verifier'],
+  ['a 3-byte iteration count', () => v2({ 5: u32le(5000).slice(0, 3) }), 'bad-verifier'],
+  ['an 8-byte iteration count', () => v2({ 5: new Uint8Array([0x00, 0x10, 0, 0, 0, 0, 0, 0]) }), 'bad-verifier'],
+  ['a 31-byte StoredKey', () => v2({ 6: bytes(31) }), 'bad-verifier'],
+  ['a 33-byte ServerKey', () => v2({ 7: bytes(33) }), 'bad-verifier'],
+  ['an all-zero StoredKey', () => v2({ 6: new Uint8Array(32) }), 'bad-verifier'],
+  ['an all-0xff ServerKey', () => v2({ 7: new Uint8Array(32).fill(0xff) }), 'bad-verifier'],
+  ['a 16-byte default check', () => v2({ 8: bytes(16) }), 'bad-default-check'],
+  ['an all-zero default check', () => v2({ 8: new Uint8Array(32) }), 'bad-default-check'],
+  ['version 2 with a bad serial', () => v2({ 1: new Uint8Array([65, 32, 66, 67]) }), 'bad-serial'],
+  ['version 2 with a constant secret', () => v2({ 2: new Uint8Array(32) }), 'bad-secret'],
   ['a field running past the end', () => reseal(Object.assign(withFields([[1, serial], [2, secret()], [3, seed()]]), { [PROVISIONING_HEADER + 1]: 0xff })), 'bad-field'],
   ['an unknown field', () => withFields([[1, serial], [2, secret()], [3, seed()], [0x7f, new Uint8Array(4)]]), 'unknown-field'],
   ['a duplicate serial', () => withFields([[1, serial], [1, serial], [2, secret()], [3, seed()]]), 'duplicate-field'],
@@ -96,7 +285,7 @@ test('a field header cut at the end of the fields is refused, not read past', (t
 });
 
 test('random bytes, truncations and bit flips never throw and never parse as valid', (t) => {
-  const good = encodeProvisioning(newProvisioningRecord());
+  const good = encodeProvisioning(newRecord());
   let refused = 0;
   for (let i = 0; i < 2000; i++) {
     const r1 = parseProvisioning(new Uint8Array(randomBytes(1 + (i % 300))));
@@ -112,20 +301,63 @@ test('random bytes, truncations and bit flips never throw and never parse as val
   t.is(refused, 6000);
 });
 
+test('hostile mutations behind a valid CRC (versions 1 and 2) never throw, and every answer is a record or a known reason', (t) => {
+  const records = [encodeProvisioning(newRecord()), withFields([[1, serial], [2, secret()], [3, seed()]])];
+  const reasons = new Map<string, number>();
+  let valid = 0;
+  for (let i = 0; i < 6000; i++) {
+    const base = records[i % 2]!;
+    const b = base.slice();
+    const fieldsEnd = b.length - 4;
+    const kind = i % 4;
+    if (kind === 0) {
+      // a byte of the fields (tags, lengths, values) replaced
+      b[PROVISIONING_HEADER + (i * 7919) % (fieldsEnd - PROVISIONING_HEADER)] = (i * 31) & 0xff;
+    } else if (kind === 1) {
+      // a field's length byte set to anything
+      b[PROVISIONING_HEADER + 1] = i & 0xff;
+    } else if (kind === 2) {
+      // the version swapped: a version-2 record read as version 1, and the other way round
+      b[4] = b[4] === 1 ? 2 : 1;
+    } else {
+      // a run of random bytes inside the fields
+      const at = PROVISIONING_HEADER + (i % (fieldsEnd - PROVISIONING_HEADER));
+      b.set(randomBytes(Math.min(8, fieldsEnd - at)), at);
+    }
+    const r = parseProvisioning(reseal(b));
+    if (r.ok) {
+      valid++;
+      t.true(r.record.verifier === undefined || (r.record.verifier.iterations >= 4096 && r.record.verifier.salt.length >= 16));
+    } else {
+      t.truthy(PROVISIONING_REASONS[r.reason], r.reason);
+      reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + 1);
+    }
+  }
+  t.true(reasons.size >= 6, [...reasons.keys()].join(' '));
+  t.true(valid < 6000);
+});
+
 test('the host tool writes a record once; the device reads it back', (t) => {
   const flash = openSimFlash(memoryBacking(4096));
-  const record = newProvisioningRecord();
+  const record = newRecord();
   writeProvisioning(flash, encodeProvisioning(record));
   t.deepEqual(readProvisioning(flash), { ok: true, record });
-  t.throws(() => writeProvisioning(flash, encodeProvisioning(newProvisioningRecord())), { message: /already provisioned/ });
+  t.throws(() => writeProvisioning(flash, encodeProvisioning(newRecord())), { message: /already provisioned/ });
   t.deepEqual(readProvisioning(flash), { ok: true, record }, 'the first record is intact');
 });
 
 test('encode refuses fields the device would refuse', (t) => {
-  const r = newProvisioningRecord();
+  const r = newRecord();
+  const v = r.verifier!;
   t.throws(() => encodeProvisioning({ ...r, serial: 'a b' }), { message: /serial/ });
   t.throws(() => encodeProvisioning({ ...r, deviceSecret: new Uint8Array(31) }), { message: /deviceSecret/ });
   t.throws(() => encodeProvisioning({ ...r, drbgSeed: new Uint8Array(47) }), { message: /drbgSeed/ });
+  t.throws(() => encodeProvisioning({ ...r, verifier: undefined }), { message: /verifier: required/ });
+  t.throws(() => encodeProvisioning({ ...r, verifier: { ...v, salt: new Uint8Array(15) } }), { message: /salt/ });
+  t.throws(() => encodeProvisioning({ ...r, verifier: { ...v, iterations: 4095 } }), { message: /iterations/ });
+  t.throws(() => encodeProvisioning({ ...r, verifier: { ...v, iterations: 5000.5 } }), { message: /iterations/ });
+  t.throws(() => encodeProvisioning({ ...r, verifier: { ...v, storedKey: new Uint8Array(31) } }), { message: /storedKey/ });
+  t.throws(() => encodeProvisioning({ ...r, defaultCheck: undefined }), { message: /defaultCheck/ });
 });
 
 test('the CRC is CRC-32/IEEE', (t) => {
@@ -133,7 +365,7 @@ test('the CRC is CRC-32/IEEE', (t) => {
 });
 
 test('a power cut at every point of the provisioning write never leaves a wrong valid record', (t) => {
-  const record = newProvisioningRecord();
+  const record = newRecord();
   const encoded = encodeProvisioning(record);
   const words = 256 / 4;
   let checked = 0;

@@ -6,8 +6,13 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { buildImage, ROOT } from '../firmware/host/build';
 import { runInEngine } from '../firmware/host/engine';
-import { espruinoFlashLines, espruinoFlashTranscript, espruinoProvisionLines, espruinoProvisionTranscript, toJSONishString } from '../firmware/host/serial/espruino';
-import { kalumaFlash, kalumaFlashTranscript, kalumaProvisionLines, kalumaProvisionTranscript, parseKalumaReadBack } from '../firmware/host/serial/kaluma';
+import { espruinoAssetsLines, espruinoFlash, espruinoFlashLines, espruinoFlashTranscript, espruinoProvisionLines, espruinoProvisionTranscript, toJSONishString } from '../firmware/host/serial/espruino';
+import { kalumaAssets, kalumaAssetsLines, kalumaAssetsTranscript, kalumaFlash, kalumaFlashTranscript, kalumaProvisionLines, kalumaProvisionTranscript, parseKalumaReadBack } from '../firmware/host/serial/kaluma';
+import { SERIAL_BOARDS } from '../firmware/host/serial/boards';
+import { buildAssets, describeAssets, filterHas, buildCommonFilter, commonPasswordList, randomProbes } from '../firmware/host/assets';
+import { KALUMA_PARTITIONS } from '../boards/kaluma-pico-w/board';
+import { ESP32_ASSETS } from '../boards/espruino-esp32/board';
+import { bundleFixture } from './helpers';
 import { BufferedLink, concatBytes } from '../firmware/host/serial/link';
 import { ACK, BLOCK, crc16xmodem, EOT, headerBlock, packet, STX } from '../firmware/host/serial/ymodem';
 import { encodeProvisioning, newProvisioningRecord } from '../firmware/host/provision';
@@ -110,7 +115,7 @@ test('Kaluma flash: the sender against a receiver written from Kaluma\'s sources
 });
 
 test('Kaluma provisioning: the REPL lines write the record into sector 0 of the fake flash and print it back', async (t) => {
-  const record = encodeProvisioning(newProvisioningRecord());
+  const record = encodeProvisioning(newProvisioningRecord().record);
   const sector = new Uint8Array(4096).fill(0xff);
   sector.set(record);
   const lines = kalumaProvisionLines(sector);
@@ -142,14 +147,15 @@ test('Espruino: toJSONishString literals read back byte for byte; the flash line
     t.deepEqual(new Uint8Array(report.values[report.values.length - 1] as number[]), code);
     t.true(report.logs.some((l) => new RegExp('<<\\s*' + crc32(code) + '\\s*>>').test(l)));
     t.deepEqual(report.missing, []);
-    const transcript = espruinoFlashTranscript(code);
-    t.is(Buffer.from(transcript).toString('latin1'), lines.map((l) => '\x10' + l + '\n').join('') + '\x10load()\n\n');
+    const assets = new Uint8Array([1, 2, 3]);
+    const transcript = espruinoFlashTranscript(code, assets);
+    t.is(Buffer.from(transcript).toString('latin1'), [...lines, ...espruinoAssetsLines(assets)].map((l) => '\x10' + l + '\n').join('') + '\x10load()\n\n');
   }
 });
 
 test('Espruino provisioning: the lines check the partition table, write 0xE000 and print the CRC-32; no free partition, nothing written', async (t) => {
   const area = new Uint8Array(8192).fill(0xff);
-  area.set(encodeProvisioning(newProvisioningRecord()));
+  area.set(encodeProvisioning(newProvisioningRecord().record));
   const lines = espruinoProvisionLines(area);
   const read = 'Array.prototype.slice.call((function(){var b=[];for(var i=0;i<8192;i++)b.push(__engine.flash.read(0xE000+i));return b;})())';
   const report = await runInEngine('', 'espruino', { library: true, probes: lines.map((l) => `(0, eval)(${JSON.stringify(l)}), 0`).concat([read]) });
@@ -163,16 +169,17 @@ test('Espruino provisioning: the lines check the partition table, write 0xE000 a
   t.is(Buffer.from(espruinoProvisionTranscript(area)).toString('latin1'), lines.map((l) => '\x10' + l + '\n').join(''));
 });
 
-test('hoshi flash and hoshi provision --dry-run write the exact bytes', (t) => {
+test('hoshi flash and hoshi provision --dry-run write the exact bytes', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hoshi-dry-'));
   const hoshi = (...args: string[]): string => execFileSync(process.execPath, [join(ROOT, 'bin/hoshi.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
   hoshi('flash', 'smart-plug', '--board', 'kaluma-pico-w', '--dry-run', join(dir, 'k.bin'));
   const code = readFileSync(join(ROOT, 'dist/smart-plug/kaluma/app.js'));
-  t.deepEqual(new Uint8Array(readFileSync(join(dir, 'k.bin'))), kalumaFlashTranscript(new Uint8Array(code)));
+  const assets = await buildAssets();
+  t.deepEqual(new Uint8Array(readFileSync(join(dir, 'k.bin'))), concatBytes([kalumaAssetsTranscript(assets), kalumaFlashTranscript(new Uint8Array(code))]), 'the assets, then the image');
   hoshi('flash', 'env-sensor', '--board', 'espruino-esp32', '--dry-run', join(dir, 'e.bin'));
   const ecode = readFileSync(join(ROOT, 'dist/env-sensor/espruino/app.js'));
-  t.deepEqual(new Uint8Array(readFileSync(join(dir, 'e.bin'))), espruinoFlashTranscript(new Uint8Array(ecode)));
-  const out = hoshi('provision', '--board', 'kaluma-pico-w', '--dry-run', join(dir, 'p.bin'), '--serial', 'HSTEST0000001');
+  t.deepEqual(new Uint8Array(readFileSync(join(dir, 'e.bin'))), espruinoFlashTranscript(new Uint8Array(ecode), assets));
+  const out = hoshi('provision', '--board', 'kaluma-pico-w', '--dry-run', join(dir, 'p.bin'), '--serial', 'HSTEST0000001', '--model', 'HS-PLUG-01', '--iterations', '4096');
   t.regex(out, /unit HSTEST0000001/);
   const sent = new TextDecoder().decode(readFileSync(join(dir, 'p.bin')));
   const hex = [...sent.matchAll(/h\(\d+,'([0-9a-f]{512})'\)/g)].map((m) => m[1]).join('');
@@ -198,4 +205,148 @@ test('hoshi flash to a port that does not exist fails with the reason, and usage
   t.regex(missing.stderr, /cannot open \/dev\/hoshi-no-such-port|serialport/);
   t.is(run('flash', 'smart-plug', '--board', 'nope', '--port', 'x').status, 2);
   t.is(run('provision', '--board', 'espruino-esp32').status, 2);
+});
+
+/** Probe expressions that evaluate each REPL line at the global scope, as the REPL does. */
+const evalLines = (lines: string[]): string[] => lines.map((l) => `(0, eval)(${JSON.stringify(l)}), 0`);
+
+/** Words to ask the device's filter: listed ones (all true) and random strings (true at ≈1 %). */
+function filterWords(): { words: string[]; expected: boolean[] } {
+  const filter = buildCommonFilter();
+  const words = [...commonPasswordList().slice(0, 40), ...randomProbes(200, 5)];
+  return { words, expected: words.map((w) => filterHas(filter.bytes, w)) };
+}
+
+test('Kaluma assets: the REPL lines erase and write the assets sectors (header last), print each back, and the binding reads them', async (t) => {
+  const assets = await buildAssets();
+  const lines = kalumaAssetsLines(assets);
+  for (const line of lines) t.true(line.length <= 1023, 'the REPL line buffer holds 1,023 characters');
+  const sectors = Math.ceil(assets.length / 4096);
+  t.is(lines.length, 2 + 17 * sectors);
+  t.regex(lines[1]!, new RegExp(`^__hoshiA\\.h\\(0,'${Buffer.from(assets.subarray((sectors - 1) * 4096, (sectors - 1) * 4096 + 256)).toString('hex')}`), 'the last sector first');
+  t.regex(lines[lines.length - 2]!, /A\.f\.write\(0,/, 'the header sector last');
+  const base = KALUMA_PARTITIONS.assets.sector * 4096;
+  // Old data in the sectors, as a previous flash left them: all of them are erased first.
+  const prelude = `__engine.flash.load(${base + 15 * 4096}, [1,2,3,4]);`;
+  const { code } = await bundleFixture('assets-kaluma.ts', 'kaluma');
+  const { words, expected } = filterWords();
+  const report = await runInEngine(code, 'kaluma', {
+    library: true,
+    budgetBytes: 8 * 1024 * 1024,
+    prelude,
+    probes: [
+      ...evalLines(lines),
+      `Array.prototype.slice.call((function(){var b=[];for(var i=0;i<${16 * 4096};i++)b.push(__engine.flash.read(${base}+i));return b;})())`,
+      `__assets(${JSON.stringify(words)})`,
+      'typeof __hoshiA',
+    ],
+  });
+  t.true(report.booted, report.error);
+  const flash = new Uint8Array(report.values[lines.length] as number[]);
+  const padded = new Uint8Array(16 * 4096).fill(0xff);
+  padded.set(assets);
+  t.deepEqual(flash, padded, 'the container, and every other assets sector erased');
+  const device = JSON.parse(report.values[lines.length + 1] as string);
+  t.is(device.problem, '');
+  t.is(device.page, describeAssets(assets)[0]!.length);
+  t.deepEqual(device.pageStart, [0x1f, 0x8b], 'the gzip page');
+  t.deepEqual(device.common, expected, 'the device filter on the Kaluma binding answers as the host builder');
+  t.regex(device.refused, /read-only/);
+  t.is(report.values[lines.length + 2], 'undefined', 'the REPL state is dropped');
+  t.deepEqual(report.missing, []);
+  // Each sector's read-back is printed between markers.
+  const text = report.logs.join('\n');
+  for (let n = 0; n < lines.length; n++) t.true(text.includes('<A' + n + '>'));
+  t.deepEqual(parseKalumaReadBack(text.slice(text.indexOf('<A16>'), text.indexOf('<A17>'))), padded.subarray((sectors - 1) * 4096, sectors * 4096), 'the last sector, printed back first');
+  t.throws(() => kalumaAssetsLines(new Uint8Array(16 * 4096 + 1)), { message: /hold 65536/ });
+});
+
+test('Kaluma assets: the sender against a REPL that runs the lines in the fake writes and verifies each sector; a bad read-back fails', async (t) => {
+  const assets = (await buildAssets()).subarray(0, 9000);
+  const lines = kalumaAssetsLines(assets);
+  const report = await runInEngine("'use strict';", 'kaluma', { library: true, probes: evalLines(lines) });
+  t.true(report.booted, report.error);
+  // What the board prints after each line, in order, split at the markers.
+  const outputs: string[] = [];
+  const text = report.logs.join('\r\n');
+  let from = 0;
+  for (let n = 0; n < lines.length; n++) {
+    const m = '<A' + n + '>';
+    const at = text.indexOf(m, from);
+    outputs.push(text.slice(from, at + m.length) + '\r\n');
+    from = at + m.length;
+  }
+  const run = async (tamper: (n: number, out: string) => string): Promise<Uint8Array[]> => {
+    const sent: Uint8Array[] = [];
+    let link!: BufferedLink;
+    let n = 0;
+    link = new BufferedLink(async (bytes) => {
+      sent.push(new Uint8Array(bytes));
+      const line = Buffer.from(bytes).toString('latin1');
+      if (n < lines.length && line === lines[n] + '\r') {
+        const out = tamper(n, outputs[n]!);
+        n++;
+        setImmediate(() => link.push(new Uint8Array(Buffer.from(out, 'latin1'))));
+      }
+    });
+    await kalumaAssets(link, assets, () => {});
+    return sent;
+  };
+  const sent = await run((_, out) => out);
+  t.deepEqual(concatBytes(sent), kalumaAssetsTranscript(assets));
+  await t.throwsAsync(
+    run((n, out) => (n === 17 ? out.replace(/<V3:([0-9a-f])/, (_m, c: string) => '<V3:' + (c === '0' ? '1' : '0')) : out)),
+    { message: /read back differs/ },
+  );
+});
+
+test('Espruino assets: the lines store hoshi.assets in Storage and print its CRC-32; the binding reads it through Storage.read', async (t) => {
+  const assets = await buildAssets();
+  const lines = espruinoAssetsLines(assets);
+  const { code } = await bundleFixture('assets-espruino.ts', 'espruino');
+  const { words, expected } = filterWords();
+  const report = await runInEngine(code, 'espruino', {
+    library: true,
+    budgetBytes: 8 * 1024 * 1024,
+    probes: [`__assets([])`, ...evalLines(lines), `Array.prototype.slice.call(__engine.storage[${JSON.stringify(ESP32_ASSETS.file)}])`, `__assets(${JSON.stringify(words)})`],
+  });
+  t.true(report.booted, report.error);
+  const before = JSON.parse(report.values[0] as string);
+  t.is(before.problem, 'erased', 'no file yet: the partition reads as erased');
+  t.is(before.page, -1);
+  t.deepEqual(new Uint8Array(report.values[lines.length + 1] as number[]), assets);
+  t.true(report.logs.some((l) => new RegExp('<<\\s*' + crc32(assets) + '\\s*>>').test(l)));
+  const device = JSON.parse(report.values[lines.length + 2] as string);
+  t.is(device.problem, '');
+  t.is(device.page, describeAssets(assets)[0]!.length);
+  t.deepEqual(device.pageStart, [0x1f, 0x8b]);
+  t.deepEqual(device.common, expected, 'the device filter on the ESP32 binding answers as the host builder');
+  t.regex(device.refused, /read-only/);
+  t.regex(device.rawRefused, /hoshi flash only/);
+  t.is(device.size, ESP32_ASSETS.size);
+  t.deepEqual(report.missing, []);
+  t.throws(() => espruinoAssetsLines(new Uint8Array(ESP32_ASSETS.size + 1)), { message: /at most 65536/ });
+});
+
+test('Espruino flash: the sender stores the image, then the assets, checks both CRC-32s, then load(); a wrong CRC stops before load()', async (t) => {
+  const code = new Uint8Array(1200).map((_, i) => 0x20 + (i % 90));
+  const assets = new Uint8Array(1100).map((_, i) => (i * 13) & 255);
+  const run = async (crcs: number[]): Promise<Uint8Array[]> => {
+    const sent: Uint8Array[] = [];
+    let link!: BufferedLink;
+    let k = 0;
+    link = new BufferedLink(async (bytes) => {
+      sent.push(new Uint8Array(bytes));
+      if (/E\.CRC32/.test(Buffer.from(bytes).toString('latin1'))) {
+        const crc = crcs[k++]!;
+        setImmediate(() => link.push(new Uint8Array(Buffer.from('< << ' + crc + ' >> >\r\n', 'latin1'))));
+      }
+    });
+    await espruinoFlash(link, code, assets, () => {});
+    return sent;
+  };
+  const sent = await run([crc32(code), crc32(assets)]);
+  t.deepEqual(concatBytes(sent.slice(1)), espruinoFlashTranscript(code, assets), 'after the interrupt, exactly the dry run');
+  await t.throwsAsync(run([crc32(code), 1]), { message: /hoshi\.assets on the board has CRC-32 1/ });
+  t.is(SERIAL_BOARDS['espruino-esp32']!.flashTranscript(code, assets).length, espruinoFlashTranscript(code, assets).length);
 });

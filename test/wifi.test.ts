@@ -93,7 +93,7 @@ for (const [target, example, stateAt, lines, size, write] of [
   ['espruino', 'env-sensor', ESP32_PARTITIONS.state.address, espruinoStateLines, ESP32_PARTITIONS.state.size, 4],
 ] as const) {
   test(`${target}: provisioning lines seal the Wi-Fi credentials into the state partition, and ${example} joins with them at boot`, async (t) => {
-    const record = newProvisioningRecord();
+    const record = newProvisioningRecord().record;
     const sector = seedStateSector(record, size, write, { ssid: 'Workshop', passphrase: PASS });
     t.is(Buffer.from(sector).indexOf(Buffer.from(PASS)), -1, 'sealed');
     // The lines, run in the fake: stale state sectors erased, the seeded sector written.
@@ -142,13 +142,13 @@ for (const [target, example, stateAt, lines, size, write] of [
 test('hoshi provision --wifi-ssid: the passphrase comes from the environment and the dry run holds it only sealed', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hoshi-wifi-'));
   const hoshi = (env: NodeJS.ProcessEnv, ...args: string[]) => execFileSync(process.execPath, [join(ROOT, 'bin/hoshi.js'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, stdio: 'pipe' });
-  const out = hoshi({ HOSHI_WIFI_PASSPHRASE: PASS }, 'provision', '--board', 'kaluma-pico-w', '--dry-run', join(dir, 'k.bin'), '--wifi-ssid', 'Workshop');
+  const out = hoshi({ HOSHI_WIFI_PASSPHRASE: PASS }, 'provision', '--board', 'kaluma-pico-w', '--dry-run', join(dir, 'k.bin'), '--wifi-ssid', 'Workshop', '--model', 'HS-PLUG-01', '--iterations', '4096');
   t.regex(out, /Wi-Fi "Workshop" sealed in its store/);
   const bytes = readFileSync(join(dir, 'k.bin'));
   t.is(bytes.indexOf(Buffer.from(PASS)), -1);
   t.true(bytes.includes(Buffer.from("new F(134,32)")), 'the state partition is written');
   const env = { ...process.env };
   delete env.HOSHI_WIFI_PASSPHRASE;
-  const error = t.throws(() => execFileSync(process.execPath, [join(ROOT, 'bin/hoshi.js'), 'provision', '--board', 'espruino-esp32', '--dry-run', join(dir, 'e.bin'), '--wifi-ssid', 'W'], { cwd: ROOT, env, stdio: 'pipe' }));
+  const error = t.throws(() => execFileSync(process.execPath, [join(ROOT, 'bin/hoshi.js'), 'provision', '--board', 'espruino-esp32', '--dry-run', join(dir, 'e.bin'), '--wifi-ssid', 'W', '--model', 'HS-ENV-01', '--iterations', '4096'], { cwd: ROOT, env, stdio: 'pipe' }));
   t.regex(String((error as { stderr?: Buffer }).stderr), /HOSHI_WIFI_PASSPHRASE/);
 });

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSimFlash, fileBacking, PICO_GEOMETRY } from '../../boards/host/flash';
 import { HOST_FLASH_SIZE, HOST_PARTITIONS } from '../../boards/host/board';
@@ -7,7 +7,11 @@ import { buildImage, readManifest, ROOT } from './build';
 import { checkProfile, formatViolations } from './profile';
 import type { Target } from './profiles';
 import { encodeProvisioning, newProvisioningRecord, padTo, seedStateSector, writeProvisioning } from './provision';
+import { readProvisioning } from '../device/core/provisioning';
+import { checkModel, checkSetupUrl, DEFAULT_SETUP_URL, labelJson, labelSheetSvg, labelsCsv, type LabelRecord } from './labels';
+import { changePassword, checkNewPassword, ClientError, deviceInfo, iterationsOk, login, passwordPolicy } from './client';
 import { concatBytes } from './serial/link';
+import { buildAssets } from './assets';
 import { runImage } from './run';
 import { provisioningArea, SERIAL_BOARDS, type SerialBoard } from './serial/boards';
 import { openSerialLink } from './serial/link';
@@ -17,22 +21,34 @@ import type { Image } from '../device/image';
  * hoshi: the host tools.
  *   hoshi build <example> --target kaluma|espruino|host [--board B] [--out DIR]
  *   hoshi start [<example>] [--dir DIR] [--port N]
- *   hoshi provision (--out FILE | --sim DIR) [--serial S]
- *   hoshi provision --board B (--port P | --dry-run FILE) [--serial S] [--wifi-ssid SSID]
+ *   hoshi provision (--out FILE | --sim DIR) --model M [--serial S] [--label FILE]
+ *   hoshi provision --board B (--port P | --dry-run FILE) --model M [--serial S] [--wifi-ssid SSID] [--label FILE]
+ *   hoshi provision --count N --out-dir DIR --model M
  *   hoshi flash <example> --board B (--port P | --dry-run FILE)
- * Exit codes: 0 ok, 1 the work failed (message says why), 2 usage.
+ *   hoshi login <device-url>
+ *   hoshi password <device-url> [--iterations N]
+ * Exit codes: 0 ok, 1 the work failed (message says why), 2 usage; login and password also
+ * 3 locked (too many failed logins: Retry-After given), 4 login failed.
  */
 const USAGE = `usage:
   hoshi build <example> --target kaluma|espruino|host [--board B] [--out DIR]
   hoshi start [<example>] [--dir DIR] [--port N]
-  hoshi provision --out FILE [--serial S]     write a new unit's record (padded to 256 bytes) to FILE
-  hoshi provision --sim DIR [--serial S]      provision the simulated unit in DIR
-  hoshi provision --board B --port P [--serial S]      write a new unit's record into a real board
-  hoshi provision --board B --dry-run FILE [--serial S] write the exact bytes that would be sent to FILE
+  hoshi provision --out FILE --model M [--serial S]     write a new unit's record (padded to 256 bytes) to FILE
+  hoshi provision --sim DIR --model M [--serial S]      provision the simulated unit in DIR
+  hoshi provision --board B --port P --model M [--serial S]      write a new unit's record into a real board
+  hoshi provision --board B --dry-run FILE --model M [--serial S] write the exact bytes that would be sent to FILE
       [--wifi-ssid SSID]  also seal the Wi-Fi credentials into the unit's store (passphrase from
                           HOSHI_WIFI_PASSPHRASE; the state partition is erased first)
-  hoshi flash <example> --board B --port P             build and write the image to a real board
+      [--label FILE]      the unit's label record (default password; mode 0600): default FILE.label.json
+                          beside --out/--dry-run (".bin" dropped), DIR/label.json, or <serial>.label.json
+  hoshi provision --count N --out-dir DIR --model M     N units: DIR/<serial>.secret.bin each, DIR/labels.csv
+                          and DIR/labels.svg (an A4 sheet of labels with QR codes); all mode 0600
+      [--setup-url URL]   the setup page on the labels (default ${DEFAULT_SETUP_URL})
+      [--iterations N]    PBKDF2 iterations of the default password's verifier (default 100000, at least 4096)
+  hoshi flash <example> --board B --port P             build and write the image and its assets to a real board
   hoshi flash <example> --board B --dry-run FILE       write the exact bytes that would be sent to FILE
+  hoshi login <device-url>         log in; prints the session token (password: HOSHI_PASSWORD or a prompt)
+  hoshi password <device-url> [--iterations N]   change the password (HOSHI_PASSWORD, HOSHI_NEW_PASSWORD or prompts)
 boards: ${Object.keys(SERIAL_BOARDS).join(', ')}`;
 
 const TARGETS: Target[] = ['kaluma', 'espruino', 'host'];
@@ -106,16 +122,73 @@ async function flash(args: string[]): Promise<void> {
   const report = checkProfile(built.code, board.target, built.map);
   if (report.violations.length) throw new Error('flash: the image is outside the ' + board.target + ' profile:\n' + formatViolations(report));
   const code = new TextEncoder().encode(built.code);
-  await overSerial(args, board, () => board.flashTranscript(code), (link) => board.flash(link, code, (l) => console.log(l)), false);
+  const assets = await buildAssets();
+  await overSerial(args, board, () => board.flashTranscript(code, assets), (link) => board.flash(link, code, assets, (l) => console.log(l)), false);
+}
+
+/** `--iterations N`: the default password's verifier cost (undefined: the tools' default). */
+function iterationsOption(args: string[], command: string): number | undefined {
+  const text = option(args, '--iterations');
+  if (text === undefined) return undefined;
+  const n = /^[0-9]{1,9}$/.test(text) ? parseInt(text, 10) : NaN;
+  if (!iterationsOk(n)) usage(command + ': --iterations must be an integer in 4096..10000000');
+  return n;
+}
+
+/** The label's model and setup URL from the options (usage error when missing or unfit). */
+function labelOptions(args: string[]): { model: string; setupUrl: string } {
+  const model = option(args, '--model');
+  if (model === undefined) usage('provision: --model M: the model printed on the unit\'s label');
+  const setupUrl = option(args, '--setup-url') ?? DEFAULT_SETUP_URL;
+  const bad = checkModel(model) ?? checkSetupUrl(setupUrl);
+  if (bad) usage('provision: ' + bad);
+  return { model, setupUrl };
+}
+
+/** `file` without a trailing ".bin", plus ".label.json": where a unit's label goes beside its record. */
+function labelBeside(file: string): string {
+  return file.replace(/\.bin$/, '') + '.label.json';
+}
+
+/**
+ * Writes a unit's label record, owner-only. `exclusive`: refuse to replace a file (it may hold
+ * the password of a unit already made).
+ */
+function writeLabel(file: string, label: LabelRecord, exclusive: boolean): void {
+  try {
+    writeFileSync(file, labelJson(label), { mode: 0o600, flag: exclusive ? 'wx' : 'w' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new Error('provision: ' + file + ' exists (another unit\'s label?): move it away or give --label FILE');
+    throw error;
+  }
+}
+
+/** Runs `work`; if it fails, the label written for it is removed (no unit has that password). */
+async function labelled(file: string, work: () => Promise<void> | void): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    unlinkSync(file);
+    throw error;
+  }
 }
 
 async function provision(args: string[]): Promise<void> {
   const serial = option(args, '--serial');
-  const record = newProvisioningRecord(serial);
-  const encoded = encodeProvisioning(record);
+  const iterations = iterationsOption(args, 'provision');
+  if (option(args, '--count') !== undefined) {
+    await provisionBatch(args, iterations);
+    return;
+  }
   const out = option(args, '--out');
   const sim = option(args, '--sim');
   const ssid = option(args, '--wifi-ssid');
+  if (!option(args, '--board') && !out && !sim) usage('provision: --out FILE, --sim DIR, --board B or --count N');
+  const { model, setupUrl } = labelOptions(args);
+  const { record, password } = newProvisioningRecord(serial, { iterations });
+  const label: LabelRecord = { model, serial: record.serial, defaultPassword: password, setupUrl };
+  const encoded = encodeProvisioning(record);
+  const labelNote = (file: string): string => '; its label (default password) is in ' + file + ' (owner-only: print it, then delete it)';
   if (option(args, '--board')) {
     const board = serialBoard(args, 'provision');
     const area = provisioningArea(board, encoded);
@@ -123,31 +196,177 @@ async function provision(args: string[]): Promise<void> {
     const passphrase = process.env.HOSHI_WIFI_PASSPHRASE;
     if (ssid !== undefined && passphrase === undefined) usage('provision: --wifi-ssid needs HOSHI_WIFI_PASSPHRASE in the environment ("" for an open network)');
     const seeded = ssid !== undefined ? seedStateSector(record, board.state.bytes, board.state.writeSize, { ssid, passphrase: passphrase! }) : undefined;
-    await overSerial(
-      args,
-      board,
-      () => (seeded ? concatBytes([board.provisionTranscript(area), board.stateTranscript(seeded)]) : board.provisionTranscript(area)),
-      async (link) => {
-        await board.provision(link, area, (l) => console.log(l));
-        if (seeded) await board.writeState(link, seeded, (l) => console.log(l));
-      },
-      true,
-    );
-    console.log('unit ' + record.serial + ' (' + board.name + ')' + (ssid !== undefined ? ', Wi-Fi "' + ssid + '" sealed in its store' : ''));
+    const dry = option(args, '--dry-run');
+    const labelFile = option(args, '--label') ?? (dry ? labelBeside(dry) : record.serial + '.label.json');
+    // The label before the unit: a unit whose default password is lost cannot be logged into. It
+    // stays if a real board's write fails midway (the board may hold the record).
+    writeLabel(labelFile, label, true);
+    const send = (): Promise<void> =>
+      overSerial(
+        args,
+        board,
+        () => (seeded ? concatBytes([board.provisionTranscript(area), board.stateTranscript(seeded)]) : board.provisionTranscript(area)),
+        async (link) => {
+          await board.provision(link, area, (l) => console.log(l));
+          if (seeded) await board.writeState(link, seeded, (l) => console.log(l));
+        },
+        true,
+      );
+    if (dry) await labelled(labelFile, send);
+    else await send();
+    console.log('unit ' + record.serial + ' (' + board.name + ')' + (ssid !== undefined ? ', Wi-Fi "' + ssid + '" sealed in its store' : '') + labelNote(labelFile));
   } else if (out) {
-    writeFileSync(out, padTo(encoded, PICO_GEOMETRY.writeSize), { mode: 0o600 });
-    console.log('unit ' + record.serial + ': record written to ' + out + ' (holds the device secret: keep it off shared storage, delete it once flashed)');
+    const labelFile = option(args, '--label') ?? labelBeside(out);
+    writeLabel(labelFile, label, true);
+    await labelled(labelFile, () => writeFileSync(out, padTo(encoded, PICO_GEOMETRY.writeSize), { mode: 0o600 }));
+    console.log('unit ' + record.serial + ': record written to ' + out + ' (holds the device secret: keep it off shared storage, delete it once flashed)' + labelNote(labelFile));
   } else if (sim) {
+    const labelFile = option(args, '--label') ?? join(sim, 'label.json');
     const backing = fileBacking(join(sim, 'flash.bin'), HOST_FLASH_SIZE);
     try {
       const flash = openSimFlash(backing, PICO_GEOMETRY);
-      writeProvisioning(partition(flash, HOST_PARTITIONS.provisioning.offset, HOST_PARTITIONS.provisioning.size), encoded);
+      const p = partition(flash, HOST_PARTITIONS.provisioning.offset, HOST_PARTITIONS.provisioning.size);
+      const found = readProvisioning(p);
+      if (found.ok || found.reason !== 'erased') throw new Error('provisioning partition is not erased: this unit is already provisioned');
+      // A label.json beside an erased flash belongs to no unit: replaced.
+      writeLabel(labelFile, label, option(args, '--label') !== undefined);
+      await labelled(labelFile, () => writeProvisioning(p, encoded));
     } finally {
       backing.close();
     }
-    console.log('unit ' + record.serial + ': provisioned in ' + sim + '/flash.bin');
-  } else {
-    usage('provision: --out FILE or --sim DIR');
+    console.log('unit ' + record.serial + ': provisioned in ' + sim + '/flash.bin' + labelNote(labelFile));
+  }
+}
+
+/** `hoshi provision --count N --out-dir DIR`: a batch of units, their records and their label sheet. */
+async function provisionBatch(args: string[], iterations: number | undefined): Promise<void> {
+  const countText = option(args, '--count')!;
+  const count = /^[0-9]{1,5}$/.test(countText) ? parseInt(countText, 10) : 0;
+  if (count < 1 || count > 10000) usage('provision: --count must be 1..10000');
+  const dir = option(args, '--out-dir');
+  if (!dir) usage('provision: --count N needs --out-dir DIR');
+  for (const alone of ['--serial', '--out', '--sim', '--board', '--label']) if (option(args, alone) !== undefined) usage('provision: --count takes no ' + alone);
+  const { model, setupUrl } = labelOptions(args);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const existing = readdirSync(dir).filter((f) => f === 'labels.csv' || f === 'labels.svg');
+  if (existing.length) throw new Error('provision: ' + dir + ' already holds a batch (' + existing.join(', ') + '): give another --out-dir');
+  const units: { encoded: Uint8Array; label: LabelRecord }[] = [];
+  const serials = new Set<string>();
+  const started = Date.now();
+  while (units.length < count) {
+    const { record, password } = newProvisioningRecord(undefined, { iterations });
+    if (serials.has(record.serial)) continue; // 60 random bits: never seen, but a batch must not hold two
+    serials.add(record.serial);
+    units.push({ encoded: encodeProvisioning(record), label: { model, serial: record.serial, defaultPassword: password, setupUrl } });
+  }
+  const labels = units.map((u) => u.label);
+  // The labels first: a record whose label was not written would be a unit nobody can log into.
+  const csv = join(dir, 'labels.csv');
+  const svg = join(dir, 'labels.svg');
+  writeFileSync(csv, labelsCsv(labels), { mode: 0o600, flag: 'wx' });
+  writeFileSync(svg, labelSheetSvg(labels), { mode: 0o600, flag: 'wx' });
+  for (const u of units) writeFileSync(join(dir, u.label.serial + '.secret.bin'), padTo(u.encoded, PICO_GEOMETRY.writeSize), { mode: 0o600, flag: 'wx' });
+  for (const u of units) console.log('unit ' + u.label.serial);
+  console.log(
+    count + ' units in ' + ((Date.now() - started) / 1000).toFixed(1) + ' s: records ' + join(dir, '<serial>.secret.bin') + ' (hold the device secrets), labels ' + csv + ' and ' + svg +
+      ' (hold the default passwords): owner-only; keep them off shared storage and delete them once used',
+  );
+}
+
+/**
+ * A secret for a command: from the environment variable `env` (scripts), else typed at a prompt
+ * on the terminal without echo. Never from the command line (shell history, the process list).
+ */
+async function secret(env: string, prompt: string): Promise<string> {
+  const given = process.env[env];
+  if (given !== undefined) return given;
+  const input = process.stdin;
+  if (!input.isTTY) throw new Error('no terminal to ask for the ' + prompt.replace(/: $/, '') + ': set ' + env);
+  process.stderr.write(prompt);
+  input.setRawMode(true);
+  input.resume();
+  input.setEncoding('utf8');
+  return await new Promise<string>((resolve, reject) => {
+    let typed = '';
+    const done = (error?: Error): void => {
+      input.off('data', onData);
+      input.setRawMode(false);
+      input.pause();
+      process.stderr.write('\n');
+      if (error) reject(error);
+      else resolve(typed);
+    };
+    const onData = (chunk: string): void => {
+      for (const c of chunk) {
+        if (c === '\r' || c === '\n') return done();
+        if (c === '\u0003' || c === '\u0004') return done(new Error('cancelled'));
+        if (c === '\u007f' || c === '\b') typed = typed.slice(0, -1);
+        else if (c >= ' ') typed += c;
+      }
+    };
+    input.on('data', onData);
+  });
+}
+
+/** The device URL argument of login and password. */
+function deviceUrl(args: string[], command: string): string {
+  const url = args[0];
+  if (!url || !/^https?:\/\/[^\s]+$/.test(url)) usage(command + ': which device? (e.g. http://192.168.4.1)');
+  return url;
+}
+
+/** Ends the process for a client error: 3 locked, 4 login failed, 1 anything else. */
+function clientFailed(error: unknown): never {
+  if (!(error instanceof ClientError)) throw error;
+  if (error.code === 'locked') {
+    console.error('hoshi: locked: too many failed logins; retry after ' + (error.retryAfter ?? '?') + ' s');
+    process.exit(3);
+  }
+  if (error.code === 'login-failed') {
+    console.error('hoshi: login failed');
+    process.exit(4);
+  }
+  console.error('hoshi: ' + error.message);
+  process.exit(1);
+}
+
+/** `hoshi login URL`: the session token on stdout (`TOKEN=$(hoshi login URL)`), the rest on stderr. */
+async function loginCommand(args: string[]): Promise<void> {
+  const url = deviceUrl(args, 'login');
+  const password = await secret('HOSHI_PASSWORD', 'password: ');
+  try {
+    const session = await login(url, password);
+    console.log(session.token);
+    console.error('mustChange: ' + session.mustChange + (session.mustChange ? ' (the default password is in force: change it first, hoshi password ' + url + ')' : ''));
+  } catch (error) {
+    clientFailed(error);
+  }
+}
+
+/** `hoshi password URL`: checks the new password against the policy here, then logs in and sets it. */
+async function passwordCommand(args: string[]): Promise<void> {
+  const url = deviceUrl(args, 'password');
+  const iterations = iterationsOption(args, 'password');
+  const current = await secret('HOSHI_PASSWORD', 'current password: ');
+  let next = process.env.HOSHI_NEW_PASSWORD;
+  if (next === undefined) {
+    next = await secret('HOSHI_NEW_PASSWORD', 'new password: ');
+    if ((await secret('HOSHI_NEW_PASSWORD', 'new password again: ')) !== next) throw new Error('password: the two entries differ');
+  }
+  try {
+    const identity = await deviceInfo(url);
+    const policy = await passwordPolicy(url);
+    const { isCommonPassword } = await import('./assets');
+    const refused = next === current ? { rule: 'same', reason: 'the new password is the current one' } : checkNewPassword(next, identity, policy.minLength, isCommonPassword);
+    if (refused) {
+      console.error('hoshi: password refused (' + refused.rule + '): ' + refused.reason);
+      process.exit(1);
+    }
+    const session = await login(url, current);
+    await changePassword(url, session.token, next, { iterations: iterations ?? session.iterations });
+    console.error('password changed; every session of the device has ended: log in again');
+  } catch (error) {
+    clientFailed(error);
   }
 }
 
@@ -157,6 +376,8 @@ try {
   else if (command === 'start') await start(rest);
   else if (command === 'provision') await provision(rest);
   else if (command === 'flash') await flash(rest);
+  else if (command === 'login') await loginCommand(rest);
+  else if (command === 'password') await passwordCommand(rest);
   else usage(command ? 'unknown command ' + command : 'which command?');
 } catch (error) {
   console.error('hoshi: ' + (error as Error).message);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { memoryBacking, openSimFlash } from '../../boards/host/flash';
 import type { WifiCredentials } from '../../hal/net';
 import { jsCrypto } from '../../modules/crypto/provider-js';
@@ -9,20 +9,31 @@ import type { Flash } from '../../hal/flash';
 import {
   DEVICE_SECRET_BYTES,
   DRBG_SEED_BYTES,
+  FIELD_DEFAULT_CHECK,
   FIELD_DEVICE_SECRET,
   FIELD_DRBG_SEED,
+  FIELD_ITERATIONS,
+  FIELD_SALT,
   FIELD_SERIAL,
+  FIELD_SERVER_KEY,
+  FIELD_STORED_KEY,
   PROVISIONING_HEADER,
   PROVISIONING_MAGIC,
   PROVISIONING_MAX_FIELDS,
   PROVISIONING_VERSION,
   SERIAL_MAX,
   SERIAL_MIN,
+  VERIFIER_ITERATIONS_MAX,
+  VERIFIER_ITERATIONS_MIN,
+  VERIFIER_KEY_BYTES,
+  VERIFIER_SALT_MAX,
+  VERIFIER_SALT_MIN,
   parseProvisioning,
   PROVISIONING_REASONS,
   type ProvisioningRecord,
 } from '../device/core/provisioning';
 import { crc32 } from '../device/core/crc32';
+import { DEFAULT_ITERATIONS, newVerifier } from './client';
 
 /** Crockford base32: no I, L, O, U, so a serial read aloud or off a label is unambiguous. */
 const BASE32 = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -35,29 +46,92 @@ export function randomSerial(prefix = 'HS'): string {
   return s;
 }
 
-/** A new unit's record: serial, device secret and DRBG seed, all from the host's CSPRNG. */
-export function newProvisioningRecord(serial = randomSerial()): ProvisioningRecord {
-  return {
-    serial,
-    deviceSecret: new Uint8Array(randomBytes(DEVICE_SECRET_BYTES)),
-    drbgSeed: new Uint8Array(randomBytes(DRBG_SEED_BYTES)),
-  };
+/**
+ * The default passwords' alphabet: digits 2-9 and lower-case letters without i, l, o (31
+ * characters), so nothing on a label reads as 0/O, 1/l/I. 12 characters: 12 × log2(31) ≈ 59.4 bits.
+ */
+export const PASSWORD_ALPHABET = '23456789abcdefghjkmnpqrstuvwxyz';
+export const PASSWORD_LENGTH = 12;
+
+/**
+ * A unit's default password: PASSWORD_LENGTH characters from the host's CSPRNG, each by rejection
+ * sampling (a byte ≥ 248 = 8 × 31 is drawn again), so every character is equally likely. Nothing
+ * public (serial, MAC, uid, a counter) goes into it.
+ */
+export function defaultPassword(): string {
+  const n = PASSWORD_ALPHABET.length;
+  const limit = 256 - (256 % n);
+  let s = '';
+  while (s.length < PASSWORD_LENGTH) {
+    for (const b of randomBytes(PASSWORD_LENGTH)) {
+      if (b < limit && s.length < PASSWORD_LENGTH) s += PASSWORD_ALPHABET[b % n];
+    }
+  }
+  return s;
 }
 
-/** Encodes a record as docs/formats/provisioning.md describes. Throws on invalid fields. */
+/**
+ * The default-password check of provisioning record version 2: HMAC-SHA-256 of the password's
+ * ASCII bytes under the unit's `default-password` key (modules/keys), which only the unit and the
+ * factory tool can compute.
+ */
+export function defaultPasswordCheck(deviceSecret: Uint8Array, password: string): Uint8Array {
+  const key = deviceKeys(jsCrypto, deviceSecret).key('default-password');
+  return new Uint8Array(createHmac('sha256', key).update(Buffer.from(password, 'ascii')).digest());
+}
+
+export interface NewRecordOptions {
+  /** PBKDF2 iterations of the default password's verifier (default 100,000; at least 4096). */
+  iterations?: number;
+}
+
+/**
+ * A new unit: its record (serial, device secret, DRBG seed, the default password's SCRAM verifier
+ * with a fresh 16-byte salt, and its check value), all from the host's CSPRNG, and its default
+ * password, which the caller puts on the unit's label and nowhere else.
+ */
+export function newProvisioningRecord(serial = randomSerial(), options: NewRecordOptions = {}): { record: ProvisioningRecord; password: string } {
+  const deviceSecret = new Uint8Array(randomBytes(DEVICE_SECRET_BYTES));
+  const password = defaultPassword();
+  const record: ProvisioningRecord = {
+    serial,
+    deviceSecret,
+    drbgSeed: new Uint8Array(randomBytes(DRBG_SEED_BYTES)),
+    verifier: newVerifier(password, options.iterations ?? DEFAULT_ITERATIONS),
+    defaultCheck: defaultPasswordCheck(deviceSecret, password),
+  };
+  return { record, password };
+}
+
+/** Encodes a record as docs/formats/provisioning.md describes (always version 2). Throws on invalid or missing fields. */
 export function encodeProvisioning(record: ProvisioningRecord): Uint8Array {
   if (!/^[\x21-\x7e]+$/.test(record.serial) || record.serial.length < SERIAL_MIN || record.serial.length > SERIAL_MAX) {
     throw new Error('serial: 4-32 printable ASCII characters');
   }
   if (record.deviceSecret.length !== DEVICE_SECRET_BYTES) throw new Error('deviceSecret: ' + DEVICE_SECRET_BYTES + ' bytes');
   if (record.drbgSeed.length !== DRBG_SEED_BYTES) throw new Error('drbgSeed: ' + DRBG_SEED_BYTES + ' bytes');
+  const v = record.verifier;
+  if (!v) throw new Error('verifier: required (record version 2)');
+  if (v.salt.length < VERIFIER_SALT_MIN || v.salt.length > VERIFIER_SALT_MAX) throw new Error('verifier.salt: ' + VERIFIER_SALT_MIN + '-' + VERIFIER_SALT_MAX + ' bytes');
+  if (!Number.isInteger(v.iterations) || v.iterations < VERIFIER_ITERATIONS_MIN || v.iterations > VERIFIER_ITERATIONS_MAX) {
+    throw new Error('verifier.iterations: an integer in ' + VERIFIER_ITERATIONS_MIN + '..' + VERIFIER_ITERATIONS_MAX);
+  }
+  if (v.storedKey.length !== VERIFIER_KEY_BYTES || v.serverKey.length !== VERIFIER_KEY_BYTES) throw new Error('verifier.storedKey, serverKey: ' + VERIFIER_KEY_BYTES + ' bytes');
+  if (!record.defaultCheck || record.defaultCheck.length !== VERIFIER_KEY_BYTES) throw new Error('defaultCheck: ' + VERIFIER_KEY_BYTES + ' bytes');
   const fields: number[] = [];
   const field = (tag: number, value: Uint8Array): void => {
     fields.push(tag, value.length, ...value);
   };
+  const iterations = new Uint8Array(4);
+  new DataView(iterations.buffer).setUint32(0, v.iterations, true);
   field(FIELD_SERIAL, new TextEncoder().encode(record.serial));
   field(FIELD_DEVICE_SECRET, record.deviceSecret);
   field(FIELD_DRBG_SEED, record.drbgSeed);
+  field(FIELD_SALT, v.salt);
+  field(FIELD_ITERATIONS, iterations);
+  field(FIELD_STORED_KEY, v.storedKey);
+  field(FIELD_SERVER_KEY, v.serverKey);
+  field(FIELD_DEFAULT_CHECK, record.defaultCheck);
   if (fields.length > PROVISIONING_MAX_FIELDS) throw new Error('record too large');
   const out = new Uint8Array(PROVISIONING_HEADER + fields.length + 4);
   out.set(PROVISIONING_MAGIC, 0);

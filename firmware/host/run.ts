@@ -5,9 +5,10 @@ import { startSimulator } from './simulator';
  * Runs an image on the host board until Ctrl+C: `[--dir DIR] [--port N] [--analog PIN=VALUE]…`.
  * The simulated unit lives in DIR (default .hoshi/<model>), so a second start finds the same
  * flash. `--analog` connects a simulated analog input (a fraction of full scale); `inputs` are the
- * example's defaults (its manifest's "simulator.analog").
+ * example's defaults (its manifest's "simulator.analog"); `assets`, the container written at every
+ * power-on (default: built now).
  */
-export async function runImage(image: Image, args: string[], inputs: { [pin: string]: number } = {}): Promise<void> {
+export async function runImage(image: Image, args: string[], inputs: { [pin: string]: number } = {}, assets?: Uint8Array): Promise<void> {
   const option = (name: string): string | undefined => {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : undefined;
@@ -21,7 +22,7 @@ export async function runImage(image: Image, args: string[], inputs: { [pin: str
     if (!m) throw new Error('--analog takes PIN=VALUE, VALUE a fraction of full scale in [0, 1)');
     analog[m[1]!] = Number(m[2]);
   }
-  const sim = await startSimulator({ image, dir, port, analog });
+  const sim = await startSimulator({ image, dir, port, analog, assets });
   console.log('[host] flash: ' + dir + '/flash.bin (boot ' + sim.boots + ')');
   console.log('[host] device info: ' + sim.url + '/api/info');
   for (const r of sim.device.routes) console.log('[host] ' + (r.method + ' ').padEnd(7) + sim.url + r.path + ' (' + r.access + ')');

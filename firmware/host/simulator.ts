@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHostBoard, createHostIo, HOST_FLASH_SIZE, HOST_PARTITIONS, type HostIo } from '../../boards/host/board';
 import { fileBacking, memoryBacking, openSimFlash, PICO_GEOMETRY, type FlashBacking, type SimFlash } from '../../boards/host/flash';
@@ -10,6 +10,8 @@ import { boot } from '../device/boot';
 import type { Device, Image } from '../device/image';
 import { readProvisioning } from '../device/core/provisioning';
 import { encodeProvisioning, newProvisioningRecord, writeProvisioning } from './provision';
+import { DEFAULT_SETUP_URL, labelJson, type LabelRecord } from './labels';
+import { buildAssets, writeAssets } from './assets';
 
 export interface SimulatorOptions {
   image: Image;
@@ -25,6 +27,14 @@ export interface SimulatorOptions {
   analog?: { [pin: string]: number };
   /** The simulated network's limits (tests use a short request timeout). */
   netLimits?: Partial<NetLimits>;
+  /**
+   * The assets container written into the assets partition at every power-on, as flashing a new
+   * image would (default: the current `buildAssets()`); null leaves the partition as it is (tests
+   * of a missing or corrupt partition).
+   */
+  assets?: Uint8Array | null;
+  /** PBKDF2 iterations of a newly provisioned unit's default password (default 100,000; tests use 4096). */
+  iterations?: number;
 }
 
 /** A simulated unit: one flash backing, rebooted as many times as needed. */
@@ -38,6 +48,11 @@ export interface Simulator {
   boots: number;
   /** The unit's pins: outputs written by the image, analog inputs to set. Kept across reboots. */
   readonly io: HostIo;
+  /**
+   * The label of the unit this simulator provisioned (its default password), also in `dir`/label.json
+   * (mode 0600). Undefined when the unit was provisioned before this start.
+   */
+  label?: LabelRecord;
   /** Reboots from the same flash (after a power cut, too). */
   reboot(): Promise<Device>;
   stop(): void;
@@ -48,6 +63,8 @@ export interface Simulator {
  * start finds the same state; a unit is provisioned on its first start.
  */
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
+  // Built before the flash opens: a page that does not build leaves no file open.
+  const assets = options.assets === undefined ? await buildAssets() : options.assets;
   let backing: FlashBacking;
   let uid: string;
   if (options.dir) {
@@ -77,15 +94,29 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         if (sim.device) sim.device.stop();
         reject(error);
       };
+      // The assets as `hoshi flash` would leave them, written before this power-on (its flash
+      // counts only the device's own operations).
+      if (assets) {
+        const flasher = openSimFlash(backing, PICO_GEOMETRY);
+        writeAssets(partition(flasher, HOST_PARTITIONS.assets.offset, HOST_PARTITIONS.assets.size), assets);
+      }
       sim.flash = openSimFlash(backing, PICO_GEOMETRY);
       sim.boots++;
       if (options.provision !== false) {
         const p = partition(sim.flash, HOST_PARTITIONS.provisioning.offset, HOST_PARTITIONS.provisioning.size);
         const found = readProvisioning(p);
         if (!found.ok && found.reason === 'erased') {
-          const record = newProvisioningRecord();
+          const { record, password } = newProvisioningRecord(undefined, { iterations: options.iterations });
+          const label: LabelRecord = { model: options.image.config.model, serial: record.serial, defaultPassword: password, setupUrl: DEFAULT_SETUP_URL };
+          // The label first: a unit whose default password is lost could never be logged into.
+          const labelFile = options.dir ? join(options.dir, 'label.json') : undefined;
+          if (labelFile) writeOwnerOnly(labelFile, labelJson(label));
           writeProvisioning(p, encodeProvisioning(record));
-          if (!options.quiet) console.log('[host] provisioned a new simulated unit, serial ' + record.serial);
+          sim.label = label;
+          if (!options.quiet) {
+            console.log('[host] provisioned a new simulated unit, serial ' + record.serial);
+            if (labelFile) console.log('[host] default password of the new unit: see ' + labelFile);
+          }
         }
       }
       const board = createHostBoard({
@@ -122,6 +153,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   };
   await powerOn();
   return sim;
+}
+
+/** Writes `text` to `file` readable by its owner only (also when an older file was readable by others). */
+function writeOwnerOnly(file: string, text: string): void {
+  writeFileSync(file, text, { mode: 0o600 });
+  chmodSync(file, 0o600);
 }
 
 /** Device code logs with console.log: quiet simulators silence it while they boot. */

@@ -1,0 +1,214 @@
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { checkPassword, type PolicyRefusal } from '../../modules/accounts/policy';
+import { Scram, scramClient, scramVerifier, SCRAM_USER, type ScramClientCrypto, type ScramVerifier } from '../../modules/accounts/scram';
+
+/**
+ * The host's client of a device's accounts API (docs/accounts.md): SCRAM-SHA-256 login, password
+ * change, the public identity and policy. Used by `hoshi login`, `hoshi password`, the evaluators'
+ * script (firmware/host/bruteforce.ts) and tests. Host code: node:crypto does the slow PBKDF2.
+ */
+
+/** SCRAM's client-side crypto on node:crypto (PBKDF2 in native code: about 70 ms for 100,000 iterations). */
+export const nodeScramCrypto: ScramClientCrypto = {
+  sha256: (data) => new Uint8Array(createHash('sha256').update(data).digest()),
+  hmacSha256: (key, data) => new Uint8Array(createHmac('sha256', key).update(data).digest()),
+  pbkdf2Sha256: (password, salt, iterations, length) => new Uint8Array(pbkdf2Sync(password, salt, iterations, length, 'sha256')),
+};
+
+/** The iteration count the host tools use for a new verifier (a PC computes it in about 70 ms; a Pico never does). */
+export const DEFAULT_ITERATIONS = 100000;
+
+/** True if `n` is an iteration count a device accepts (RFC 7677's minimum 4096 … 10,000,000). */
+export function iterationsOk(n: number): boolean {
+  return Number.isInteger(n) && n >= Scram.MIN_ITERATIONS && n <= Scram.MAX_ITERATIONS;
+}
+
+/** A new SCRAM verifier of `password`: a fresh 16-byte salt from the CSPRNG, `iterations` rounds. */
+export function newVerifier(password: string, iterations = DEFAULT_ITERATIONS): ScramVerifier {
+  if (!iterationsOk(iterations)) throw new RangeError('iterations: an integer in ' + Scram.MIN_ITERATIONS + '..' + Scram.MAX_ITERATIONS);
+  return scramVerifier(nodeScramCrypto, password, new Uint8Array(randomBytes(16)), iterations);
+}
+
+/** Why a request to the device did not succeed. */
+export type ClientErrorCode =
+  /** 429: too many failed logins; `retryAfter` seconds. */
+  | 'locked'
+  /** 401 at the login's second step: wrong password (or an expired login). */
+  | 'login-failed'
+  /** The device answered the proof but could not prove it holds the verifier: not the device it claims to be. */
+  | 'impostor'
+  /** The device's messages are not the protocol (not SCRAM, not JSON, a bad server nonce…). */
+  | 'protocol'
+  /** No answer (connection refused, timeout). */
+  | 'network'
+  /** Any other refusal: `error` and `reason` are the device's. */
+  | 'refused';
+
+export class ClientError extends Error {
+  constructor(
+    readonly code: ClientErrorCode,
+    message: string,
+    /** HTTP status, when the device answered. */
+    readonly status?: number,
+    /** The device's error code (`{"error": …}`), when it gave one. */
+    readonly error?: string,
+    /** Seconds to wait before the next login (429, and 401s that carry it). */
+    readonly retryAfter?: number,
+  ) {
+    super(message);
+    this.name = 'ClientError';
+  }
+}
+
+export interface ClientOptions {
+  /** Each request's timeout, ms (default 30,000: a Pico answers a login's second step in seconds). */
+  timeoutMs?: number;
+  /** The most iterations the client will compute for a device (default 10,000,000). */
+  maxIterations?: number;
+}
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: { [name: string]: unknown };
+}
+
+/** `url` joined with an API path (`url` may end with "/"). */
+function endpoint(url: string, path: string): string {
+  return url.replace(/\/+$/, '') + path;
+}
+
+/** One request; the answer's JSON object (an empty one if the body is not JSON). Throws 'network' if nothing comes back. */
+async function request(url: string, path: string, init: { method?: string; body?: unknown; token?: string }, o: ClientOptions): Promise<Answer> {
+  const headers: { [name: string]: string } = {};
+  if (init.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (init.token !== undefined) headers['Authorization'] = 'Bearer ' + init.token;
+  let res: Response;
+  try {
+    res = await fetch(endpoint(url, path), {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers,
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      signal: AbortSignal.timeout(o.timeoutMs ?? 30000),
+    });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new ClientError('network', 'no answer from ' + url + ': ' + (cause?.code ?? cause?.message ?? (error as Error).message));
+  }
+  const text = await res.text();
+  let body: { [name: string]: unknown } = {};
+  try {
+    const v: unknown = JSON.parse(text);
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) body = v as { [name: string]: unknown };
+  } catch {
+    // not JSON: left empty; callers say what they expected
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+/** Seconds from a 429's Retry-After header (delta-seconds), else its `retryAfter` field. */
+function retryAfterOf(a: Answer): number | undefined {
+  const h = a.headers.get('retry-after');
+  if (h !== null && /^\d{1,9}$/.test(h)) return parseInt(h, 10);
+  return typeof a.body.retryAfter === 'number' && a.body.retryAfter >= 0 ? a.body.retryAfter : undefined;
+}
+
+/** The error for an answer that is not 200. */
+function refusal(a: Answer, what: string): ClientError {
+  const error = typeof a.body.error === 'string' ? a.body.error : undefined;
+  const reason = typeof a.body.reason === 'string' ? a.body.reason : undefined;
+  const retryAfter = retryAfterOf(a);
+  if (a.status === 429) return new ClientError('locked', 'locked: too many failed logins, retry after ' + (retryAfter ?? '?') + ' s', 429, error, retryAfter);
+  return new ClientError('refused', what + ': ' + a.status + (error ? ' ' + error : '') + (reason ? ' (' + reason + ')' : ''), a.status, error, retryAfter);
+}
+
+export interface LoginResult {
+  /** The session token: `Authorization: Bearer <token>`. */
+  token: string;
+  /** True while the default password is in force: change it first (POST /api/password). */
+  mustChange: boolean;
+  /** Seconds a session lasts without a request. */
+  expiresIn: number;
+  /** The verifier's iteration count (from the server-first message). */
+  iterations: number;
+}
+
+/**
+ * Logs in as the device's administrator with SCRAM-SHA-256 (two POSTs to /api/login) and checks
+ * the server signature. Throws a ClientError: 'locked' (429, with retryAfter), 'login-failed'
+ * (401 at the second step), 'impostor' (the device's signature is wrong: it does not hold the
+ * verifier), 'protocol', 'network' or 'refused' (e.g. 503 no-default-password).
+ */
+export async function login(url: string, password: string, o: ClientOptions = {}): Promise<LoginResult> {
+  // 24 random bytes, base64: a 32-character nonce of RFC 5802's printable characters (no ",").
+  const client = scramClient(nodeScramCrypto, SCRAM_USER, password, randomBytes(24).toString('base64'), o.maxIterations ?? Scram.MAX_ITERATIONS);
+  const first = await request(url, '/api/login', { body: { scram: client.first } }, o);
+  if (first.status !== 200) throw refusal(first, 'login');
+  const serverFirst = first.body.scram;
+  if (typeof serverFirst !== 'string') throw new ClientError('protocol', 'login: the device did not answer with a SCRAM server-first message', 200);
+  const final = client.final(serverFirst);
+  if (typeof final !== 'string') throw new ClientError('protocol', 'login: the device\'s server-first message is refused: ' + final.error, 200);
+  const iterations = parseInt(/,i=(\d+)$/.exec(serverFirst)![1]!, 10);
+  const second = await request(url, '/api/login', { body: { scram: final } }, o);
+  if (second.status === 401) {
+    throw new ClientError('login-failed', 'login failed', 401, typeof second.body.error === 'string' ? second.body.error : undefined, retryAfterOf(second));
+  }
+  if (second.status !== 200) throw refusal(second, 'login');
+  const b = second.body;
+  // The signature first: a device that cannot sign has not seen the password's verifier, so
+  // nothing else it says (its token) is worth anything.
+  if (typeof b.scram !== 'string' || !client.verifyServer(b.scram)) {
+    throw new ClientError('impostor', 'the device could not prove it holds the password verifier', 200);
+  }
+  if (typeof b.token !== 'string' || b.token.length === 0) throw new ClientError('protocol', 'login: the device sent no session token', 200);
+  return { token: b.token, mustChange: b.mustChange === true, expiresIn: typeof b.expiresIn === 'number' ? b.expiresIn : 0, iterations };
+}
+
+/** The public identity of GET /api/info: what the policy keeps out of a password. */
+export interface DeviceIdentity {
+  model: string;
+  vendor: string;
+  serial: string | null;
+}
+
+export async function deviceInfo(url: string, o: ClientOptions = {}): Promise<DeviceIdentity & { [name: string]: unknown }> {
+  const a = await request(url, '/api/info', {}, o);
+  if (a.status !== 200) throw refusal(a, 'GET /api/info');
+  if (typeof a.body.model !== 'string' || typeof a.body.vendor !== 'string') throw new ClientError('protocol', 'GET /api/info: no model or vendor', 200);
+  return { ...a.body, model: a.body.model, vendor: a.body.vendor, serial: typeof a.body.serial === 'string' ? a.body.serial : null };
+}
+
+/** GET /api/password/policy. */
+export async function passwordPolicy(url: string, o: ClientOptions = {}): Promise<{ minLength: number; maxLength: number }> {
+  const a = await request(url, '/api/password/policy', {}, o);
+  if (a.status !== 200) throw refusal(a, 'GET /api/password/policy');
+  const { minLength, maxLength } = a.body;
+  if (typeof minLength !== 'number' || typeof maxLength !== 'number') throw new ClientError('protocol', 'GET /api/password/policy: no minLength or maxLength', 200);
+  return { minLength, maxLength };
+}
+
+/**
+ * The policy's verdict on `password` for a device of `identity`, checked on the host (the device
+ * checks again): `common` is the full common-password list's lookup when the host has it.
+ */
+export function checkNewPassword(password: string, identity: DeviceIdentity, minLength: number, common?: (lowerCase: string) => boolean): PolicyRefusal | undefined {
+  const ids = [identity.model, identity.vendor];
+  if (identity.serial) ids.push(identity.serial);
+  return checkPassword(password, { minLength, identity: ids, common });
+}
+
+/**
+ * Sets a new password (POST /api/password with the session's Bearer token): the device gets the
+ * password, which it checks against its policy, and the verifier made here with a fresh salt.
+ * Every session ends on success. Throws a ClientError 'refused' with the device's `error`
+ * (`password-common`, `password-default`, …) and reason.
+ */
+export async function changePassword(url: string, token: string, newPassword: string, o: ClientOptions & { iterations?: number } = {}): Promise<void> {
+  const v = newVerifier(newPassword, o.iterations ?? DEFAULT_ITERATIONS);
+  const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+  const a = await request(url, '/api/password', {
+    token,
+    body: { password: newPassword, salt: b64(v.salt), iterations: v.iterations, storedKey: b64(v.storedKey), serverKey: b64(v.serverKey) },
+  }, o);
+  if (a.status !== 200 || a.body.ok !== true) throw refusal(a, 'password change refused');
+}
