@@ -1,0 +1,80 @@
+import test from 'ava';
+import smartPlug from '../examples/smart-plug/image';
+import sensor from '../examples/env-sensor/image';
+import { startSimulator, type Simulator } from '../firmware/host/simulator';
+import { changePassword, ClientError, login } from '../firmware/host/client';
+
+/**
+ * The accounts module in the simulated device, over real sockets: what an evaluator's tools see.
+ * (The 1,000-guess brute force runs against the module with a simulated clock: test/accounts.test.ts.)
+ */
+
+async function unit(t: { teardown(fn: () => void): void }, image = smartPlug): Promise<Simulator> {
+  const sim = await startSimulator({ image, quiet: true, iterations: 4096 });
+  t.teardown(() => sim.stop());
+  return sim;
+}
+
+async function refusal(p: Promise<unknown>): Promise<ClientError> {
+  try {
+    await p;
+  } catch (error) {
+    if (error instanceof ClientError) return error;
+    throw error;
+  }
+  throw new Error('not refused');
+}
+
+test('over HTTP: three wrong guesses, then 429 with Retry-After; the label password once the wait is over, then the forced change', async (t) => {
+  const sim = await unit(t);
+  for (let i = 0; i < 3; i++) t.is((await refusal(login(sim.url, 'wrong guess ' + i))).code, 'login-failed');
+  const held = await refusal(login(sim.url, sim.label!.defaultPassword));
+  t.is(held.code, 'locked');
+  t.is(held.status, 429);
+  t.is(held.retryAfter, 2);
+  await new Promise((resolve) => setTimeout(resolve, 2100));
+  const session = await login(sim.url, sim.label!.defaultPassword);
+  t.true(session.mustChange);
+  const put = await fetch(sim.url + '/api/relay', { method: 'PUT', headers: { Authorization: 'Bearer ' + session.token }, body: '{"on":true}' });
+  t.is(put.status, 403);
+  await changePassword(sim.url, session.token, 'amber-kettle-42-rowing', { iterations: 4096 });
+  const next = await login(sim.url, 'amber-kettle-42-rowing');
+  t.false(next.mustChange);
+  const on = await fetch(sim.url + '/api/relay', { method: 'PUT', headers: { Authorization: 'Bearer ' + next.token }, body: '{"on":true}' });
+  t.is(on.status, 200);
+  t.true(sim.io.outputs.relay);
+  // The password and the count survive a reboot; sessions do not.
+  await sim.reboot();
+  t.is((await fetch(sim.url + '/api/session', { headers: { Authorization: 'Bearer ' + next.token } })).status, 401);
+  t.false((await login(sim.url, 'amber-kettle-42-rowing')).mustChange);
+});
+
+test('over HTTP: every non-public route of both examples answers 401 with WWW-Authenticate and Cache-Control: no-store without a session', async (t) => {
+  for (const image of [smartPlug, sensor]) {
+    const sim = await unit(t, image);
+    const routes = sim.device.routes.filter((r) => r.access !== 'public');
+    t.true(routes.length >= 3);
+    for (const r of routes) {
+      for (const headers of [{}, { Authorization: 'Bearer AAAAAAAAAAAAAAAAAAAAAAAA' }, { Authorization: 'Basic YWRtaW46YWRtaW4=' }]) {
+        const res = await fetch(sim.url + r.path, { method: r.method, headers, body: r.method === 'GET' ? undefined : '{}' });
+        t.is(res.status, 401, image.config.model + ' ' + r.method + ' ' + r.path);
+        t.regex(res.headers.get('www-authenticate') ?? '', /^SCRAM-SHA-256 realm=".+", Bearer realm=".+"$/);
+        t.is(res.headers.get('cache-control'), 'no-store');
+        t.is((await res.json()).error, 'unauthenticated');
+      }
+    }
+    const unknown = await fetch(sim.url + '/api/secret-debug', { headers: { Authorization: 'Bearer AAAAAAAAAAAAAAAAAAAAAAAA' } });
+    t.is(unknown.status, 404, 'nothing outside the table');
+  }
+});
+
+test('over HTTP: an oversized login is refused before it is read, and the device keeps serving', async (t) => {
+  const sim = await unit(t);
+  const big = await fetch(sim.url + '/api/login', { method: 'POST', body: '{"scram":"' + 'n'.repeat(10000) + '"}' });
+  t.is(big.status, 413);
+  const bad = await fetch(sim.url + '/api/login', { method: 'POST', body: '{"scram":"n,,n=admin,r=' + '\u00ff'.repeat(20) + '"}' });
+  t.is(bad.status, 400);
+  t.true((await bad.json()).reason.length > 5);
+  t.is((await fetch(sim.url + '/api/info')).status, 200);
+  t.true((await login(sim.url, sim.label!.defaultPassword)).mustChange);
+});
