@@ -55,7 +55,8 @@ test('over HTTP: every non-public route of both examples answers 401 with WWW-Au
     const routes = sim.device.routes.filter((r) => r.access !== 'public');
     t.true(routes.length >= 3);
     for (const r of routes) {
-      for (const headers of [{}, { Authorization: 'Bearer AAAAAAAAAAAAAAAAAAAAAAAA' }, { Authorization: 'Basic YWRtaW46YWRtaW4=' }]) {
+      const variants: Record<string, string>[] = [{}, { Authorization: 'Bearer AAAAAAAAAAAAAAAAAAAAAAAA' }, { Authorization: 'Basic YWRtaW46YWRtaW4=' }];
+      for (const headers of variants) {
         const res = await fetch(sim.url + r.path, { method: r.method, headers, body: r.method === 'GET' ? undefined : '{}' });
         t.is(res.status, 401, image.config.model + ' ' + r.method + ' ' + r.path);
         t.regex(res.headers.get('www-authenticate') ?? '', /^SCRAM-SHA-256 realm=".+", Bearer realm=".+"$/);

@@ -3,7 +3,7 @@ import { base64Decode, base64Encode } from '../../firmware/device/core/base64';
 import { Asset } from '../../firmware/device/core/assets';
 import { failureCode } from '../../firmware/device/core/errors';
 import type { Pin } from '../../hal/io';
-import { json, problem, type HoshiModule, type HttpRequest, type HttpResponse, type ModuleContext, type RequestHeadView, type Route } from '../../firmware/device/core/module';
+import { json, problem, type Access, type HoshiModule, type HttpRequest, type HttpResponse, type ModuleContext, type RequestHeadView, type Route, type RouteHandler } from '../../firmware/device/core/module';
 import { constantTimeEqual } from '../crypto/compare';
 import { commonPasswords } from './common';
 import { checkPassword, MAX_PASSWORD } from './policy';
@@ -99,6 +99,11 @@ function bodyObject(request: HttpRequest): { [name: string]: unknown } | undefin
   }
 }
 
+/** The bytes of a base64 JSON field (empty if it is not one). */
+function decodeField(v: unknown): Uint8Array {
+  return (typeof v === 'string' && base64Decode(v)) || new Uint8Array(0);
+}
+
 /** The session token of an `Authorization: Bearer` header, as bytes, or undefined. */
 function bearer(headers: { [name: string]: string }): Uint8Array | undefined {
   const h = headers['authorization'];
@@ -137,102 +142,72 @@ export function accounts(options?: AccountsOptions): HoshiModule {
       const p = context.board.crypto;
       const clock = context.board.clock;
       const store = context.store;
+      const assets = context.assets;
       const realm = 'realm="' + context.config.model + '"';
       const refuse401 = (reason: string): HttpResponse => {
         const r = problem(401, 'unauthenticated', reason);
         r.headers!['WWW-Authenticate'] = 'SCRAM-SHA-256 ' + realm + ', Bearer ' + realm;
         return r;
       };
-      const own: string[] = ['/api/session', '/api/logout', '/api/password'];
-      context.route({
-        method: 'GET',
-        path: '/api/password/policy',
-        access: 'public',
-        handler: (_q, reply) => reply(json(200, { minLength: minLength, maxLength: MAX_PASSWORD })),
-      });
-      context.route({
-        method: 'GET',
-        path: '/api/password/common',
-        access: 'public',
-        handler: (_q, reply) => {
-          const span = context.assets.find(Asset.COMMON_PASSWORDS);
-          if (!span) reply(problem(404, 'not-found', 'this unit has no common-password filter'));
-          else reply({ status: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: context.assets.read(span.offset, span.length) });
-        },
+      const route = (method: string, path: string, access: Access, handler: RouteHandler): void => context.route({ method: method, path: path, access: access, handler: handler });
+      route('GET', '/api/password/policy', 'public', (_q, reply) => reply(json(200, { minLength: minLength, maxLength: MAX_PASSWORD })));
+      route('GET', '/api/password/common', 'public', (_q, reply) => {
+        const span = assets.find(Asset.COMMON_PASSWORDS);
+        reply(span ? { status: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: assets.read(span.offset, span.length) } : problem(404, 'not-found', 'no common-password filter'));
       });
 
       const defaultVerifier = record && record.verifier;
-      if (!defaultVerifier || !context.keys || !context.random) {
-        // A version-1 record (or none): no password exists, so nothing but public routes is served.
-        const why = 'this unit has no default password (its provisioning record predates passwords): re-provision it';
-        console.log('[accounts] no default password: public routes only');
-        context.guard(() => refuse401(why));
-        context.route({ method: 'POST', path: '/api/login', access: 'public', handler: (_q, reply) => reply(problem(503, 'no-default-password', why)) });
-        return;
-      }
       const keys = context.keys;
       const random = context.random;
+      if (!defaultVerifier || !keys || !random) {
+        // A version-1 record (or none): no password exists, so nothing but public routes is served.
+        const why = 'no default password in this unit (provisioning record version 1): re-provision it';
+        console.log('[accounts] ' + why);
+        context.guard(() => refuse401(why));
+        route('POST', '/api/login', 'public', (_q, reply) => reply(problem(503, 'no-default-password', why)));
+        return;
+      }
 
       // The verifier in force: the user's from the store, else the default from the record.
-      let userVerifier: ScramVerifier | undefined;
       const stored = store.read(VERIFIER_KEY);
-      if (stored.ok) userVerifier = decodeVerifier(stored.value);
-      if (stored.ok && !userVerifier) console.log('[accounts] stored password is not valid: the default is in force');
-      else if (!stored.ok && stored.reason !== 'absent') console.log('[accounts] stored password unreadable (' + stored.reason + '): the default is in force');
+      let userVerifier = stored.ok ? decodeVerifier(stored.value) : undefined;
+      if (!userVerifier && (stored.ok || stored.reason !== 'absent')) console.log('[accounts] stored password refused: the default is in force');
 
       const failsStored = store.get(FAILS_KEY);
-      const lock = {
-        fails: failsStored && failsStored.length === 4 ? u32(failsStored, 0) : 0,
-        // After a reboot the current wait starts again: cutting the power never shortens it.
-        when: clock.now(),
-        sources: [] as { address: string; fails: number; when: number }[],
-      };
+      let fails = failsStored && failsStored.length === 4 ? u32(failsStored, 0) : 0;
+      // After a reboot the current wait starts again: cutting the power never shortens it.
+      let lastFail = clock.now();
+      /** Per source address (RAM): [address, failures, time of the last]. */
+      const sources: [string, number, number][] = [];
       const sessions: Session[] = [];
       let pending: Pending[] = [];
 
-      /** Seconds until `address` may try again (0: now). */
+      /** The entry of a source address, or undefined where the runtime gives none (Kaluma on a Pico W: 0.0.0.0). */
+      const source = (address: string, add: boolean): [string, number, number] | undefined => {
+        if (address === '' || address === '0.0.0.0') return undefined;
+        for (let i = 0; i < sources.length; i++) if (sources[i][0] === address) return sources[i];
+        if (!add) return undefined;
+        if (sources.length >= Lock.SOURCES) sources.shift();
+        const e: [string, number, number] = [address, 0, 0];
+        sources.push(e);
+        return e;
+      };
+      /** Seconds until `address` may try again (0: now): the longer of its own wait and the device's. */
       const retryAfter = (address: string): number => {
         const now = clock.now();
-        let wait = lock.when + lockWait(lock.fails - Lock.GLOBAL_FREE) * 1000 - now;
         const known = address !== '' && address !== '0.0.0.0';
-        let src = 0;
-        let srcAt = lock.when;
-        if (known) {
-          for (let i = 0; i < lock.sources.length; i++) {
-            if (lock.sources[i].address === address) {
-              src = lock.sources[i].fails;
-              srcAt = lock.sources[i].when;
-            }
-          }
-        } else src = lock.fails; // no source address: the device's count is the only one (Pico W)
-        const w = srcAt + lockWait(src) * 1000 - now;
-        if (w > wait) wait = w;
+        const e = source(address, false);
+        // Without a source address the device's count is the only one, on the per-source schedule.
+        const own = known ? (e ? e[2] + lockWait(e[1]) * 1000 : 0) : lastFail + lockWait(fails) * 1000;
+        const all = lastFail + lockWait(fails - Lock.GLOBAL_FREE) * 1000;
+        const wait = (own > all ? own : all) - now;
         return wait > 0 ? Math.ceil(wait / 1000) : 0;
-      };
-      const locked = (seconds: number): HttpResponse => {
-        const r = json(429, { error: 'locked', reason: 'too many failed logins: try again in ' + seconds + ' s', retryAfter: seconds });
-        r.headers!['Retry-After'] = String(seconds);
-        return r;
       };
       const setFails = (n: number): void => {
         const b = new Uint8Array(4);
         putU32(b, 0, n);
         store.set(FAILS_KEY, b);
-        lock.fails = n;
-      };
-      /** Counts a failure of `address` in RAM (the device's count is stored before this). */
-      const countSource = (address: string, now: number, reset: boolean): void => {
-        if (address === '' || address === '0.0.0.0') return;
-        for (let i = 0; i < lock.sources.length; i++) {
-          if (lock.sources[i].address === address) {
-            lock.sources[i].fails = reset ? 0 : lock.sources[i].fails + 1;
-            lock.sources[i].when = now;
-            return;
-          }
-        }
-        if (reset) return;
-        if (lock.sources.length >= Lock.SOURCES) lock.sources.shift();
-        lock.sources.push({ address: address, fails: 1, when: now });
+        fails = n;
       };
 
       const button = o.clearButton && o.clearButton[context.board.name];
@@ -243,166 +218,119 @@ export function accounts(options?: AccountsOptions): HoshiModule {
           held = read(button) ? 0 : held + 1;
           if (held !== Accounts.BUTTON_HOLD) return;
           setFails(0);
-          lock.sources.splice(0, lock.sources.length);
+          sources.splice(0, sources.length);
           console.log('[accounts] lockouts cleared by the button');
         });
       }
 
       const findSession = (headers: { [name: string]: string }): Session | undefined => {
         const t = bearer(headers);
-        if (!t) return undefined;
         const now = clock.now();
         let found: Session | undefined;
         for (let i = sessions.length - 1; i >= 0; i--) {
           const s = sessions[i];
           if (now - s.used > idleMs || now - s.created > maxMs) sessions.splice(i, 1);
-          else if (constantTimeEqual(s.token, t)) found = s;
+          else if (t && constantTimeEqual(s.token, t)) found = s;
         }
         if (found) found.used = now;
         return found;
       };
-      const endAll = (): void => {
-        sessions.splice(0, sessions.length);
-        pending = [];
-      };
 
-      context.guard((head: RequestHeadView, route: Route): HttpResponse | undefined => {
+      context.guard((head: RequestHeadView, r: Route): HttpResponse | undefined => {
         const s = findSession(head.headers);
-        if (!s) return refuse401(head.headers['authorization'] ? 'the session has ended or expired: log in again' : 'log in first (POST /api/login)');
-        if (s.mustChange && own.indexOf(route.path) < 0) return problem(403, 'password-change-required', 'the default password must be changed first (POST /api/password)');
+        if (!s) return refuse401(head.headers['authorization'] ? 'the session has ended or expired' : 'log in first (POST /api/login)');
+        // While the default is in force a session reaches its own routes only: the change comes first.
+        if (s.mustChange && r.path !== '/api/session' && r.path !== '/api/logout' && r.path !== '/api/password') {
+          return problem(403, 'password-change-required', 'change the default password first (POST /api/password)');
+        }
         return undefined;
       });
 
-      const verifier = (): ScramVerifier => userVerifier || defaultVerifier;
-
-      context.route({
-        method: 'POST',
-        path: '/api/login',
-        access: 'public',
-        handler: (request, reply) => {
-          const body = bodyObject(request);
-          const message = body && body.scram;
-          if (typeof message !== 'string') {
-            reply(problem(400, 'bad-login', 'the body must be {"scram": "<SCRAM message>"}'));
-            return;
-          }
-          const first = message.charAt(0) === 'c' ? undefined : parseClientFirst(message);
-          const final = first === undefined ? parseClientFinal(message) : undefined;
-          const bad = typeof first === 'string' ? first : typeof final === 'string' ? final : undefined;
-          if (bad) {
-            reply(problem(400, 'bad-login', bad));
-            return;
-          }
-          const wait = retryAfter(request.remote);
-          if (wait > 0) {
-            reply(locked(wait));
-            return;
-          }
-          const now = clock.now();
-          if (first && typeof first !== 'string') {
-            const v = verifier();
-            const nonce = first.nonce + base64Encode(random.bytes(Accounts.NONCE_BYTES));
-            const serverFirst = serverFirstMessage(nonce, v.salt, v.iterations);
-            if (pending.length >= Accounts.PENDING) pending.shift();
-            pending.push({ nonce: nonce, bare: first.bare, serverFirst: serverFirst, when: now, unknownUser: first.user !== SCRAM_USER });
-            reply(json(200, { scram: serverFirst }));
-            return;
-          }
-          if (!final || typeof final === 'string') return;
-          // The failure is stored before the proof is checked: a power cut during the check never forgets it.
-          try {
-            setFails(lock.fails + 1);
-          } catch (error) {
-            if (!failureCode(error)) throw error;
-            reply(problem(503, 'store-failed', 'the login cannot be counted: ' + (error as Error).message));
-            return;
-          }
-          lock.when = now;
-          countSource(request.remote, now, false);
-          let login: Pending | undefined;
-          for (let i = 0; i < pending.length; i++) if (pending[i].nonce === final.nonce) login = pending.splice(i, 1)[0];
-          const v = verifier();
-          const m = login && !login.unknownUser && now - login.when <= Accounts.PENDING_MS ? authMessage(login.bare, login.serverFirst, final.withoutProof) : undefined;
-          const clientKey = m ? verifyProof(p, v.storedKey, m, final.proof) : undefined;
-          if (!m || !clientKey) {
-            const after = retryAfter(request.remote);
-            const r = refuse401('login failed: wrong password, or the login is unknown or expired');
-            r.body = JSON.stringify({ error: 'login-failed', reason: 'wrong password, or the login is unknown or expired', retryAfter: after });
-            reply(r);
-            return;
-          }
-          setFails(0);
-          countSource(request.remote, now, true);
-          const token = random.bytes(Accounts.TOKEN_BYTES);
-          const mustChange = forceChange && !userVerifier;
-          if (sessions.length >= maxSessions) sessions.shift();
-          sessions.push({ token: token, created: now, used: now, mustChange: mustChange, key: sessionKey(p, clientKey, m, CHANNEL_LABEL) });
-          reply(json(200, { scram: serverFinalMessage(p, v.serverKey, m), token: base64Encode(token), expiresIn: idleMs / 1000, mustChange: mustChange }));
-        },
+      route('POST', '/api/login', 'public', (request, reply) => {
+        const body = bodyObject(request);
+        const message = body && body.scram;
+        const first = typeof message !== 'string' || message.charAt(0) === 'c' ? undefined : parseClientFirst(message);
+        const final = typeof message === 'string' && first === undefined ? parseClientFinal(message) : undefined;
+        const bad = typeof message !== 'string' ? 'the body must be {"scram": message}' : typeof first === 'string' ? first : typeof final === 'string' ? final : undefined;
+        if (bad) return reply(problem(400, 'bad-login', bad));
+        const wait = retryAfter(request.remote);
+        if (wait > 0) {
+          const r = json(429, { error: 'locked', reason: 'too many failed logins: try again in ' + wait + ' s', retryAfter: wait });
+          r.headers!['Retry-After'] = String(wait);
+          return reply(r);
+        }
+        const now = clock.now();
+        const v = userVerifier || defaultVerifier;
+        if (first && typeof first !== 'string') {
+          const nonce = first.nonce + base64Encode(random.bytes(Accounts.NONCE_BYTES));
+          const serverFirst = serverFirstMessage(nonce, v.salt, v.iterations);
+          if (pending.length >= Accounts.PENDING) pending.shift();
+          pending.push({ nonce: nonce, bare: first.bare, serverFirst: serverFirst, when: now, unknownUser: first.user !== SCRAM_USER });
+          return reply(json(200, { scram: serverFirst }));
+        }
+        if (!final || typeof final === 'string') return;
+        // The failure is stored before the proof is checked: a power cut during the check never forgets it.
+        try {
+          setFails(fails + 1);
+        } catch (error) {
+          if (!failureCode(error)) throw error;
+          return reply(problem(503, 'store-failed', 'the login cannot be counted: ' + (error as Error).message));
+        }
+        lastFail = now;
+        const e = source(request.remote, true);
+        if (e) {
+          e[1]++;
+          e[2] = now;
+        }
+        let login: Pending | undefined;
+        for (let i = 0; i < pending.length; i++) if (pending[i].nonce === final.nonce) login = pending.splice(i, 1)[0];
+        const m = login && !login.unknownUser && now - login.when <= Accounts.PENDING_MS ? authMessage(login.bare, login.serverFirst, final.withoutProof) : undefined;
+        const clientKey = m && verifyProof(p, v.storedKey, m, final.proof);
+        if (!m || !clientKey) {
+          const r = refuse401('');
+          r.body = JSON.stringify({ error: 'login-failed', reason: 'wrong password, or the login is unknown or expired', retryAfter: retryAfter(request.remote) });
+          return reply(r);
+        }
+        setFails(0);
+        if (e) e[1] = 0;
+        const token = random.bytes(Accounts.TOKEN_BYTES);
+        const mustChange = forceChange && !userVerifier;
+        if (sessions.length >= maxSessions) sessions.shift();
+        sessions.push({ token: token, created: now, used: now, mustChange: mustChange, key: sessionKey(p, clientKey, m, CHANNEL_LABEL) });
+        reply(json(200, { scram: serverFinalMessage(p, v.serverKey, m), token: base64Encode(token), expiresIn: idleMs / 1000, mustChange: mustChange }));
       });
 
-      context.route({
-        method: 'GET',
-        path: '/api/session',
-        access: 'user',
-        handler: (request, reply) => {
-          const s = findSession(request.headers);
-          reply(s ? json(200, { access: 'admin', mustChange: s.mustChange, expiresIn: idleMs / 1000 }) : refuse401('the session has ended'));
-        },
+      // The guard has found the session of these three; they look it up again for themselves.
+      route('GET', '/api/session', 'user', (request, reply) => {
+        const s = findSession(request.headers);
+        reply(s ? json(200, { access: 'admin', mustChange: s.mustChange, expiresIn: idleMs / 1000 }) : refuse401('the session has ended'));
       });
-      context.route({
-        method: 'POST',
-        path: '/api/logout',
-        access: 'user',
-        handler: (request, reply) => {
-          const s = findSession(request.headers);
-          if (s) sessions.splice(sessions.indexOf(s), 1);
-          reply(json(200, { ok: true }));
-        },
+      route('POST', '/api/logout', 'user', (request, reply) => {
+        const s = findSession(request.headers);
+        if (s) sessions.splice(sessions.indexOf(s), 1);
+        reply(json(200, { ok: true }));
       });
-      context.route({
-        method: 'POST',
-        path: '/api/password',
-        access: 'admin',
-        handler: (request, reply) => {
-          const b = bodyObject(request);
-          if (!b) {
-            reply(problem(400, 'bad-json', 'the body must be a JSON object'));
-            return;
-          }
-          const salt = typeof b.salt === 'string' ? base64Decode(b.salt) : undefined;
-          const storedKey = typeof b.storedKey === 'string' ? base64Decode(b.storedKey) : undefined;
-          const serverKey = typeof b.serverKey === 'string' ? base64Decode(b.serverKey) : undefined;
-          const iterations = b.iterations;
-          if (!salt || salt.length < Scram.MIN_SALT || salt.length > Scram.MAX_SALT) {
-            reply(problem(400, 'bad-verifier', 'salt: 16-64 bytes of base64'));
-            return;
-          }
-          if (typeof iterations !== 'number' || iterations !== Math.floor(iterations) || iterations < Scram.MIN_ITERATIONS || iterations > Scram.MAX_ITERATIONS) {
-            reply(problem(400, 'bad-verifier', 'iterations: an integer in 4096..10000000'));
-            return;
-          }
-          if (!storedKey || storedKey.length !== Scram.KEY || !serverKey || serverKey.length !== Scram.KEY) {
-            reply(problem(400, 'bad-verifier', 'storedKey and serverKey: 32 bytes of base64 each'));
-            return;
-          }
-          const refusal = checkPassword(b.password, {
-            minLength: minLength,
-            identity: [context.config.model, context.config.vendor, record.serial],
-            common: commonPasswords(context.assets, p.sha256),
-            isDefault: (pw: string) => record.defaultCheck !== undefined && constantTimeEqual(p.hmacSha256(keys.key('default-password'), asciiBytes(pw)), record.defaultCheck),
-          });
-          if (refusal) {
-            reply(problem(422, 'password-' + refusal.rule, refusal.reason));
-            return;
-          }
-          const v: ScramVerifier = { salt: salt, iterations: iterations, storedKey: storedKey, serverKey: serverKey };
-          // One write: after a power cut the store holds the old verifier or the new one, never neither.
-          store.set(VERIFIER_KEY, encodeVerifier(v), true);
-          userVerifier = v;
-          endAll();
-          reply(json(200, { ok: true }));
-        },
+      route('POST', '/api/password', 'admin', (request, reply) => {
+        const b = bodyObject(request);
+        if (!b) return reply(problem(400, 'bad-json', 'the body must be a JSON object'));
+        const v: ScramVerifier = { salt: decodeField(b.salt), iterations: b.iterations as number, storedKey: decodeField(b.storedKey), serverKey: decodeField(b.serverKey) };
+        const n = v.iterations;
+        if (!(v.salt.length >= Scram.MIN_SALT && v.salt.length <= Scram.MAX_SALT && typeof n === 'number' && n === Math.floor(n) && n >= Scram.MIN_ITERATIONS && n <= Scram.MAX_ITERATIONS && v.storedKey.length === Scram.KEY && v.serverKey.length === Scram.KEY)) {
+          return reply(problem(400, 'bad-verifier', 'salt: 16-64 bytes, iterations: 4096-10000000, storedKey and serverKey: 32 bytes; bytes in base64'));
+        }
+        const refusal = checkPassword(b.password, {
+          minLength: minLength,
+          identity: [context.config.model, context.config.vendor, record.serial],
+          common: commonPasswords(assets, p.sha256),
+          isDefault: (pw: string) => record.defaultCheck !== undefined && constantTimeEqual(p.hmacSha256(keys.key('default-password'), asciiBytes(pw)), record.defaultCheck),
+        });
+        if (refusal) return reply(problem(422, 'password-' + refusal.rule, refusal.reason));
+        // One write: after a power cut the store holds the old verifier or the new one, never neither.
+        store.set(VERIFIER_KEY, encodeVerifier(v), true);
+        userVerifier = v;
+        sessions.splice(0, sessions.length);
+        pending = [];
+        reply(json(200, { ok: true }));
       });
     },
   };
