@@ -4,9 +4,11 @@ import { buildImage, readManifest, ROOT } from '../firmware/host/build';
 import { runInEngine } from '../firmware/host/engine';
 import { imageBudget, PROFILES, type DeviceTarget, type Target } from '../firmware/host/profiles';
 import { runOnRealEngine } from '../firmware/host/real-engines';
+import { accountsBench } from './accounts';
 import { cryptoBench } from './crypto';
 import { hostileBench } from './hostile';
 import { storeBench } from './store';
+import { assetsBench } from './assets';
 
 /**
  * npm run bench: sizes and memory, measured, never asserted. One row per example and target:
@@ -79,3 +81,5 @@ if (real.kaluma || real.espruino) {
 
 await cryptoBench();
 await storeBench();
+await assetsBench();
+await accountsBench();

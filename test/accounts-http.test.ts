@@ -79,3 +79,25 @@ test('over HTTP: an oversized login is refused before it is read, and the device
   t.is((await fetch(sim.url + '/api/info')).status, 200);
   t.true((await login(sim.url, sim.label!.defaultPassword)).mustChange);
 });
+
+test('over HTTP: the common-password filter is served in slices of 4 KB at most, equal to the host builder\'s', async (t) => {
+  const sim = await unit(t);
+  const { buildCommonFilter } = await import('../firmware/host/assets');
+  const expected = buildCommonFilter().bytes;
+  const get = (range?: string) => fetch(sim.url + '/api/password/common', { headers: range ? { Range: range } : {} });
+  for (const range of [undefined, 'bytes=0-4096', 'bytes=' + expected.length + '-' + expected.length, 'bytes=5-4', 'bytes=-5', 'bytes=0-1,5-9', 'items=0-1', 'bytes=99999999999999999999999-1']) {
+    const r = await get(range);
+    t.is(r.status, 416, String(range));
+    t.is(r.headers.get('content-range'), 'bytes */' + expected.length);
+    t.is((await r.json()).error, 'range-required');
+  }
+  const joined = new Uint8Array(expected.length);
+  for (let at = 0; at < expected.length; at += 4096) {
+    const end = Math.min(at + 4096, expected.length) - 1;
+    const r = await get('bytes=' + at + '-' + end);
+    t.is(r.status, 206);
+    t.is(r.headers.get('content-range'), 'bytes ' + at + '-' + end + '/' + expected.length);
+    joined.set(new Uint8Array(await r.arrayBuffer()), at);
+  }
+  t.deepEqual(joined, expected);
+});

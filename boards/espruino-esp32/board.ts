@@ -15,6 +15,8 @@ import { espruinoCrypto } from './crypto';
  * (targets/esp32/Changes_V3.1/partitions_espruino.csv), so only the first two are free:
  *   0x00E000  8 KB   provisioning record
  *   0x310000  64 KB  state
+ * No raw region is left for the assets: they are the Storage file "hoshi.assets", written next to
+ * `.bootcde` by `hoshi flash` (docs/formats/assets.md).
  * Flash writes are 4-byte aligned (JSF_ALIGNMENT, src/jsutils.h); sectors are 4 KB.
  */
 declare function require(name: string): any;
@@ -25,11 +27,15 @@ declare const process: any;
 declare function pinMode(pin: Pin, mode: string): void;
 declare function digitalWrite(pin: Pin, value: boolean): void;
 declare function analogRead(pin: Pin): number;
+declare function digitalRead(pin: Pin): number;
 
 export const ESP32_PARTITIONS = {
   provisioning: { address: 0x00e000, size: 0x2000 },
   state: { address: 0x310000, size: 0x10000 },
 };
+
+/** The Storage file holding the assets, and the most it may hold (hoshi flash refuses more). */
+export const ESP32_ASSETS = { file: 'hoshi.assets', size: 0x10000 };
 
 const SECTOR = 4096;
 const WORD = 4;
@@ -55,6 +61,38 @@ export function esp32Flash(address: number, size: number): Flash {
       checkRange('erase', offset, length, size, SECTOR);
       for (let at = offset; at < offset + length; at += SECTOR) F.erasePage(address + at);
     },
+  };
+}
+
+/**
+ * A Storage file seen as a read-only flash region of `size` bytes (src/jswrap_storage.c,
+ * src/jsflash.c jsfReadFile): read(name, offset, length) returns a string mapped onto the flash, so
+ * only the bytes asked for are copied (E.toUint8Array). The file is looked up at every read, so
+ * a Storage compaction that moves it is harmless. Bytes past the end of the file, or of a missing
+ * file, read as erased (0xFF): the assets reader then finds the partition erased. Device code
+ * never writes it (hoshi flash does, through the REPL): write and erase throw.
+ */
+export function storageFlash(name: string, size: number): Flash {
+  const refuse = (): void => {
+    throw new Error('the Storage file ' + name + ' is written by hoshi flash only');
+  };
+  return {
+    size: size,
+    eraseSize: SECTOR,
+    writeSize: WORD,
+    erasedValue: 0xff,
+    read: (offset: number, length: number): Uint8Array => {
+      checkRange('read', offset, length, size, 1);
+      const out = new Uint8Array(length);
+      // length 0 would read the whole file (jsfReadFile).
+      const mapped = length > 0 ? require('Storage').read(name, offset, length) : undefined;
+      const got = mapped === undefined ? 0 : mapped.length;
+      if (got > 0) out.set(E.toUint8Array(mapped));
+      for (let i = got; i < length; i++) out[i] = 0xff;
+      return out;
+    },
+    write: refuse,
+    erase: refuse,
   };
 }
 
@@ -168,7 +206,16 @@ function esp32Net(): Net {
  */
 export function espruinoIo(): Io {
   const outputs: { [pin: string]: boolean } = {};
+  const inputs: { [pin: string]: boolean } = {};
   return {
+    // digitalRead after pinMode(pin, "input_pullup"): a button to ground reads 0 while pressed.
+    read: (pin: Pin): boolean => {
+      if (!inputs[String(pin)]) {
+        pinMode(pin, 'input_pullup');
+        inputs[String(pin)] = true;
+      }
+      return digitalRead(pin) !== 0;
+    },
     write: (pin: Pin, high: boolean): void => {
       if (!outputs[String(pin)]) {
         pinMode(pin, 'output');
@@ -227,6 +274,7 @@ export function createBoard(): Board {
     partitions: {
       provisioning: esp32Flash(ESP32_PARTITIONS.provisioning.address, ESP32_PARTITIONS.provisioning.size),
       state: esp32Flash(ESP32_PARTITIONS.state.address, ESP32_PARTITIONS.state.size),
+      assets: storageFlash(ESP32_ASSETS.file, ESP32_ASSETS.size),
     },
     memory: (): { used: number; total: number } => {
       const m = process.memory();

@@ -13,11 +13,14 @@ import { jsCrypto } from '../../modules/crypto/provider-js';
  * Flash map (1 MB, 4 KB sectors, 256-byte pages, like the Pico's user regions):
  *   0x00000  4 KB    provisioning record (written once by the provisioning tool)
  *   0x01000  124 KB  state (device journal)
+ *   0x20000  64 KB   assets (read-only data written with the image: the simulator writes it at
+ *                    every power-on, as `hoshi flash` does on a board; docs/formats/assets.md)
  */
 export const HOST_FLASH_SIZE = 1024 * 1024;
 export const HOST_PARTITIONS = {
   provisioning: { offset: 0x00000, size: 0x01000 },
   state: { offset: 0x01000, size: 0x1f000 },
+  assets: { offset: 0x20000, size: 0x10000 },
 };
 
 /** Simulated pins: outputs are recorded, analog inputs are set by the simulator's user or tests. */
@@ -26,13 +29,20 @@ export interface HostIo extends Io {
   readonly outputs: { [pin: string]: boolean };
   /** Sets what analog input `pin` reads (a fraction of full scale, 0 ≤ value < 1). */
   setAnalog(pin: Pin, value: number): void;
+  /** Presses (true) or releases a simulated button between `pin` and ground. */
+  press(pin: Pin, pressed: boolean): void;
 }
 
 export function createHostIo(): HostIo {
   const outputs: { [pin: string]: boolean } = {};
   const inputs: { [pin: string]: number } = {};
+  const pressed: { [pin: string]: boolean } = {};
   return {
     outputs,
+    read: (pin) => !pressed[String(pin)],
+    press: (pin, down) => {
+      pressed[String(pin)] = down;
+    },
     write: (pin, high) => {
       outputs[String(pin)] = high;
     },
@@ -83,6 +93,7 @@ export function createHostBoard(options: HostBoardOptions): Board {
     partitions: {
       provisioning: partition(flash, HOST_PARTITIONS.provisioning.offset, HOST_PARTITIONS.provisioning.size),
       state: partition(flash, HOST_PARTITIONS.state.offset, HOST_PARTITIONS.state.size),
+      assets: partition(flash, HOST_PARTITIONS.assets.offset, HOST_PARTITIONS.assets.size),
     },
     memory: () => {
       const m = process.memoryUsage();

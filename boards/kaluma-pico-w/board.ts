@@ -23,8 +23,9 @@ const enum Pico {
  * Hoshi keeps its partitions in sectors Kaluma itself never writes (docs/architecture.md, "Flash
  * maps"): the provisioning record in sector 0 of the `storage` area (untouched unless code uses
  * `storage`, which Hoshi images may not: src/modules/startup/startup.js loads it lazily), and the
- * state in the LittleFS area past its first two blocks (board.js mounts LittleFS at boot and
- * writes only blocks 0-1 when it formats; Hoshi images may not write files). The app area is no
+ * state and the assets in the LittleFS area past its first two blocks (board.js mounts LittleFS at
+ * boot and writes only blocks 0-1 when it formats; Hoshi images may not write files, so LittleFS
+ * never allocates the blocks behind them). The app area is no
  * place for data: every `kaluma flash` erases all 128 of its sectors (src/prog.c km_prog_clear).
  * Writes are 256-byte pages: module_flash.c drops misaligned writes silently, so this binding
  * refuses them first.
@@ -46,6 +47,8 @@ declare const __ieee80211dev: any;
 export const KALUMA_PARTITIONS = {
   provisioning: { sector: 0, count: 1 },
   state: { sector: 134, count: 32 },
+  /** Read-only data written by `hoshi flash` next to the image (docs/formats/assets.md). */
+  assets: { sector: 166, count: 16 },
 };
 
 /** Sectors [sector, sector + count) through require('flash') (src/modules/flash/module_flash.c). */
@@ -53,7 +56,10 @@ export function kalumaFlash(sector: number, count: number): Flash {
   const FlashClass = require('flash').Flash;
   const f = new FlashClass(sector, count);
   const size = count * Pico.SECTOR;
-  const read = (offset: number, length: number): Uint8Array => {
+  // Function expressions, not arrows: on Kaluma each arrow closure also holds its `this` (8 bytes
+  // of heap per instance). write() checks its range with the same read() (already in range).
+  const read = function (offset: number, length: number): Uint8Array {
+    checkRange('read', offset, length, size, 1);
     // read() fills the whole buffer and ignores a view's byteOffset: always a fresh buffer.
     const out = new Uint8Array(length);
     if (length > 0) f.read(Math.floor(offset / Pico.SECTOR), out, offset % Pico.SECTOR);
@@ -64,16 +70,13 @@ export function kalumaFlash(sector: number, count: number): Flash {
     eraseSize: Pico.SECTOR,
     writeSize: Pico.PAGE,
     erasedValue: 0xff,
-    read: (offset: number, length: number): Uint8Array => {
-      checkRange('read', offset, length, size, 1);
-      return read(offset, length);
-    },
-    write: (offset: number, data: Uint8Array): void => {
+    read: read,
+    write: function (offset: number, data: Uint8Array): void {
       checkRange('write', offset, data.length, size, Pico.PAGE);
       const whole = data.byteOffset === 0 && data.length === data.buffer.byteLength ? data : new Uint8Array(data);
       programChecked(offset, data, read, () => f.write(Math.floor(offset / Pico.SECTOR), whole, offset % Pico.SECTOR));
     },
-    erase: (offset: number, length: number): void => {
+    erase: function (offset: number, length: number): void {
       checkRange('erase', offset, length, size, Pico.SECTOR);
       for (let at = offset; at < offset + length; at += Pico.SECTOR) f.ioctl(6, at / Pico.SECTOR);
     },
@@ -87,12 +90,12 @@ export function kalumaFlash(sector: number, count: number): Flash {
  */
 export function kalumaIo(): Io {
   const outputs: { [pin: string]: boolean } = {};
-  const gpio = (pin: Pin): number => {
+  const gpio = function (pin: Pin): number {
     if (typeof pin !== 'number' || pin < 0 || pin > 29 || pin !== Math.floor(pin)) throw new TypeError('pin must be a GPIO number 0-29 on Kaluma');
     return pin;
   };
   return {
-    write: (pin: Pin, high: boolean): void => {
+    write: function (pin: Pin, high: boolean): void {
       const n = gpio(pin);
       if (!outputs[n]) {
         pinMode(n, OUTPUT);
@@ -100,7 +103,9 @@ export function kalumaIo(): Io {
       }
       digitalWrite(n, high ? 1 : 0);
     },
-    analog: (pin: Pin): number => analogRead(gpio(pin)),
+    analog: function (pin: Pin): number {
+      return analogRead(gpio(pin));
+    },
   };
 }
 
@@ -117,7 +122,7 @@ function picoWifi(link: (up: boolean) => void): Wifi {
   let joined = false;
   let poll: ReturnType<typeof setInterval> | undefined;
   const drops: ((reason: string) => void)[] = [];
-  const lost = (reason: string): void => {
+  const lost = function (reason: string): void {
     if (!joined) return;
     joined = false;
     if (poll !== undefined) clearInterval(poll);
@@ -126,10 +131,10 @@ function picoWifi(link: (up: boolean) => void): Wifi {
     for (let i = 0; i < drops.length; i++) drops[i](reason);
   };
   return {
-    onDrop: (dropped: (reason: string) => void): void => {
+    onDrop: function (dropped: (reason: string) => void): void {
       drops.push(dropped);
     },
-    join: (credentials: WifiCredentials, done: (code?: string, detail?: string) => void): void => {
+    join: function (credentials: WifiCredentials, done: (code?: string, detail?: string) => void): void {
       const dev = __ieee80211dev;
       dev.connect({ ssid: credentials.ssid, password: credentials.passphrase, security: credentials.passphrase ? 'WPA2_WPA_PSK' : 'OPEN' });
       if (dev.errno !== 0) {
@@ -138,7 +143,7 @@ function picoWifi(link: (up: boolean) => void): Wifi {
       }
       joined = true;
       if (poll !== undefined) clearInterval(poll);
-      poll = setInterval(() => {
+      poll = setInterval(function (): void {
         dev.get_connection();
         if (dev.errno !== 0) lost('the CYW43 lost the network');
       }, Pico.LINK_POLL_MS);
@@ -171,7 +176,7 @@ interface PicoConnection {
  */
 function picoNet(): Net {
   const links: ((up: boolean) => void)[] = [];
-  const wifi = picoWifi((up: boolean) => {
+  const wifi = picoWifi(function (up: boolean): void {
     for (let i = 0; i < links.length; i++) links[i](up);
   });
   return {
@@ -179,10 +184,10 @@ function picoNet(): Net {
     // Socket slots: 16 for everything; serving a second connection would mix their bytes.
     limits: { connections: 1, exclusive: true, requestTimeoutMs: 3000 },
     hostnames: [],
-    onLink: (changed: (up: boolean) => void): void => {
+    onLink: function (changed: (up: boolean) => void): void {
       links.push(changed);
     },
-    listen: (port: number, accept: (connection: TcpConnection) => TcpHandlers, ready: (server: TcpServer) => void): TcpServer => {
+    listen: function (port: number, accept: (connection: TcpConnection) => TcpHandlers, ready: (server: TcpServer) => void): TcpServer {
       const dev = __netdev;
       let fd: number;
       try {
@@ -192,15 +197,15 @@ function picoNet(): Net {
       }
       const server = dev.get(fd);
       let live: PicoConnection | undefined;
-      server.read_cb = (data: Uint8Array): void => {
+      server.read_cb = function (data: Uint8Array): void {
         if (live && live.open && live.handlers) live.handlers.data(data);
       };
-      server.accept_cb = (cfd: number): void => {
+      server.accept_cb = function (cfd: number): void {
         const entry: PicoConnection = { fd: cfd, open: true, handlers: undefined };
-        const close = (): void => {
+        const close = function (): void {
           if (entry.open) dev.close(cfd);
         };
-        dev.get(cfd).close_cb = (): void => {
+        dev.get(cfd).close_cb = function (): void {
           if (!entry.open) return;
           entry.open = false;
           if (live === entry) live = undefined;
@@ -209,7 +214,7 @@ function picoNet(): Net {
         if (!live) live = entry;
         entry.handlers = accept({
           remote: '',
-          write: (bytes: Uint8Array): void => {
+          write: function (bytes: Uint8Array): void {
             if (entry.open) dev.write(cfd, bytesAscii(bytes));
           },
           // lwIP's tcp_close sends what was written, then FIN.
@@ -225,8 +230,12 @@ function picoNet(): Net {
         throw failure('net-down', 'the CYW43 could not listen on port ' + port);
       }
       const handle: TcpServer = {
-        port: (): number => port,
-        close: (): void => dev.close(fd),
+        port: function (): number {
+          return port;
+        },
+        close: function (): void {
+          dev.close(fd);
+        },
       };
       ready(handle);
       return handle;
@@ -272,8 +281,10 @@ export function createKalumaBoard(name: string, model: string, net: Net): Board 
     name: name,
     identity: { uid: board.uid, model: model, hardwareRevision: board.name },
     clock: {
-      now: (): number => millis(),
-      wallTime: (): number | undefined => {
+      now: function (): number {
+        return millis();
+      },
+      wallTime: function (): number | undefined {
         const t = Date.now();
         return t > 1704067200000 ? t : undefined;
       },
@@ -284,7 +295,7 @@ export function createKalumaBoard(name: string, model: string, net: Net): Board 
     net: net,
     power: {
       // No reboot API: arm the watchdog (src/modules/wdt) and stop feeding it.
-      reboot: (reason: string): void => {
+      reboot: function (reason: string): void {
         console.log('[hoshi] reboot: ' + reason);
         const WDT = require('wdt').WDT;
         wdt = new WDT(1);
@@ -294,8 +305,9 @@ export function createKalumaBoard(name: string, model: string, net: Net): Board 
     partitions: {
       provisioning: kalumaFlash(KALUMA_PARTITIONS.provisioning.sector, KALUMA_PARTITIONS.provisioning.count),
       state: kalumaFlash(KALUMA_PARTITIONS.state.sector, KALUMA_PARTITIONS.state.count),
+      assets: kalumaFlash(KALUMA_PARTITIONS.assets.sector, KALUMA_PARTITIONS.assets.count),
     },
-    memory: (): { used: number; total: number } => {
+    memory: function (): { used: number; total: number } {
       const m = process.memoryUsage();
       return { used: m.heapUsed, total: m.heapTotal };
     },

@@ -101,7 +101,9 @@ function entryFor(example: string, manifest: Manifest, target: Target, board: st
     return [
       'import image from ' + image + ';',
       'import { runImage } from ' + JSON.stringify(join(ROOT, 'firmware/host/run.ts')) + ';',
-      'runImage(image, process.argv.slice(2));',
+      "import { readFileSync } from 'node:fs';",
+      // The assets built with the image (assets.bin beside it), as `hoshi flash` writes them with a device image.
+      "runImage(image, process.argv.slice(2), {}, new Uint8Array(readFileSync(new URL('./assets.bin', import.meta.url))));",
     ].join('\n');
   }
   return [
@@ -156,6 +158,8 @@ export async function buildImage(example: string, target: Target, outDir = join(
   }
   writeFileSync(file, code);
   writeFileSync(file + '.map', map);
+  // Imported here, not at the top: assets.ts reaches page.ts, which imports ROOT from this file.
+  if (target === 'host') writeFileSync(join(dir, 'assets.bin'), await (await import('./assets')).buildAssets());
   return {
     example,
     target,

@@ -27,6 +27,8 @@ export const enum Accounts {
   VERIFIER_MAX = 4 + 1 + 64 + 32 + 32,
   /** The clear button is read this often, ms, and must be held this many reads in a row (3 s). */
   BUTTON_POLL_MS = 250,
+  /** Largest slice of the common-password filter one answer carries. */
+  SLICE = 4096,
   BUTTON_HOLD = 12,
 }
 
@@ -151,9 +153,18 @@ export function accounts(options?: AccountsOptions): HoshiModule {
       };
       const route = (method: string, path: string, access: Access, handler: RouteHandler): void => context.route({ method: method, path: path, access: access, handler: handler });
       route('GET', '/api/password/policy', 'public', (_q, reply) => reply(json(200, { minLength: minLength, maxLength: MAX_PASSWORD })));
-      route('GET', '/api/password/common', 'public', (_q, reply) => {
+      // The filter in slices of at most 4 KB (RFC 9110 §14 ranges): the Pico W drops an answer larger
+      // than its 11 KB send buffer, and a slice is all the heap an answer takes.
+      route('GET', '/api/password/common', 'public', (q, reply) => {
         const span = assets.find(Asset.COMMON_PASSWORDS);
-        reply(span ? { status: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: assets.read(span.offset, span.length) } : problem(404, 'not-found', 'no common-password filter'));
+        if (!span) return reply(problem(404, 'not-found', 'no common-password filter'));
+        const m = /^bytes=([0-9]+)-([0-9]+)$/.exec(q.headers['range'] || '');
+        const a = m ? parseInt(m[1], 10) : 0;
+        const b = m ? parseInt(m[2], 10) : -1;
+        const r = !m || a > b || b >= span.length || b - a >= Accounts.SLICE ? problem(416, 'range-required', 'ask for 4096 bytes at most: Range: bytes=0-4095') : { status: 206, headers: {} as { [name: string]: string }, body: assets.read(span.offset + a, b - a + 1) };
+        r.headers!['Content-Range'] = 'bytes ' + (m && r.status === 206 ? a + '-' + b : '*') + '/' + span.length;
+        if (r.status === 206) r.headers!['Content-Type'] = 'application/octet-stream';
+        reply(r);
       });
 
       const defaultVerifier = record && record.verifier;

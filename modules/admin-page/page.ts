@@ -239,14 +239,36 @@ function checkNew(): void {
   ($('change').querySelector('button') as HTMLButtonElement).disabled = why !== '' || busy;
 }
 
+/** One slice of the device's filter (206 with `Content-Range: bytes a-b/total`), or undefined. */
+async function filterSlice(a: number, b: number): Promise<{ total: number; bytes: Uint8Array } | undefined> {
+  const res = await fetch('/api/password/common', { cache: 'no-store', credentials: 'omit', headers: { Range: 'bytes=' + a + '-' + b } });
+  const total = /\/(\d+)$/.exec(res.headers.get('content-range') || '');
+  if (res.status !== 206 || !total) return undefined;
+  return { total: Number(total[1]), bytes: new Uint8Array(await res.arrayBuffer()) };
+}
+
+/** The device's common-password filter, fetched in 4 KB slices one after another (no answer of the device is larger). */
+async function fetchFilter(): Promise<Uint8Array | undefined> {
+  const first = await filterSlice(0, 0);
+  if (!first) return undefined;
+  const filter = new Uint8Array(first.total);
+  for (let at = 0; at < first.total; at += 4096) {
+    const n = Math.min(4096, first.total - at);
+    const part = await filterSlice(at, at + n - 1);
+    if (!part || part.total !== first.total || part.bytes.length !== n) return undefined;
+    filter.set(part.bytes, at);
+  }
+  return filter;
+}
+
 /** The forced change: the policy (and the common-password filter, when the device serves it) first. */
 async function showChange(): Promise<void> {
   const policy = await call('GET', '/api/password/policy');
   if (policy.status === 200 && typeof policy.body.minLength === 'number') minLength = policy.body.minLength;
   common = undefined;
   try {
-    const res = await fetch('/api/password/common', { cache: 'no-store', credentials: 'omit' });
-    if (res.status === 200) common = bloomCheck(new Uint8Array(await res.arrayBuffer()));
+    const filter = await fetchFilter();
+    if (filter) common = bloomCheck(filter);
   } catch (error) {
     common = undefined;
   }

@@ -66,14 +66,17 @@ export function openAssets(flash: Flash | undefined): Assets {
       const table = flash.read(0, n + 4);
       if (crc32(table, 0, n) !== u32(table, n)) problem = 'bad-crc';
       else {
+        // Entries lie in increasing offset order, none overlapping another or the table.
+        let end = n + 4;
         for (let i = 0; i < count; i++) {
           const e = Asset.HEADER + i * Asset.ENTRY;
           const offset = u32(table, e + 4);
           const length = u32(table, e + 8);
-          if (table[e + 1] !== 0 || u16(table, e + 2) !== 0 || spans[table[e]] || offset < n + 4 || offset > flash.size || length > flash.size - offset) {
+          if (table[e + 1] !== 0 || u16(table, e + 2) !== 0 || spans[table[e]] || offset < end || offset > flash.size || length > flash.size - offset) {
             problem = 'bad-entry';
             break;
           }
+          end = offset + length;
           spans[table[e]] = { offset: offset, length: length, crc: u32(table, e + 12), checked: false };
         }
       }

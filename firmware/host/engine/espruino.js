@@ -283,7 +283,8 @@
   // is written as JSON (a plain object) or as one byte (a number); null and undefined throw; an
   // empty value throws "Can't create zero length file" and leaves the file as it was.
   // write(name, data, offset, size) creates a file of `size` bytes (erased, 0xFF) and writes at
-  // `offset`; write(name, data, offset) writes into the file made that way; read() returns the file
+  // `offset`; write(name, data, offset) writes into the file made that way, into erased bytes only
+  // (anything else throws "File already written with different data"); read() returns the file
   // as a String, or undefined. read(name, offset, length) (jswrap_storage_read over src/jsflash.c
   // jsfReadFile) clips to the file: a negative offset reads from 0, an offset past the end from the
   // end, a length <= 0 or past the end to the end; nothing left gives "". On the ESP32 the String
@@ -310,6 +311,8 @@
       }
       var f = files[name];
       if (!f || offset + b.length > f.length) throw new Error('Storage.write: data would go past the end of the file');
+      // jsfWriteFile: a write into a file writes erased bytes only.
+      for (var e = 0; e < b.length; e++) if (f[offset + e] !== 255) throw new Error('File already written with different data');
       for (var j = 0; j < b.length; j++) f[offset + j] = b[j];
       return true;
     },

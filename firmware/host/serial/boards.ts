@@ -2,8 +2,8 @@ import { KALUMA_PARTITIONS } from '../../../boards/kaluma-pico-w/board';
 import { ESP32_PARTITIONS } from '../../../boards/espruino-esp32/board';
 import type { DeviceTarget } from '../profiles';
 import { espruinoFlash, espruinoFlashTranscript, espruinoProvision, espruinoProvisionTranscript, espruinoState, espruinoStateTranscript, ESPRUINO_BAUD } from './espruino';
-import { kalumaFlash, kalumaFlashTranscript, kalumaProvision, kalumaProvisionTranscript, kalumaState, kalumaStateTranscript, KALUMA_BAUD } from './kaluma';
-import type { Link } from './link';
+import { kalumaAssets, kalumaAssetsTranscript, kalumaFlash, kalumaFlashTranscript, kalumaProvision, kalumaProvisionTranscript, kalumaState, kalumaStateTranscript, KALUMA_BAUD } from './kaluma';
+import { concatBytes, type Link } from './link';
 
 /** What `hoshi flash` and `hoshi provision` need to know about a real board. */
 export interface SerialBoard {
@@ -12,8 +12,9 @@ export interface SerialBoard {
   baud: number;
   /** Size of the provisioning partition: the record is padded with 0xFF (erased flash) to it. */
   provisioningBytes: number;
-  flashTranscript(code: Uint8Array): Uint8Array;
-  flash(link: Link, code: Uint8Array, log: (line: string) => void): Promise<void>;
+  /** The image and the assets container (docs/formats/assets.md), each written and checked. */
+  flashTranscript(code: Uint8Array, assets: Uint8Array): Uint8Array;
+  flash(link: Link, code: Uint8Array, assets: Uint8Array, log: (line: string) => void): Promise<void>;
   provisionTranscript(area: Uint8Array): Uint8Array;
   provision(link: Link, area: Uint8Array, log: (line: string) => void): Promise<void>;
   /** The state partition: its size and write unit, to seed a store (firmware/host/provision.ts). */
@@ -28,8 +29,13 @@ const kaluma = (name: string): SerialBoard => ({
   target: 'kaluma',
   baud: KALUMA_BAUD,
   provisioningBytes: KALUMA_PARTITIONS.provisioning.count * 4096,
-  flashTranscript: kalumaFlashTranscript,
-  flash: kalumaFlash,
+  // The assets first, through the REPL, then the image over YMODEM and `.load`: the new image
+  // starts with its own assets.
+  flashTranscript: (code, assets) => concatBytes([kalumaAssetsTranscript(assets), kalumaFlashTranscript(code)]),
+  flash: async (link, code, assets, log) => {
+    await kalumaAssets(link, assets, log);
+    await kalumaFlash(link, code, log);
+  },
   provisionTranscript: kalumaProvisionTranscript,
   provision: kalumaProvision,
   state: { bytes: KALUMA_PARTITIONS.state.count * 4096, writeSize: 256 },

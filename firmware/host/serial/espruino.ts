@@ -1,4 +1,4 @@
-import { ESP32_PARTITIONS } from '../../../boards/espruino-esp32/board';
+import { ESP32_ASSETS, ESP32_PARTITIONS } from '../../../boards/espruino-esp32/board';
 import { crc32 } from 'node:zlib';
 import { ascii, concatBytes, type Link } from './link';
 
@@ -11,6 +11,10 @@ import { ascii, concatBytes, type Link } from './link';
  * offset[, total]) quoted as EspruinoTools' toJSONishString does (core/utils.js), then `load()`.
  * Hoshi adds a check before `load()`: the board prints the CRC-32 of `.bootcde` (E.CRC32) and the
  * host compares it with the image's.
+ *
+ * The assets container (docs/formats/assets.md) goes the same way into the Storage file
+ * "hoshi.assets" (boards/espruino-esp32: no raw flash region is left for it), after `.bootcde` and
+ * before `load()`, with its own CRC-32 check.
  *
  * Provisioning first checks the partition table at 0x8000 for the 8 KB free partition at 0xE000
  * (on IDF4 builds that address is inside NVS: refused), erases its two sectors, writes the record
@@ -49,21 +53,48 @@ function byteString(code: Uint8Array): string {
   return s;
 }
 
-/** Lines (without the leading DLE and the trailing newline) that store the image and check it. */
-export function espruinoFlashLines(code: Uint8Array): string[] {
-  if (code.length === 0) throw new Error('flash: the image is empty');
-  const text = byteString(code);
-  const lines = ['reset();', 'print()'];
+/** Lines that store `bytes` as the Storage file `name` in 1,024-byte chunks, then print its CRC-32. */
+function storageFileLines(name: string, bytes: Uint8Array): string[] {
+  const text = byteString(bytes);
+  const file = JSON.stringify(name);
+  const lines: string[] = [];
   for (let at = 0; at < text.length; at += CHUNK) {
     const chunk = toJSONishString(text.slice(at, at + CHUNK));
-    lines.push(at === 0 ? `require("Storage").write(".bootcde",${chunk},0,${text.length});` : `require("Storage").write(".bootcde",${chunk},${at});`);
+    lines.push(at === 0 ? `require("Storage").write(${file},${chunk},0,${text.length});` : `require("Storage").write(${file},${chunk},${at});`);
   }
-  lines.push('print("<","<<",JSON.stringify(E.CRC32(require("Storage").read(".bootcde"))),">>",">")');
+  lines.push(`print("<","<<",JSON.stringify(E.CRC32(require("Storage").read(${file}))),">>",">")`);
   return lines;
 }
 
-export function espruinoFlashTranscript(code: Uint8Array): Uint8Array {
-  return concatBytes([...espruinoFlashLines(code).map((l) => ascii('\x10' + l + '\n')), ascii('\x10load()\n\n')]);
+/** Lines (without the leading DLE and the trailing newline) that store the image and check it. */
+export function espruinoFlashLines(code: Uint8Array): string[] {
+  if (code.length === 0) throw new Error('flash: the image is empty');
+  return ['reset();', 'print()', ...storageFileLines('.bootcde', code)];
+}
+
+/**
+ * Lines that store the assets container as the Storage file "hoshi.assets" and check it, the
+ * header last: the first line creates the file at its full size holding only the first byte (a
+ * write at offset 0 always makes a new file: src/jsflash.c jsfWriteFile), then the chunks go from
+ * the end to offset 1, each into erased bytes (jsfWriteFile refuses any other). A transfer cut
+ * short leaves a file without its magic: the device finds no assets, never a mix.
+ */
+export function espruinoAssetsLines(container: Uint8Array): string[] {
+  if (container.length < 2) throw new RangeError('flash: the assets container is empty');
+  if (container.length > ESP32_ASSETS.size) throw new RangeError('flash: the assets container is ' + container.length + ' bytes; the ESP32 binding reads at most ' + ESP32_ASSETS.size);
+  const text = byteString(container);
+  const file = JSON.stringify(ESP32_ASSETS.file);
+  const lines = [`require("Storage").write(${file},${toJSONishString(text.slice(0, 1))},0,${text.length});`];
+  const starts: number[] = [];
+  for (let at = 1; at < text.length; at += CHUNK) starts.push(at);
+  for (const at of starts.reverse()) lines.push(`require("Storage").write(${file},${toJSONishString(text.slice(at, at + CHUNK))},${at});`);
+  lines.push(`print("<","<<",JSON.stringify(E.CRC32(require("Storage").read(${file}))),">>",">")`);
+  return lines;
+}
+
+/** The image, then the assets, each checked, then load(). */
+export function espruinoFlashTranscript(code: Uint8Array, assets: Uint8Array): Uint8Array {
+  return concatBytes([...espruinoFlashLines(code).map((l) => ascii('\x10' + l + '\n')), ...espruinoAssetsLines(assets).map((l) => ascii('\x10' + l + '\n')), ascii('\x10load()\n\n')]);
 }
 
 async function sendLine(link: Link, line: string): Promise<void> {
@@ -81,21 +112,29 @@ function crcAnswer(text: string): number {
   return Number(m[1]);
 }
 
-export async function espruinoFlash(link: Link, code: Uint8Array, log: (line: string) => void): Promise<void> {
-  const lines = espruinoFlashLines(code);
-  await link.write(ascii('\x03'));
-  await new Promise((r) => setTimeout(r, 300));
-  link.drain();
+/** Sends `lines`, the last of which prints a CRC-32, and returns that CRC. */
+async function sendFile(link: Link, lines: string[]): Promise<number> {
   for (const line of lines.slice(0, -1)) {
     await sendLine(link, line);
     await new Promise((r) => setTimeout(r, 250));
   }
   link.drain();
   await sendLine(link, lines[lines.length - 1]!);
-  const crc = crcAnswer(await link.expect(/<<\s*\d+\s*>>/, 10000));
+  return crcAnswer(await link.expect(/<<\s*\d+\s*>>/, 10000));
+}
+
+export async function espruinoFlash(link: Link, code: Uint8Array, assets: Uint8Array, log: (line: string) => void): Promise<void> {
+  const lines = espruinoFlashLines(code);
+  const assetLines = espruinoAssetsLines(assets);
+  await link.write(ascii('\x03'));
+  await new Promise((r) => setTimeout(r, 300));
+  link.drain();
+  const crc = await sendFile(link, lines);
   if (crc !== crc32(code)) throw new Error('flash: .bootcde on the board has CRC-32 ' + crc + ', the image ' + crc32(code) + ': not loaded');
+  const assetsCrc = await sendFile(link, assetLines);
+  if (assetsCrc !== crc32(assets)) throw new Error('flash: ' + ESP32_ASSETS.file + ' on the board has CRC-32 ' + assetsCrc + ', the assets ' + crc32(assets) + ': not loaded');
   await link.write(ascii('\x10load()\n\n'));
-  log('stored ' + code.length + ' bytes in .bootcde (CRC-32 verified); the board restarted the image');
+  log('stored ' + code.length + ' bytes in .bootcde and ' + assets.length + ' in ' + ESP32_ASSETS.file + ' (CRC-32 verified); the board restarted the image');
 }
 
 /** Lines (without DLE and newline) that check the partition, write the 8 KB record area and check it. */

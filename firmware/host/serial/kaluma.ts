@@ -13,6 +13,10 @@ import { packet, BLOCK, EOT, headerBlock, dataBlocks, YmodemSender } from './ymo
  * with REPL statements: echo off, the record in 16 lines of 512 hex digits (the REPL takes lines
  * of at most 1,023 characters), erase, write, then the sector read back and printed between
  * markers, compared byte for byte on the host.
+ *
+ * The assets container (docs/formats/assets.md) is written the same way before the image, into the
+ * assets sectors (166-181): all of them erased, then each sector the container fills, the last
+ * first and the header's last, each read back and compared.
  */
 export const KALUMA_BAUD = 115200;
 export const KALUMA_PROGRAM_MAX = 524287;
@@ -133,3 +137,75 @@ async function sendSector(link: Link, lines: string[], sector: Uint8Array): Prom
   for (let i = 0; i < SECTOR; i++) if (back[i] !== sector[i]) throw new Error('provision: the sector read back differs at byte ' + i + ': it is not written');
 }
 
+
+/**
+ * The REPL lines (without their "\r") that write the assets `container` into the assets sectors:
+ * the first erases them all; then, for each sector the container fills (the last first, so that the
+ * header is written last), 16 lines fill a buffer and one writes the sector and prints it back.
+ * Line n prints "<An>" once done. State lives in one global (`__hoshiA`), not in names the running
+ * image may use.
+ */
+export function kalumaAssetsLines(container: Uint8Array): string[] {
+  const { sector: base, count } = KALUMA_PARTITIONS.assets;
+  if (container.length === 0) throw new RangeError('flash: the assets container is empty');
+  if (container.length > count * SECTOR) throw new RangeError('flash: the assets container is ' + container.length + ' bytes; the Kaluma assets sectors hold ' + count * SECTOR);
+  const sectors = Math.ceil(container.length / SECTOR);
+  const padded = new Uint8Array(sectors * SECTOR).fill(0xff);
+  padded.set(container);
+  let n = 0;
+  const mark = (): string => `print('<A${n++}>')`;
+  const lines = [
+    `var __hoshiA={f:new (require('flash').Flash)(${base},${count}),b:new Uint8Array(4096),h:function(o,s){for(var i=0;i<s.length;i+=2)__hoshiA.b[o+(i>>1)]=parseInt(s.substr(i,2),16);}};for(var n=0;n<${count};n++)__hoshiA.f.ioctl(6,n);` + mark(),
+  ];
+  for (let j = sectors - 1; j >= 0; j--) {
+    const hex = Buffer.from(padded.subarray(j * SECTOR, (j + 1) * SECTOR)).toString('hex');
+    for (let k = 0; k < 16; k++) lines.push(`__hoshiA.h(${k * 256},'${hex.slice(k * 512, k * 512 + 512)}');` + mark());
+    lines.push(
+      `(function(A){A.f.write(${j},A.b);var r=new Uint8Array(4096);A.f.read(${j},r);for(var p=0;p<16;p++){var s='';for(var i=0;i<256;i++){var v=r[p*256+i];s+=(v<16?'0':'')+v.toString(16);}print('<V'+p+':'+s+'>');}})(__hoshiA);` + mark(),
+    );
+  }
+  lines.push('__hoshiA=undefined;' + mark());
+  return lines;
+}
+
+/** The sector each read-back line of kalumaAssetsLines prints, by line number. */
+function assetsReadBacks(container: Uint8Array): Map<number, { sector: number; bytes: Uint8Array }> {
+  const sectors = Math.ceil(container.length / SECTOR);
+  const padded = new Uint8Array(sectors * SECTOR).fill(0xff);
+  padded.set(container);
+  const out = new Map<number, { sector: number; bytes: Uint8Array }>();
+  let line = 0;
+  for (let j = sectors - 1; j >= 0; j--) {
+    line += 17;
+    out.set(line, { sector: j, bytes: padded.subarray(j * SECTOR, (j + 1) * SECTOR) });
+  }
+  return out;
+}
+
+export function kalumaAssetsTranscript(container: Uint8Array): Uint8Array {
+  return transcriptOf(kalumaAssetsLines(container));
+}
+
+/** Writes the assets through the REPL and compares every sector read back. */
+export async function kalumaAssets(link: Link, container: Uint8Array, log: (line: string) => void): Promise<void> {
+  const lines = kalumaAssetsLines(container);
+  const checks = assetsReadBacks(container);
+  await link.write(new Uint8Array([0x03]));
+  await new Promise((r) => setTimeout(r, 150));
+  link.drain();
+  await link.write(ascii('\r.echo off\r'));
+  await new Promise((r) => setTimeout(r, 150));
+  link.drain();
+  for (let n = 0; n < lines.length; n++) {
+    await link.write(ascii(lines[n]! + '\r'));
+    const out = await link.expect(new RegExp('<A' + n + '>'), 20000);
+    const check = checks.get(n);
+    if (!check) continue;
+    const back = parseKalumaReadBack(out);
+    for (let i = 0; i < SECTOR; i++) {
+      if (back[i] !== check.bytes[i]) throw new Error('flash: assets sector ' + (KALUMA_PARTITIONS.assets.sector + check.sector) + ' read back differs at byte ' + i + ': not written');
+    }
+  }
+  await link.write(ascii('\r.echo on\r'));
+  log('assets written to sectors ' + KALUMA_PARTITIONS.assets.sector + '-' + (KALUMA_PARTITIONS.assets.sector + KALUMA_PARTITIONS.assets.count - 1) + ' and verified (' + container.length + ' bytes)');
+}
