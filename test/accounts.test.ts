@@ -131,6 +131,7 @@ test('a wrong proof, an unknown nonce, a replayed nonce and an expired login are
   const replay = r.request('POST', '/api/login', { body: { scram: 'c=biws,r=' + body(first).scram.split(',')[0].slice(2) + 'X,p=' + base64Encode(new Uint8Array(32)) } });
   t.is(replay.status, 401);
   t.is(body(replay).error, 'login-failed');
+  t.is(u32(r.store.get(FAILS_KEY)!, 0), 0, 'an unknown nonce checks no proof and is not counted');
   // Expired: the second step 31 s after the first.
   const client = scramClient(CLIENT, 'admin', unit.password, base64Encode(new Uint8Array(18).fill(9)));
   const step = r.request('POST', '/api/login', { body: { scram: client.first } });

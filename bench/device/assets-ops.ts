@@ -33,7 +33,7 @@ export function install(p: CryptoProvider): void {
     let r = 0;
     if (op === 'load') return 1;
     if (op === 'open') {
-      // openAssets and the first find(): the table, then the filter's CRC-32 over all its bytes.
+      // openAssets and find(): the header, the table and its CRC-32 (asset bytes are not checked at run time).
       for (let i = 0; i < k; i++) r = r + (openAssets(f).find(Asset.COMMON_PASSWORDS) ? 1 : 0);
       return r;
     }

@@ -69,6 +69,8 @@ interface Pending {
   when: number;
   /** The user named was not the account's: the login fails at its second step, like a wrong password. */
   unknownUser: boolean;
+  /** The session token this login will get, drawn with the nonce. */
+  token: Uint8Array;
 }
 
 /** The stored form of a verifier (Accounts.VERIFIER_MAX at most). */
@@ -273,13 +275,24 @@ export function accounts(options?: AccountsOptions): HoshiModule {
         const now = clock.now();
         const v = userVerifier || defaultVerifier;
         if (first && typeof first !== 'string') {
-          const nonce = first.nonce + base64Encode(random.bytes(Accounts.NONCE_BYTES));
+          // One draw for the server nonce and the session token (a DRBG draw costs a Pico about a second).
+          const drawn = random.bytes(Accounts.NONCE_BYTES + Accounts.TOKEN_BYTES);
+          const nonce = first.nonce + base64Encode(drawn.subarray(0, Accounts.NONCE_BYTES));
           const serverFirst = serverFirstMessage(nonce, v.salt, v.iterations);
           if (pending.length >= Accounts.PENDING) pending.shift();
-          pending.push({ nonce: nonce, bare: first.bare, serverFirst: serverFirst, when: now, unknownUser: first.user !== SCRAM_USER });
+          pending.push({ nonce: nonce, bare: first.bare, serverFirst: serverFirst, when: now, unknownUser: first.user !== SCRAM_USER, token: drawn.subarray(Accounts.NONCE_BYTES) });
           return reply(json(200, { scram: serverFirst }));
         }
         if (!final || typeof final === 'string') return;
+        let login: Pending | undefined;
+        for (let i = 0; i < pending.length; i++) if (pending[i].nonce === final.nonce) login = pending.splice(i, 1)[0];
+        const failed = (): void => {
+          const r = refuse401('');
+          r.body = JSON.stringify({ error: 'login-failed', reason: 'wrong password, or the login is unknown or expired', retryAfter: retryAfter(request.remote) });
+          reply(r);
+        };
+        // An unknown, replayed or expired nonce is the same failure, not counted: no proof is checked.
+        if (!login || now - login.when > Accounts.PENDING_MS) return failed();
         // The failure is stored before the proof is checked: a power cut during the check never forgets it.
         try {
           setFails(fails + 1);
@@ -293,18 +306,12 @@ export function accounts(options?: AccountsOptions): HoshiModule {
           e[1]++;
           e[2] = now;
         }
-        let login: Pending | undefined;
-        for (let i = 0; i < pending.length; i++) if (pending[i].nonce === final.nonce) login = pending.splice(i, 1)[0];
-        const m = login && !login.unknownUser && now - login.when <= Accounts.PENDING_MS ? authMessage(login.bare, login.serverFirst, final.withoutProof) : undefined;
-        const clientKey = m && verifyProof(p, v.storedKey, m, final.proof);
-        if (!m || !clientKey) {
-          const r = refuse401('');
-          r.body = JSON.stringify({ error: 'login-failed', reason: 'wrong password, or the login is unknown or expired', retryAfter: retryAfter(request.remote) });
-          return reply(r);
-        }
+        const m = authMessage(login.bare, login.serverFirst, final.withoutProof);
+        const clientKey = login.unknownUser ? undefined : verifyProof(p, v.storedKey, m, final.proof);
+        if (!clientKey) return failed();
         setFails(0);
         if (e) e[1] = 0;
-        const token = random.bytes(Accounts.TOKEN_BYTES);
+        const token = login.token;
         const mustChange = forceChange && !userVerifier;
         if (sessions.length >= maxSessions) sessions.shift();
         sessions.push({ token: token, created: now, used: now, mustChange: mustChange, key: sessionKey(p, clientKey, m, CHANNEL_LABEL) });
