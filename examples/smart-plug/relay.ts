@@ -1,11 +1,15 @@
 import { json, problem, type HoshiModule, type ModuleContext } from '../../firmware/device/core/module';
 import { bytesAscii } from '../../firmware/device/core/bytes';
 import type { Pin } from '../../hal/io';
-import { decodeSchedule, dueEntry, encodeSchedule, formatTime, MAX_ENTRIES, parseSchedule, type ScheduleEntry } from './schedule';
+import { decodeSchedule, dueEntry, encodeSchedule, formatTime, parseSchedule, Schedule, type ScheduleEntry } from './schedule';
 
-/** Store keys of the relay's state. */
-export const RELAY_KEY = 'relay.on';
-export const SCHEDULE_KEY = 'relay.schedule';
+/** Store keys of the relay's state (a const enum: the bundler writes them into the code). */
+const enum Key {
+  RELAY = 'relay.on',
+  SCHEDULE = 'relay.schedule',
+}
+export const RELAY_KEY = Key.RELAY;
+export const SCHEDULE_KEY = Key.SCHEDULE;
 
 /**
  * The smart plug's product function: a relay on one output pin per board (`pins[board.name]`).
@@ -23,27 +27,27 @@ export function relay(pins: { [board: string]: Pin }): HoshiModule {
     name: 'relay',
     // The relay's state and schedule can always be stored, however full other keys make the store.
     reserve: [
-      { key: RELAY_KEY, bytes: 1, sealed: false },
-      { key: SCHEDULE_KEY, bytes: MAX_ENTRIES * 3, sealed: false },
+      { key: Key.RELAY, bytes: 1, sealed: false },
+      { key: Key.SCHEDULE, bytes: Schedule.MAX_ENTRIES * 3, sealed: false },
     ],
-    start: (context: ModuleContext): void => {
+    start: function (context: ModuleContext): void {
       const pin = pins[context.board.name];
       if (pin === undefined) throw new Error('relay: no pin configured for board ' + context.board.name);
       const store = context.store;
-      const stored = store.get(RELAY_KEY);
+      const stored = store.get(Key.RELAY);
       let on = stored !== undefined && stored.length === 1 && stored[0] === 1;
-      const storedSchedule = store.get(SCHEDULE_KEY);
+      const storedSchedule = store.get(Key.SCHEDULE);
       const decoded = storedSchedule && decodeSchedule(storedSchedule);
       if (storedSchedule && !decoded) console.log('[relay] stored schedule is not valid: ignored');
       let schedule: ScheduleEntry[] = decoded || [];
       let lastApplied = -1;
       context.board.io.write(pin, on);
-      const set = (wanted: boolean): void => {
-        if (wanted !== on) store.set(RELAY_KEY, new Uint8Array([wanted ? 1 : 0]));
+      const set = function (wanted: boolean): void {
+        if (wanted !== on) store.set(Key.RELAY, new Uint8Array([wanted ? 1 : 0]));
         context.board.io.write(pin, wanted);
         on = wanted;
       };
-      context.every(20000, () => {
+      context.every(20000, function (): void {
         const now = context.board.clock.wallTime();
         if (now === undefined) return;
         const due = dueEntry(schedule, now);
@@ -57,29 +61,38 @@ export function relay(pins: { [board: string]: Pin }): HoshiModule {
         method: 'GET',
         path: '/api/relay/schedule',
         access: 'user',
-        handler: (_request, reply) => reply(json(200, { entries: schedule.map((e) => ({ at: formatTime(e.minute), on: e.on })) })),
+        handler: function (_request, reply): void {
+          reply(json(200, { entries: schedule.map((e) => ({ at: formatTime(e.minute), on: e.on })) }));
+        },
       });
       context.route({
         method: 'PUT',
         path: '/api/relay/schedule',
         access: 'admin',
-        handler: (request, reply) => {
+        handler: function (request, reply): void {
           const parsed = parseSchedule(bytesAscii(request.body));
           if (!parsed.ok) {
             reply(problem(400, 'bad-schedule', parsed.reason));
             return;
           }
-          store.set(SCHEDULE_KEY, encodeSchedule(parsed.entries));
+          store.set(Key.SCHEDULE, encodeSchedule(parsed.entries));
           schedule = parsed.entries;
           reply(json(200, { entries: schedule.map((e) => ({ at: formatTime(e.minute), on: e.on })) }));
         },
       });
-      context.route({ method: 'GET', path: '/api/relay', access: 'public', handler: (_request, reply) => reply(json(200, { on: on })) });
+      context.route({
+        method: 'GET',
+        path: '/api/relay',
+        access: 'public',
+        handler: function (_request, reply): void {
+          reply(json(200, { on: on }));
+        },
+      });
       context.route({
         method: 'PUT',
         path: '/api/relay',
         access: 'admin',
-        handler: (request, reply) => {
+        handler: function (request, reply): void {
           let body: unknown;
           try {
             body = JSON.parse(bytesAscii(request.body));

@@ -8,21 +8,25 @@ export interface ScheduleEntry {
   on: boolean;
 }
 
-export const MAX_ENTRIES = 8;
+/** The schedule's numbers (a const enum: the bundler writes the values into the code). */
+export const enum Schedule {
+  MAX_ENTRIES = 8,
+}
+export const MAX_ENTRIES = Schedule.MAX_ENTRIES;
 
 /** The key named "at" (read by name: a literal `.at` reads like Array.prototype.at, which the runtimes lack). */
 const AT = 'at';
 
 export type ScheduleResult = { ok: true; entries: ScheduleEntry[] } | { ok: false; reason: string };
 
-function digit(c: string): boolean {
-  return c >= '0' && c <= '9';
-}
-
 /** "HH:MM" (00:00-23:59) → minutes, or -1. */
 export function parseTime(text: unknown): number {
-  if (typeof text !== 'string' || text.length !== 5 || text[2] !== ':') return -1;
-  if (!digit(text[0]!) || !digit(text[1]!) || !digit(text[3]!) || !digit(text[4]!)) return -1;
+  if (typeof text !== 'string' || text.length !== 5) return -1;
+  // Digits, and ":" at 2 (char codes: 48-57 are "0"-"9", 58 is ":").
+  for (let i = 0; i < 5; i++) {
+    const c = text.charCodeAt(i);
+    if (i === 2 ? c !== 58 : c < 48 || c > 57) return -1;
+  }
   const h = Number(text.slice(0, 2));
   const m = Number(text.slice(3));
   return h < 24 && m < 60 ? h * 60 + m : -1;
@@ -41,7 +45,7 @@ export function parseSchedule(body: string): ScheduleResult {
   if (keys.length !== 1 || keys[0] !== 'entries') return { ok: false, reason: 'the body must have exactly one key, "entries"' };
   const list = (value as { entries: unknown }).entries;
   if (!Array.isArray(list)) return { ok: false, reason: '"entries" must be an array' };
-  if (list.length > MAX_ENTRIES) return { ok: false, reason: 'at most ' + MAX_ENTRIES + ' entries' };
+  if (list.length > Schedule.MAX_ENTRIES) return { ok: false, reason: 'at most ' + Schedule.MAX_ENTRIES + ' entries' };
   const entries: ScheduleEntry[] = [];
   const seen: { [minute: string]: boolean } = {};
   for (let i = 0; i < list.length; i++) {
@@ -87,7 +91,7 @@ export function encodeSchedule(entries: ScheduleEntry[]): Uint8Array {
 
 /** A stored schedule (untrusted bytes): the entries, or undefined if they are not a valid schedule. */
 export function decodeSchedule(bytes: Uint8Array): ScheduleEntry[] | undefined {
-  if (bytes.length % 3 !== 0 || bytes.length > MAX_ENTRIES * 3) return undefined;
+  if (bytes.length % 3 !== 0 || bytes.length > Schedule.MAX_ENTRIES * 3) return undefined;
   const entries: ScheduleEntry[] = [];
   const seen: { [minute: string]: boolean } = {};
   for (let i = 0; i < bytes.length; i += 3) {

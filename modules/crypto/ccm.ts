@@ -42,18 +42,13 @@ function mac(cipher: BlockCipher, nonce: Uint8Array, aad: Uint8Array, payload: U
   return cipher.cbcMac(b).subarray(0, tagLength);
 }
 
-/** §A.3: Ctr_i = flags (q-1) ‖ N ‖ [i] in q bytes; Ctr_0 for the tag, Ctr_1… for the payload. */
-function counterBlock(nonce: Uint8Array): Uint8Array {
-  const c = new Uint8Array(16);
-  c[0] = 15 - nonce.length - 1;
-  c.set(nonce, 1);
-  return c;
-}
-
 /** Keystream S0 ‖ S1 ‖ … for `length` payload bytes: Ctr_0 … Ctr_m enciphered. */
 function keystream(cipher: BlockCipher, nonce: Uint8Array, length: number): Uint8Array {
   const blocks = 1 + ((length + 15) >> 4);
-  const c = counterBlock(nonce);
+  // §A.3: Ctr_i = flags (q-1) ‖ N ‖ [i] in q bytes; Ctr_0 for the tag, Ctr_1… for the payload.
+  const c = new Uint8Array(16);
+  c[0] = 15 - nonce.length - 1;
+  c.set(nonce, 1);
   const all = new Uint8Array(blocks * 16);
   for (let i = 0; i < blocks; i++) {
     all.set(c, i * 16);

@@ -8,25 +8,29 @@ import { json, type HoshiModule, type ModuleContext } from '../../firmware/devic
 export function deviceInfo(): HoshiModule {
   return {
     name: 'device-info',
-    start: (context: ModuleContext): void => {
-      const c = context.config;
-      const id = context.board.identity;
-      const body = {
-        model: c.model,
-        vendor: c.vendor,
-        firmwareVersion: c.firmwareVersion,
-        serial: context.provisioning ? context.provisioning.serial : null,
-        provisioned: context.provisioning !== undefined,
-        board: id.model,
-        hardwareRevision: id.hardwareRevision,
-        supportEnd: c.supportEnd,
-        vulnerabilityDisclosure: c.vulnerabilityDisclosureUrl,
-      };
+    start: function (context: ModuleContext): void {
       context.route({
         method: 'GET',
         path: '/api/info',
         access: 'public',
-        handler: (_request, reply) => reply(json(200, body)),
+        // Built per request (the fields do not change): nothing of it is held between requests.
+        handler: function (_request, reply): void {
+          const c = context.config;
+          const id = context.board.identity;
+          reply(
+            json(200, {
+              model: c.model,
+              vendor: c.vendor,
+              firmwareVersion: c.firmwareVersion,
+              serial: context.provisioning ? context.provisioning.serial : null,
+              provisioned: context.provisioning !== undefined,
+              board: id.model,
+              hardwareRevision: id.hardwareRevision,
+              supportEnd: c.supportEnd,
+              vulnerabilityDisclosure: c.vulnerabilityDisclosureUrl,
+            }),
+          );
+        },
       });
     },
   };

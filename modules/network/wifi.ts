@@ -22,8 +22,11 @@ const enum Join {
  * reason.
  */
 
-/** Store key of the sealed credentials. */
-export const WIFI_KEY = 'net.wifi';
+/** Store key of the sealed credentials (a const enum: the bundler writes it into the code). */
+const enum Key {
+  WIFI = 'net.wifi',
+}
+export const WIFI_KEY = Key.WIFI;
 
 /** Why credentials are refused, or undefined if they are usable. */
 export function checkWifi(ssid: unknown, passphrase: unknown): string | undefined {
@@ -85,8 +88,8 @@ export function wifi(): HoshiModule {
   return {
     name: 'wifi',
     // Credentials of the largest form (32-character SSID, 63-character passphrase), sealed.
-    reserve: [{ key: WIFI_KEY, bytes: 2 + 32 + 63, sealed: true }],
-    start: (context: ModuleContext): void => {
+    reserve: [{ key: Key.WIFI, bytes: 2 + 32 + 63, sealed: true }],
+    start: function (context: ModuleContext): void {
       const station = context.board.net.wifi;
       if (!station) return;
       const store = context.store;
@@ -94,7 +97,7 @@ export function wifi(): HoshiModule {
       let joined = false;
       let joining = false;
       let lastError: { error: string; reason: string } | null = null;
-      const stored = store.read(WIFI_KEY);
+      const stored = store.read(Key.WIFI);
       if (stored.ok) {
         credentials = decodeWifi(stored.value);
         if (!credentials) console.log('[wifi] stored credentials are not valid: not used');
@@ -103,11 +106,11 @@ export function wifi(): HoshiModule {
       } else {
         console.log('[wifi] no credentials stored: not joining');
       }
-      const join = (): void => {
+      const join = function (): void {
         if (!credentials || joined || joining) return;
         const c = credentials;
         joining = true;
-        station.join(c, (code?: string, detail?: string) => {
+        station.join(c, function (code?: string, detail?: string): void {
           joining = false;
           if (c !== credentials) {
             join(); // replaced meanwhile: join with the new ones
@@ -118,7 +121,7 @@ export function wifi(): HoshiModule {
           console.log(code ? '[wifi] could not join "' + c.ssid + '": ' + code + ' (' + (detail || '') + ')' : '[wifi] joined "' + c.ssid + '"');
         });
       };
-      station.onDrop((reason: string) => {
+      station.onDrop(function (reason: string): void {
         if (!joined) return;
         joined = false;
         lastError = { error: 'wifi-lost', reason: reason };
@@ -131,13 +134,15 @@ export function wifi(): HoshiModule {
         method: 'GET',
         path: '/api/network/wifi',
         access: 'admin',
-        handler: (_request, reply) => reply(json(200, { ssid: credentials ? credentials.ssid : null, joined: joined, error: lastError })),
+        handler: function (_request, reply): void {
+          reply(json(200, { ssid: credentials ? credentials.ssid : null, joined: joined, error: lastError }));
+        },
       });
       context.route({
         method: 'PUT',
         path: '/api/network/wifi',
         access: 'admin',
-        handler: (request, reply) => {
+        handler: function (request, reply): void {
           const parsed = parseWifiRequest(bytesAscii(request.body));
           if (!parsed.ok) {
             reply(problem(400, 'bad-credentials', parsed.reason));
@@ -147,7 +152,7 @@ export function wifi(): HoshiModule {
             reply(problem(503, 'not-provisioned', 'the unit has no device secret to seal the credentials with'));
             return;
           }
-          store.set(WIFI_KEY, encodeWifi(parsed.credentials), true);
+          store.set(Key.WIFI, encodeWifi(parsed.credentials), true);
           credentials = parsed.credentials;
           joined = false;
           lastError = null;

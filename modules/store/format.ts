@@ -49,9 +49,9 @@ export const SEAL_NONCE_PREFIX = Format.SEAL_NONCE_PREFIX;
 export const SEAL_TAG = Format.SEAL_TAG;
 export const TYPE_SET = Format.TYPE_SET;
 
-const MAGIC = [0x48, 0x53, 0x53, 0x54]; // "HSST"
-/** "CMIT": the last word of every record; a stand-alone record counts once it is complete. */
-const COMMIT_WORD = [0x43, 0x4d, 0x49, 0x54];
+// The magic "HSST" (0x48 0x53 0x53 0x54) starts every sector header, and the commit word "CMIT"
+// (0x43 0x4d 0x49 0x54) ends every record: a stand-alone record counts once it is complete. Both
+// are written out where they are used (as arrays, each would hold a variable and an array).
 
 export interface Header {
   valid: boolean;
@@ -69,13 +69,9 @@ export interface Parsed {
   committed: boolean;
 }
 
-function align4(n: number): number {
-  return (n + 3) & ~3;
-}
-
-/** Footprint of a record with a key of `k` bytes and a value of `v` bytes. */
+/** Footprint of a record with a key of `k` bytes and a value of `v` bytes (header, key and value padded to 4 bytes, CRC-32, commit word). */
 export function recordSize(k: number, v: number): number {
-  return align4(Format.RECORD_HEADER + k + v) + 8;
+  return ((Format.RECORD_HEADER + k + v + 3) & ~3) + 8;
 }
 
 /** Footprint of a stored value of `length` bytes under `key` (sealed adds nonce and tag). */
@@ -113,7 +109,7 @@ export function parseHeader(b: Uint8Array): Header {
     h.erased = true;
     return h;
   }
-  if (b[0] !== MAGIC[0] || b[1] !== MAGIC[1] || b[2] !== MAGIC[2] || b[3] !== MAGIC[3]) return h;
+  if (b[0] !== 0x48 || b[1] !== 0x53 || b[2] !== 0x53 || b[3] !== 0x54) return h;
   if (b[4] !== Format.STORE_VERSION || (b[5] !== Format.KIND_START && b[5] !== Format.KIND_NEXT) || b[6] !== 0 || b[7] !== 0) return h;
   if (crc32(b, 0, 16) !== u32(b, 16)) return h;
   h.kind = b[5];
@@ -126,7 +122,10 @@ export function parseHeader(b: Uint8Array): Header {
 /** The 20 bytes of a sector header. */
 export function buildHeader(kind: number, seq: number, gen: number): Uint8Array {
   const h = new Uint8Array(Format.SECTOR_HEADER);
-  h.set(MAGIC, 0);
+  h[0] = 0x48;
+  h[1] = 0x53;
+  h[2] = 0x53;
+  h[3] = 0x54;
   h[4] = Format.STORE_VERSION;
   h[5] = kind;
   putU32(h, 8, seq);
@@ -163,7 +162,7 @@ export function parseRecord(b: Uint8Array, at: number): Parsed | undefined {
     key += String.fromCharCode(c);
   }
   const end = at + size - 4;
-  const committed = b[end] === COMMIT_WORD[0] && b[end + 1] === COMMIT_WORD[1] && b[end + 2] === COMMIT_WORD[2] && b[end + 3] === COMMIT_WORD[3];
+  const committed = b[end] === 0x43 && b[end + 1] === 0x4d && b[end + 2] === 0x49 && b[end + 3] === 0x54;
   return { type: type, flags: flags, key: key, size: size, committed: committed };
 }
 
@@ -184,7 +183,10 @@ export function buildRecord(type: number, flags: number, key: Uint8Array, value:
   r.set(key, Format.RECORD_HEADER);
   r.set(value, Format.RECORD_HEADER + key.length);
   putU32(r, size - 8, crc32(r, 0, size - 8));
-  r.set(COMMIT_WORD, size - 4);
+  r[size - 4] = 0x43;
+  r[size - 3] = 0x4d;
+  r[size - 2] = 0x49;
+  r[size - 1] = 0x54;
   return r;
 }
 
@@ -204,25 +206,23 @@ export function sealNonce(seq: number, offset: number): Uint8Array {
   return n;
 }
 
-/** Associated data of a sealed value: the format version and the key name. */
-function sealAad(key: Uint8Array): Uint8Array {
-  const a = new Uint8Array(1 + key.length);
-  a[0] = Format.STORE_VERSION;
-  a.set(key, 1);
-  return a;
-}
-
-/** The stored value of a sealed SET record first written at (seq, offset): nonce prefix, ciphertext, tag. */
+/**
+ * The stored value of a sealed SET record first written at (seq, offset): nonce prefix, ciphertext,
+ * tag. The associated data is the format version and the key name.
+ */
 export function sealValue(cipher: BlockCipher, key: Uint8Array, plain: Uint8Array, nonce: Uint8Array): Uint8Array {
-  const sealed = ccmSeal(cipher, nonce, sealAad(key), plain, Format.SEAL_TAG);
+  const aad = new Uint8Array(1 + key.length);
+  aad[0] = Format.STORE_VERSION;
+  aad.set(key, 1);
+  const sealed = ccmSeal(cipher, nonce, aad, plain, Format.SEAL_TAG);
   const v = new Uint8Array(Format.SEAL_NONCE_PREFIX + sealed.length);
   v.set(nonce.subarray(0, Format.SEAL_NONCE_PREFIX), 0);
   v.set(sealed, Format.SEAL_NONCE_PREFIX);
   return v;
 }
 
-/** The plaintext of a stored sealed value, or undefined if it fails authentication. */
+/** The plaintext of a stored sealed value, or undefined if it fails authentication (associated data as sealValue's). */
 export function openValue(cipher: BlockCipher, key: string, stored: Uint8Array): Uint8Array | undefined {
   const nonce = sealNonce(u32(stored, 0), u16(stored, 4));
-  return ccmOpen(cipher, nonce, sealAad(asciiBytes(key)), stored.subarray(Format.SEAL_NONCE_PREFIX), Format.SEAL_TAG);
+  return ccmOpen(cipher, nonce, asciiBytes(String.fromCharCode(Format.STORE_VERSION) + key), stored.subarray(Format.SEAL_NONCE_PREFIX), Format.SEAL_TAG);
 }

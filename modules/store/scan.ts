@@ -111,19 +111,23 @@ function scanGeneration(st: StoreState, start: number): Scan {
 }
 
 /**
- * Reads every sector header into `st` and returns how many could not be read. (Loops keep the
- * state's fields in locals: with Kaluma's JerryScript configuration, LCACHE and the property
- * hash map off, each property read walks the object's property list.)
+ * Finds the newest generation whose snapshot committed and makes it the state's: index, packing
+ * order, live bytes, sectors, head and tail. Everything skipped goes to `st.report.skipped`.
  */
-function readHeaders(st: StoreState): number {
-  const flash = st.flash;
-  const E = st.E;
+export function recover(st: StoreState): void {
+  const skipped = st.report.skipped;
   const kinds = st.kinds;
   const seqs = st.seqs;
+  const N = st.N;
+  // Every sector header, and how many could not be read. (Loops keep the state's fields in locals:
+  // with Kaluma's JerryScript configuration, LCACHE and the property hash map off, each property
+  // read walks the object's property list.)
+  const flash = st.flash;
+  const E = st.E;
   const gens = st.gens;
   let maxSeq = st.maxSeq;
   let unreadable = 0;
-  for (let s = 0; s < st.N; s++) {
+  for (let s = 0; s < N; s++) {
     const h = parseHeader(flash.read(s * E, Format.SECTOR_HEADER));
     const kind = h.valid ? h.kind : h.erased ? 0 : Format.KIND_UNREADABLE;
     kinds[s] = kind;
@@ -133,19 +137,6 @@ function readHeaders(st: StoreState): number {
     if (kind === Format.KIND_UNREADABLE) unreadable++;
   }
   st.maxSeq = maxSeq;
-  return unreadable;
-}
-
-/**
- * Finds the newest generation whose snapshot committed and makes it the state's: index, packing
- * order, live bytes, sectors, head and tail. Everything skipped goes to `st.report.skipped`.
- */
-export function recover(st: StoreState): void {
-  const unreadable = readHeaders(st);
-  const skipped = st.report.skipped;
-  const kinds = st.kinds;
-  const seqs = st.seqs;
-  const N = st.N;
   const starts: number[] = [];
   for (let s = 0; s < N; s++) if (kinds[s] === Format.KIND_START) starts.push(s);
   starts.sort((a, b) => seqs[b] - seqs[a]);
@@ -153,16 +144,16 @@ export function recover(st: StoreState): void {
   for (let i = 0; i < starts.length && !scan; i++) {
     const r = scanGeneration(st, starts[i]);
     if (r.complete) scan = r;
-    else skipped.push('generation ' + st.seqs[starts[i]] + ' (sector ' + starts[i] + '): compaction interrupted, older generation used');
+    else skipped.push('generation ' + seqs[starts[i]] + ' (sector ' + starts[i] + '): compaction interrupted, older generation used');
   }
   if (unreadable) skipped.push(unreadable + ' unreadable sector header(s): erased before reuse');
-  if (!scan && (starts.length || st.maxSeq)) skipped.push('no complete generation: store empty');
+  if (!scan && (starts.length || maxSeq)) skipped.push('no complete generation: store empty');
   st.needsRepair = unreadable > 0;
   if (!scan) {
     // With no generation, the first write starts one after the newest sector seen (wear).
     st.head = N - 1;
-    for (let s = 0; s < N; s++) if ((kinds[s] === Format.KIND_START || kinds[s] === Format.KIND_NEXT) && seqs[s] === st.maxSeq) st.head = s;
-    st.tail = st.E;
+    for (let s = 0; s < N; s++) if ((kinds[s] === Format.KIND_START || kinds[s] === Format.KIND_NEXT) && seqs[s] === maxSeq) st.head = s;
+    st.tail = E;
     return;
   }
   for (let i = 0; i < scan.skipped.length; i++) skipped.push(scan.skipped[i]);

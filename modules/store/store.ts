@@ -5,7 +5,7 @@ import type { Store, StoreRead, StoreReserve } from '../../firmware/device/core/
 import { Format, checkKey, crcOk, openValue, parseRecord, valueFootprint } from './format';
 import { recover } from './scan';
 import type { StoreState } from './state';
-import { commitChanges, snapshotSectors } from './write';
+import { commitChanges, snapshotPacking } from './write';
 
 /**
  * A power-loss-safe record store over one flash region (S1.1-11, S1.1-14). Format byte by byte,
@@ -61,16 +61,6 @@ function readValue(st: StoreState, key: string): StoreRead {
   return plain ? { ok: true, value: plain } : { ok: false, reason: 'not-authentic' };
 }
 
-/** Where the next record goes: sector sequence number and offset (Store.stamp). */
-function stamp(st: StoreState): Uint8Array {
-  const out = new Uint8Array(8);
-  const jump = st.needsRepair ? Format.SEQUENCE_JUMP : 0;
-  const formatted = st.sectors.length > 0;
-  putU32(out, 0, (formatted ? st.seqs[st.head] : st.maxSeq) + jump);
-  putU32(out, 4, formatted ? st.tail : st.E);
-  return out;
-}
-
 /**
  * Opens the store in `flash`. Never throws on what the region holds. Throws only on programming
  * errors: a region of fewer than 4 sectors, a generation budget over half of it, a bad reserve.
@@ -118,11 +108,11 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
     st.reserved['#' + r.key] = valueFootprint(r.key, r.bytes, r.sealed);
   }
   const half = Math.floor(N / 2);
-  if (st.reserve.length && snapshotSectors(st, undefined, [], true) > half - 1) throw new Error('store: the reserves alone need more than ' + (half - 1) + ' sectors');
+  if (st.reserve.length && snapshotPacking(st, undefined, [], true).sectors > half - 1) throw new Error('store: the reserves alone need more than ' + (half - 1) + ' sectors');
   recover(st);
   // The budget in effect: more sectors when what is stored (a smaller budget than it was written
   // with, or new reserves) needs them, so that deletes and overwrites stay possible.
-  const need = st.names.length || st.reserve.length ? snapshotSectors(st, undefined, [], true) + 1 : 2;
+  const need = st.names.length || st.reserve.length ? snapshotPacking(st, undefined, [], true).sectors + 1 : 2;
   if (need > st.G) {
     st.G = need < half ? need : half;
     st.report.skipped.push('stored keys and reserves need ' + need + ' sectors: budget ' + st.G + ', not ' + G + (need > st.G ? ' (over-full: no key may grow)' : ''));
@@ -131,20 +121,37 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
   return {
     report: st.report,
     stats: st.stats,
-    read: (key: string): StoreRead => readValue(st, key),
-    get: (key: string): Uint8Array | undefined => {
+    read: function (key: string): StoreRead {
+      return readValue(st, key);
+    },
+    get: function (key: string): Uint8Array | undefined {
       const r = readValue(st, key);
       return r.ok ? r.value : undefined;
     },
-    set: (key: string, value: Uint8Array, sealed?: boolean): void => commitChanges(st, [{ key: key, value: value, sealed: sealed }]),
-    delete: (key: string): void => commitChanges(st, [{ key: key }]),
-    commit: (changes): void => commitChanges(st, changes),
-    keys: (): string[] => {
+    set: function (key: string, value: Uint8Array, sealed?: boolean): void {
+      commitChanges(st, [{ key: key, value: value, sealed: sealed }]);
+    },
+    delete: function (key: string): void {
+      commitChanges(st, [{ key: key }]);
+    },
+    commit: function (changes): void {
+      commitChanges(st, changes);
+    },
+    keys: function (): string[] {
       const out: string[] = [];
       for (let i = 0; i < st.names.length; i++) out.push(st.names[i].substring(1));
       return out;
     },
-    liveBytes: (): number => st.live,
-    stamp: (): Uint8Array => stamp(st),
+    liveBytes: function (): number {
+      return st.live;
+    },
+    // Where the next record goes: sector sequence number and offset.
+    stamp: function (): Uint8Array {
+      const out = new Uint8Array(8);
+      const formatted = st.sectors.length > 0;
+      putU32(out, 0, (formatted ? st.seqs[st.head] : st.maxSeq) + (st.needsRepair ? Format.SEQUENCE_JUMP : 0));
+      putU32(out, 4, formatted ? st.tail : st.E);
+      return out;
+    },
   };
 }

@@ -46,20 +46,18 @@ function prepare(st: StoreState, s: number): void {
   st.flash.erase(s * st.E, st.E);
 }
 
-/** Erases sectors whose header could not be read and moves the sequence on (docs/formats/store.md). */
-function repair(st: StoreState): void {
-  for (let s = 0; s < st.N; s++) {
-    if (st.kinds[s] !== Format.KIND_UNREADABLE) continue;
-    prepare(st, s);
-    st.kinds[s] = 0;
-  }
-  st.maxSeq += Format.SEQUENCE_JUMP;
-  st.needsRepair = false;
-}
-
 /** Starts a new sector after `head`: a generation start (new generation) or its next sector. */
 function allocate(st: StoreState, kind: number, gen: number): number {
-  if (st.needsRepair) repair(st);
+  if (st.needsRepair) {
+    // Erases sectors whose header could not be read and moves the sequence on (docs/formats/store.md).
+    for (let s = 0; s < st.N; s++) {
+      if (st.kinds[s] !== Format.KIND_UNREADABLE) continue;
+      prepare(st, s);
+      st.kinds[s] = 0;
+    }
+    st.maxSeq += Format.SEQUENCE_JUMP;
+    st.needsRepair = false;
+  }
   if (st.maxSeq >= 0xfffffff0) throw new Error('store: sector sequence numbers exhausted');
   const s = (st.head + 1) % st.N;
   prepare(st, s);
@@ -93,15 +91,6 @@ function programStandalone(st: StoreState, at: number, record: Uint8Array): void
   program(st, st.head, at + record.length - 4, record.subarray(record.length - 4));
 }
 
-/** The record for one change, built once its position (hence a sealed value's nonce) is known. */
-function recordFor(st: StoreState, c: Pending, flags: number, at: number): Uint8Array {
-  if (!c.value) return buildRecord(Format.TYPE_DELETE, flags, c.kb, new Uint8Array(0));
-  if (!c.sealed) return buildRecord(Format.TYPE_SET, flags, c.kb, c.value);
-  const nonce = sealNonce(st.seqs[st.head], at);
-  if (st.onNonce) st.onNonce(nonce);
-  return buildRecord(Format.TYPE_SET, flags | 1, c.kb, sealValue(st.seal!, c.kb, c.value, nonce));
-}
-
 /** Next-fit packing of record footprints into sectors: sectors used, and the offset in the last one. */
 interface Packing {
   sectors: number;
@@ -115,13 +104,6 @@ function pack(p: Packing, n: number, E: number): void {
     p.tail = Format.SECTOR_HEADER;
   }
   p.tail += n;
-}
-
-/** Footprint of `name` once `changed` applies (`changed` maps names to footprints, 0 = deleted). */
-function footprint(st: StoreState, changed: { [name: string]: number } | undefined, name: string): number {
-  if (changed && changed[name] !== undefined) return changed[name];
-  const e = st.index[name];
-  return e ? e.n : 0;
 }
 
 /**
@@ -143,21 +125,22 @@ function packingOrder(st: StoreState, added: string[]): string[] {
  * closed by its COMMIT record; with `reserved`, each reserved key counts at its reserved footprint
  * when that is larger than its actual one.
  */
-function snapshotPacking(st: StoreState, changed: { [name: string]: number } | undefined, added: string[], reserved: boolean): Packing {
+export function snapshotPacking(st: StoreState, changed: { [name: string]: number } | undefined, added: string[], reserved: boolean): Packing {
   const E = st.E;
   const p: Packing = { sectors: 1, tail: Format.SECTOR_HEADER };
   const order = packingOrder(st, added);
   for (let i = 0; i < order.length; i++) {
-    const n = footprint(st, changed, order[i]);
+    // The key's footprint once `changed` applies (`changed` maps names to footprints, 0 = deleted).
+    let n = changed ? changed[order[i]] : undefined;
+    if (n === undefined) {
+      const e = st.index[order[i]];
+      n = e ? e.n : 0;
+    }
     const room = reserved ? st.reserved[order[i]] : undefined;
     pack(p, room !== undefined && room > n ? room : n, E);
   }
   pack(p, Format.COMMIT_RECORD, E);
   return p;
-}
-
-export function snapshotSectors(st: StoreState, changed: { [name: string]: number } | undefined, added: string[], reserved: boolean): number {
-  return snapshotPacking(st, changed, added, reserved).sectors;
 }
 
 /**
@@ -213,11 +196,21 @@ function append(st: StoreState, list: Pending[]): void {
   const gen = st.seqs[st.sectors[0]];
   const placed: Entry[] = [];
   for (let i = 0; i < list.length; i++) {
-    const at = place(st, list[i].size, gen, st.sectors);
-    const record = recordFor(st, list[i], txn ? (i === 0 ? Format.FLAG_TXN | Format.FLAG_BEGIN : Format.FLAG_TXN) : 0, at);
+    const c = list[i];
+    const at = place(st, c.size, gen, st.sectors);
+    // The record, built once its position (hence a sealed value's nonce) is known.
+    const flags = txn ? (i === 0 ? Format.FLAG_TXN | Format.FLAG_BEGIN : Format.FLAG_TXN) : 0;
+    let record: Uint8Array;
+    if (!c.value) record = buildRecord(Format.TYPE_DELETE, flags, c.kb, new Uint8Array(0));
+    else if (!c.sealed) record = buildRecord(Format.TYPE_SET, flags, c.kb, c.value);
+    else {
+      const nonce = sealNonce(st.seqs[st.head], at);
+      if (st.onNonce) st.onNonce(nonce);
+      record = buildRecord(Format.TYPE_SET, flags | 1, c.kb, sealValue(st.seal!, c.kb, c.value, nonce));
+    }
     if (txn) program(st, st.head, at, record);
     else programStandalone(st, at, record);
-    placed.push({ s: st.head, o: at, n: record.length, sealed: list[i].sealed });
+    placed.push({ s: st.head, o: at, n: record.length, sealed: c.sealed });
   }
   if (txn) programStandalone(st, place(st, Format.COMMIT_RECORD, gen, st.sectors), commitRecord(list.length));
   for (let i = 0; i < list.length; i++) {
@@ -304,7 +297,7 @@ export function commitChanges(st: StoreState, changes: StoreChange[]): void {
     }
   }
   if (grows) {
-    const need = snapshotSectors(st, changed, added, true);
+    const need = snapshotPacking(st, changed, added, true).sectors;
     if (need > st.G - 1) throw failure('store-full', need + ' sectors needed, ' + (st.G - 1) + ' allowed');
   }
   const appendable = st.sectors.length > 0 && fit.sectors <= st.G;
@@ -317,7 +310,7 @@ export function commitChanges(st: StoreState, changes: StoreChange[]): void {
       if (n > 1) pack(p, Format.COMMIT_RECORD, E);
       need = p.sectors;
     } else {
-      need = snapshotSectors(st, changed, added, false);
+      need = snapshotPacking(st, changed, added, false).sectors;
     }
     if (need > st.G) throw failure('store-full', 'compaction needs ' + need + ' sectors, ' + st.G + ' allowed');
   }

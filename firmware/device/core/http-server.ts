@@ -33,14 +33,17 @@ const enum Grace {
  */
 export type HttpRouter = (head: RequestHead) => RouteHandler | HttpResponse;
 
-/** What a closed connection's state points at instead of the runtime's socket and a parser with buffers. */
-const GONE: TcpConnection = { remote: '', write: (): void => undefined, end: (): void => undefined, destroy: (): void => undefined };
-const IDLE = newRequestParser({ maxHeaderBytes: 1, maxBodyBytes: 0 });
+/** What a closed connection's state points at instead of the runtime's socket. */
+const GONE: TcpConnection = (function (): TcpConnection {
+  const nothing = function (): void {};
+  return { remote: '', write: nothing, end: nothing, destroy: nothing };
+})();
 
 /** One connection's state. */
 interface Conn {
   tcp: TcpConnection;
-  parser: RequestParser;
+  /** Undefined once the connection is answered or closed: its buffers go at once. */
+  parser: RequestParser | undefined;
   /** Request timeout, then close grace. */
   timer: ReturnType<typeof setTimeout> | undefined;
   /** The head was decided on (routed, 100 Continue sent when asked). */
@@ -86,20 +89,6 @@ export function serializeResponse(response: HttpResponse, head: boolean): Uint8A
   return out;
 }
 
-/** True if `host` (without port) is an IPv4 dotted quad or a bracketed IPv6 literal. */
-function ipLiteral(host: string): boolean {
-  if (host.length > 2 && host.charCodeAt(0) === 91 && host.charCodeAt(host.length - 1) === 93) return true; // [v6]
-  const parts = host.split('.');
-  if (parts.length !== 4) return false;
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i];
-    if (p.length < 1 || p.length > 3) return false;
-    for (let j = 0; j < p.length; j++) if (p.charCodeAt(j) < 48 || p.charCodeAt(j) > 57) return false;
-    if (parseInt(p, 10) > 255) return false;
-  }
-  return true;
-}
-
 /**
  * Whether the request names this device: its Host (or absolute-form authority) is an IP literal or
  * one of the device's names. DNS rebinding needs a name the attacker controls; an IP literal cannot
@@ -113,7 +102,16 @@ function hostAllowed(st: ServerState, head: RequestHead): boolean {
   const close = authority.lastIndexOf(']');
   const colon = authority.lastIndexOf(':');
   if (colon > close) host = authority.substring(0, colon);
-  if (ipLiteral(host)) return true;
+  // An IP literal: bracketed IPv6, or an IPv4 dotted quad (four parts of 1 to 3 digits, each at most 255).
+  if (host.length > 2 && host.charCodeAt(0) === 91 && host.charCodeAt(host.length - 1) === 93) return true;
+  const parts = host.split('.');
+  let quad = parts.length === 4;
+  for (let i = 0; quad && i < 4; i++) {
+    const p = parts[i];
+    quad = p.length >= 1 && p.length <= 3 && parseInt(p, 10) <= 255;
+    for (let j = 0; quad && j < p.length; j++) quad = p.charCodeAt(j) >= 48 && p.charCodeAt(j) <= 57;
+  }
+  if (quad) return true;
   if (host.length > 0 && host.charCodeAt(host.length - 1) === 46) host = host.substring(0, host.length - 1); // "name."
   return st.names.indexOf(host) >= 0;
 }
@@ -128,7 +126,7 @@ function answer(c: Conn, response: HttpResponse): void {
   if (c.answered || c.closed) return;
   c.answered = true;
   clearTimer(c);
-  c.parser = IDLE; // the buffers go at once
+  c.parser = undefined; // the buffers go at once
   try {
     c.tcp.write(serializeResponse(response, c.head));
     c.tcp.end();
@@ -136,32 +134,27 @@ function answer(c: Conn, response: HttpResponse): void {
     c.tcp.destroy();
     return;
   }
-  c.timer = setTimeout(() => {
+  c.timer = setTimeout(function (): void {
     c.timer = undefined;
     if (!c.closed) c.tcp.destroy();
   }, Grace.CLOSE_GRACE_MS);
 }
 
-/** The parser's refusal as an answer. */
-function refuseParse(c: Conn): void {
-  const e = c.parser.error!;
-  answer(c, problem(e.status, e.code, e.reason));
-}
-
 /** Hands a complete request to its route; one reply, a throwing handler gets 500. */
 function complete(c: Conn): void {
   clearTimer(c);
-  const h = c.parser.head!;
+  const p = c.parser!;
+  const h = p.head!;
   const request: HttpRequest = {
     method: h.method,
     path: h.path,
     query: h.query,
     headers: h.headers,
-    body: c.parser.body || new Uint8Array(0),
+    body: p.body || new Uint8Array(0),
     remote: c.tcp.remote,
   };
   let replied = false;
-  const reply = (response: HttpResponse): void => {
+  const reply = function (response: HttpResponse): void {
     if (replied) return;
     replied = true;
     answer(c, response);
@@ -177,7 +170,7 @@ function complete(c: Conn): void {
 /** Decides on a request whose head just completed: refuse it now, or go on with its body. */
 function decide(st: ServerState, c: Conn): void {
   c.decided = true;
-  const h = c.parser.head!;
+  const h = c.parser!.head!;
   c.head = h.method === 'HEAD';
   if (!hostAllowed(st, h)) {
     answer(c, problem(421, 'misdirected-request', 'not a name of this device'));
@@ -189,20 +182,25 @@ function decide(st: ServerState, c: Conn): void {
     return;
   }
   c.handler = routed;
-  if (h.expectContinue && c.parser.state === State.BODY) c.tcp.write(asciiBytes('HTTP/1.1 100 \r\n\r\n'));
+  const p = c.parser;
+  if (h.expectContinue && p && p.state === State.BODY) c.tcp.write(asciiBytes('HTTP/1.1 100 \r\n\r\n'));
 }
 
 /** Bytes of one connection, as they arrive. */
 function received(st: ServerState, c: Conn, bytes: Uint8Array): void {
   let at = 0;
   while (!c.answered && !c.closed && at < bytes.length) {
-    at = parseRequest(c.parser, bytes, at, bytes.length);
-    if (c.parser.state === State.FAILED) {
-      refuseParse(c);
+    const p = c.parser!;
+    at = parseRequest(p, bytes, at, bytes.length);
+    if (p.state === State.FAILED) {
+      // The parser's refusal as the answer.
+      const e = p.error!;
+      answer(c, problem(e.status, e.code, e.reason));
       return;
     }
-    if (!c.decided && (c.parser.state === State.BODY || c.parser.state === State.DONE)) decide(st, c);
-    if (!c.answered && c.parser.state === State.DONE) {
+    if (!c.decided && (p.state === State.BODY || p.state === State.DONE)) decide(st, c);
+    // decide() may have answered, or its write seen the connection close.
+    if (!c.answered && !c.closed && p.state === State.DONE) {
       // Bytes after the request (a pipelined one) are never read: this one is answered, then closed.
       complete(c);
       return;
@@ -214,7 +212,7 @@ function accept(st: ServerState, tcp: TcpConnection): TcpHandlers {
   const limits = st.net.limits;
   const c: Conn = {
     tcp: tcp,
-    parser: newRequestParser({ maxHeaderBytes: st.config.maxHeaderBytes, maxBodyBytes: st.config.maxBodyBytes }),
+    parser: newRequestParser(st.config),
     timer: undefined,
     decided: false,
     handler: undefined,
@@ -223,17 +221,17 @@ function accept(st: ServerState, tcp: TcpConnection): TcpHandlers {
     head: false,
   };
   const handlers: TcpHandlers = {
-    data: (bytes: Uint8Array): void => {
+    data: function (bytes: Uint8Array): void {
       if (!c.answered && !c.closed) received(st, c, bytes);
     },
-    closed: (): void => {
+    closed: function (): void {
       if (c.closed) return;
       c.closed = true;
       clearTimer(c);
       st.open--;
       // Nothing of a closed connection is kept: its buffers and the runtime's socket are let go.
       c.tcp = GONE;
-      c.parser = IDLE;
+      c.parser = undefined;
       c.handler = undefined;
     },
   };
@@ -247,7 +245,7 @@ function accept(st: ServerState, tcp: TcpConnection): TcpHandlers {
     }
     return handlers;
   }
-  c.timer = setTimeout(() => {
+  c.timer = setTimeout(function (): void {
     c.timer = undefined;
     if (!c.answered && !c.closed) answer(c, problem(408, 'request-timeout', 'no whole request within ' + limits.requestTimeoutMs + ' ms'));
   }, limits.requestTimeoutMs);
@@ -263,5 +261,11 @@ export function serveHttp(net: Net, config: HttpConfig, route: HttpRouter, ready
   const extra = (config.hostnames || []).concat(net.hostnames);
   for (let i = 0; i < extra.length; i++) names.push(extra[i].toLowerCase());
   const st: ServerState = { net: net, config: config, route: route, open: 0, names: names };
-  return net.listen(config.port, (tcp: TcpConnection) => accept(st, tcp), ready);
+  return net.listen(
+    config.port,
+    function (tcp: TcpConnection): TcpHandlers {
+      return accept(st, tcp);
+    },
+    ready,
+  );
 }
