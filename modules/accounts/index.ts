@@ -174,7 +174,7 @@ export function accounts(options?: AccountsOptions): HoshiModule {
       const random = context.random;
       if (!defaultVerifier || !keys || !random) {
         // A version-1 record (or none): no password exists, so nothing but public routes is served.
-        const why = 'no default password in this unit (provisioning record version 1): re-provision it';
+        const why = 'no default password on this unit (provisioning record version 1): re-provision it';
         console.log('[accounts] ' + why);
         context.guard(() => refuse401(why));
         route('POST', '/api/login', 'public', (_q, reply) => reply(problem(503, 'no-default-password', why)));
@@ -253,7 +253,7 @@ export function accounts(options?: AccountsOptions): HoshiModule {
         const s = findSession(head.headers);
         if (!s) return refuse401(head.headers['authorization'] ? 'the session has ended or expired' : 'log in first (POST /api/login)');
         // While the default is in force a session reaches its own routes only: the change comes first.
-        if (s.mustChange && r.path !== '/api/session' && r.path !== '/api/logout' && r.path !== '/api/password') {
+        if (s.mustChange && r.path !== '/api/logout' && r.path !== '/api/password') {
           return problem(403, 'password-change-required', 'change the default password first (POST /api/password)');
         }
         return undefined;
@@ -318,11 +318,7 @@ export function accounts(options?: AccountsOptions): HoshiModule {
         reply(json(200, { scram: serverFinalMessage(p, v.serverKey, m), token: base64Encode(token), expiresIn: idleMs / 1000, mustChange: mustChange }));
       });
 
-      // The guard has found the session of these three; they look it up again for themselves.
-      route('GET', '/api/session', 'user', (request, reply) => {
-        const s = findSession(request.headers);
-        reply(s ? json(200, { access: 'admin', mustChange: s.mustChange, expiresIn: idleMs / 1000 }) : refuse401('the session has ended'));
-      });
+      // The guard has found the session; logout looks it up again for itself.
       route('POST', '/api/logout', 'user', (request, reply) => {
         const s = findSession(request.headers);
         if (s) sessions.splice(sessions.indexOf(s), 1);

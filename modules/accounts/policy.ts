@@ -25,36 +25,32 @@ export interface PolicyRefusal {
   reason: string;
 }
 
-function refuse(rule: string, reason: string): PolicyRefusal {
-  return { rule: rule, reason: reason };
-}
-
 /** Why `password` is refused, or undefined if the policy accepts it. */
 export function checkPassword(password: unknown, o: PolicyOptions): PolicyRefusal | undefined {
-  if (typeof password !== 'string') return refuse('not-text', 'the password must be a string');
-  if (password.length < o.minLength) return refuse('too-short', 'at least ' + o.minLength + ' characters');
-  if (password.length > MAX_PASSWORD) return refuse('too-long', 'at most ' + MAX_PASSWORD + ' characters');
+  if (typeof password !== 'string') return { rule: 'not-text', reason: 'the password must be a string' };
+  if (password.length < o.minLength) return { rule: 'too-short', reason: 'at least ' + o.minLength + ' characters' };
+  if (password.length > MAX_PASSWORD) return { rule: 'too-long', reason: 'at most ' + MAX_PASSWORD + ' characters' };
   let same = 1;
   let up = 1;
   let down = 1;
   for (let i = 0; i < password.length; i++) {
     const c = password.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) return refuse('not-ascii', 'letters, digits, spaces and ASCII symbols only');
+    if (c < 0x20 || c > 0x7e) return { rule: 'not-ascii', reason: 'letters, digits, spaces and ASCII symbols only' };
     if (i > 0) {
       const d = c - password.charCodeAt(i - 1);
       same = d === 0 ? same + 1 : 1;
       up = d === 1 ? up + 1 : 1;
       down = d === -1 ? down + 1 : 1;
-      if (same >= MAX_RUN) return refuse('repeated', 'no character ' + MAX_RUN + ' times in a row');
-      if (up >= MAX_RUN || down >= MAX_RUN) return refuse('sequence', 'no runs like "abcd" or "4321"');
+      if (same >= MAX_RUN) return { rule: 'repeated', reason: 'no character ' + MAX_RUN + ' times in a row' };
+      if (up >= MAX_RUN || down >= MAX_RUN) return { rule: 'sequence', reason: 'no runs like "abcd" or "4321"' };
     }
   }
   const lower = password.toLowerCase();
   for (let i = 0; i < o.identity.length; i++) {
     const id = o.identity[i].toLowerCase();
-    if (id.length >= 3 && lower.indexOf(id) >= 0) return refuse('identity', 'it must not contain the model, serial or vendor name');
+    if (id.length >= 3 && lower.indexOf(id) >= 0) return { rule: 'identity', reason: 'it must not contain the model, serial or vendor name' };
   }
-  if (o.isDefault && o.isDefault(password)) return refuse('default', 'it must not be the default password on the label');
-  if (o.common && o.common(lower)) return refuse('common', 'it is on the list of commonly used passwords');
+  if (o.isDefault && o.isDefault(password)) return { rule: 'default', reason: 'it must not be the default password on the label' };
+  if (o.common && o.common(lower)) return { rule: 'common', reason: 'it is on the list of commonly used passwords' };
   return undefined;
 }
