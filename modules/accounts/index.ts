@@ -253,7 +253,7 @@ export function accounts(options?: AccountsOptions): HoshiModule {
         const s = findSession(head.headers);
         if (!s) return refuse401(head.headers['authorization'] ? 'the session has ended or expired' : 'log in first (POST /api/login)');
         // While the default is in force a session reaches its own routes only: the change comes first.
-        if (s.mustChange && r.path !== '/api/logout' && r.path !== '/api/password') {
+        if (s.mustChange && r.path !== '/api/session' && r.path !== '/api/logout' && r.path !== '/api/password') {
           return problem(403, 'password-change-required', 'change the default password first (POST /api/password)');
         }
         return undefined;
@@ -318,7 +318,11 @@ export function accounts(options?: AccountsOptions): HoshiModule {
         reply(json(200, { scram: serverFinalMessage(p, v.serverKey, m), token: base64Encode(token), expiresIn: idleMs / 1000, mustChange: mustChange }));
       });
 
-      // The guard has found the session; logout looks it up again for itself.
+      // The guard has found the session of these; they look it up again for themselves.
+      route('GET', '/api/session', 'user', (request, reply) => {
+        const s = findSession(request.headers);
+        reply(s ? json(200, { access: 'admin', mustChange: s.mustChange, expiresIn: idleMs / 1000 }) : refuse401('the session has ended'));
+      });
       route('POST', '/api/logout', 'user', (request, reply) => {
         const s = findSession(request.headers);
         if (s) sessions.splice(sessions.indexOf(s), 1);
