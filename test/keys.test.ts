@@ -3,7 +3,7 @@ import { hkdfSync, randomBytes } from 'node:crypto';
 import { memoryBacking, openSimFlash, PowerCutError, type FlashBacking, type Geometry } from '../boards/host/flash';
 import type { Entropy } from '../hal/entropy';
 import { jsCrypto } from '../modules/crypto/provider-js';
-import { deviceKeys, KEY_PURPOSES, KEYS_SALT, RANDOM_STATE_KEY, unitRandom } from '../modules/keys/keys';
+import { deviceKeys, KEY_PURPOSES, KEYS_SALT, RANDOM_RESERVE, RANDOM_STATE_KEY, unitRandom } from '../modules/keys/keys';
 import { openStore } from '../modules/store/store';
 
 const KALUMA: Geometry = { eraseSize: 4096, writeSize: 256, erasedValue: 0xff };
@@ -20,6 +20,17 @@ test('every key is HKDF-SHA-256 of the device secret with its own label (checked
   t.notDeepEqual(deviceKeys(jsCrypto, randomBytes(32)).key('store-seal'), keys.key('store-seal'));
   t.throws(() => deviceKeys(jsCrypto, new Uint8Array(16)), { message: /32 bytes/ });
   t.throws(() => keys.key('nothing' as 'store-seal'), { message: /unknown purpose/ });
+});
+
+test("the labels and lengths are fixed: changing one would change every unit's keys", (t) => {
+  // deviceKeys spells these out (no table on the device); the test above derives each from here.
+  t.is(KEYS_SALT, 'hoshi keys v1');
+  t.deepEqual(KEY_PURPOSES, {
+    'store-seal': { label: 'hoshi store seal v1', bytes: 16 },
+    'default-password': { label: 'hoshi default password v1', bytes: 32 },
+  });
+  t.is(RANDOM_STATE_KEY, 'hoshi.drbg');
+  t.deepEqual(RANDOM_RESERVE, { key: RANDOM_STATE_KEY, bytes: 32, sealed: true });
 });
 
 test("one unit's flash cannot be opened with another unit's secret", (t) => {

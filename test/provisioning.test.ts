@@ -2,8 +2,10 @@ import test from 'ava';
 import { createHmac, randomBytes } from 'node:crypto';
 import { crc32 } from '../firmware/device/core/crc32';
 import {
+  DEVICE_SECRET_BYTES,
   parseProvisioning,
   PROVISIONING_HEADER,
+  PROVISIONING_MAGIC,
   PROVISIONING_REASONS,
   readProvisioning,
   VERIFIER_ITERATIONS_MAX,
@@ -121,6 +123,26 @@ test("the record's verifier limits are SCRAM's", (t) => {
   t.is(Number(VERIFIER_ITERATIONS_MIN), Number(Scram.MIN_ITERATIONS));
   t.is(Number(VERIFIER_ITERATIONS_MAX), Number(Scram.MAX_ITERATIONS));
   t.is(Number(VERIFIER_KEY_BYTES), Number(Scram.KEY));
+});
+
+test('the parser checks the magic and the 32-byte fields with the constants the host tool writes', (t) => {
+  // parseProvisioning spells PROVISIONING_MAGIC as two 16-bit halves, and checks the device secret
+  // with KEY_BYTES (one length for every 32-byte field).
+  t.deepEqual(PROVISIONING_MAGIC, [0x48, 0x53, 0x50, 0x52]);
+  t.is(Number(DEVICE_SECRET_BYTES), Number(VERIFIER_KEY_BYTES));
+  t.true(parseProvisioning(encodeProvisioning(newRecord())).ok);
+});
+
+test('a parse with `release` (boot on a device) drops the parser; without it the parser stays', async (t) => {
+  // A fresh instance of the module, so that this file's parser is left alone.
+  const fresh = (await import(new URL('../firmware/device/core/provisioning.ts?release', import.meta.url).href)) as typeof import('../firmware/device/core/provisioning');
+  const encoded = encodeProvisioning(newRecord());
+  t.true(fresh.parseProvisioning(encoded).ok);
+  t.true(fresh.parseProvisioning(encoded, false).ok);
+  t.is(typeof fresh.parseProvisioning, 'function');
+  t.true(fresh.parseProvisioning(encoded, true).ok, 'the releasing call still parses');
+  t.is(typeof fresh.parseProvisioning, 'undefined');
+  t.is(typeof parseProvisioning, 'function');
 });
 
 test('the verifier is SCRAM-SHA-256 of the default password: node:crypto agrees with modules/accounts/scram.ts on jsCrypto', (t) => {

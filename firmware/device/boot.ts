@@ -1,10 +1,10 @@
 import type { Board } from '../../hal/board';
 import { readOnly } from '../../hal/flash';
 import type { TcpServer } from '../../hal/net';
-import { failure, failureCode } from './core/errors';
+import { failureCode } from './core/errors';
 import { serveHttp } from './core/http-server';
 import type { Guard, ModuleContext, Route } from './core/module';
-import { readProvisioning } from './core/provisioning';
+import { parseProvisioning, Record } from './core/provisioning';
 import type { StoreReserve } from './core/services';
 import { defineImage, type Device, type Image } from './image';
 import { deviceKeys, RANDOM_RESERVE, unitRandom } from '../../modules/keys/keys';
@@ -18,21 +18,9 @@ const enum Listen {
 }
 
 /**
- * Runs a periodic task as a route handler is run: an exception is reported (`task-failed`) and the
- * task runs again at its next period. Unreported, it would reach the runtime, which on Espruino
- * removes the interval for good.
- */
-function runTask(task: () => void): void {
-  try {
-    task();
-  } catch (error) {
-    console.log('[hoshi] ' + failure('task-failed', String((error as Error).message || error)).message);
-  }
-}
-
-/**
  * Boots an image on a board:
- * 1. checks the configuration (programming errors throw before anything opens);
+ * 1. checks the configuration on the host (programming errors throw before anything opens; a
+ *    device runs the image its build checked: image.ts);
  * 2. closes the consoles as the configuration asks and keeps the runtime's report;
  * 3. reads the provisioning record: an unprovisioned or corrupt unit still boots, serving public
  *    routes only, and says why (modules that need the record do not start);
@@ -40,36 +28,38 @@ function runTask(task: () => void): void {
  * 4. starts each module in order; each adds its routes;
  * 5. opens the HTTP server on the declared port once the board has a network, and calls `ready`
  *    once it listens.
+ *
+ * A `let` holding a function expression, not a function declaration: a device boots once, so boot
+ * drops its own binding as it starts and, on Kaluma, its bytecode (about 900 bytes) is freed when
+ * it returns; the closures it made hold their own code and its variables. The host (simulator,
+ * tests) boots many times: the statement labelled HOSHI_HOST, which device bundles drop
+ * (firmware/host/build.ts), keeps the binding there.
  */
-export function boot(board: Board, image: Image, ready?: (device: Device) => void): Device {
+export let boot = function (board: Board, image: Image, ready?: (device: Device) => void): Device {
+  let once = true;
+  HOSHI_HOST: once = false;
+  if (once) boot = undefined as never;
   defineImage(image);
   const config = image.config;
   const consoleReport = board.console.restrict(config.interfaces.console);
   for (let i = 0; i < consoleReport.notClosed.length; i++) console.log('[hoshi] console left open: ' + consoleReport.notClosed[i]);
 
-  const provisioning = readProvisioning(board.partitions.provisioning);
+  // core/provisioning readProvisioning, written out; a device parses once (modules get the record
+  // from their context), so the parser is released.
+  const provisioningFlash = board.partitions.provisioning;
+  const provisioning = parseProvisioning(provisioningFlash.read(0, Record.READ < provisioningFlash.size ? Record.READ : provisioningFlash.size), once);
   // The code only: docs/formats/provisioning.md says what each means (the table's sentences would
   // take a kilobyte of Kaluma's heap for one line of log).
   if (!provisioning.ok) console.log('[hoshi] no valid provisioning record (' + provisioning.reason + '): public routes only');
   const record = provisioning.ok ? provisioning.record : undefined;
 
-  // Modules see the provisioning partition read-only: only the factory tool writes it.
-  const moduleBoard: Board = {
-    name: board.name,
-    identity: board.identity,
-    clock: board.clock,
-    entropy: board.entropy,
-    crypto: board.crypto,
-    net: board.net,
-    io: board.io,
-    power: board.power,
-    console: board.console,
-    partitions: {
-      provisioning: readOnly(board.partitions.provisioning, 'the provisioning partition'),
-      state: board.partitions.state,
-      assets: board.partitions.assets ? readOnly(board.partitions.assets, 'the assets partition') : undefined,
-    },
-    memory: board.memory,
+  // Modules see the provisioning partition read-only: only the factory tool writes it. The board
+  // is their prototype (one property held, not a copy of each).
+  const moduleBoard = Object.create(board) as { -readonly [K in keyof Board]: Board[K] };
+  moduleBoard.partitions = {
+    provisioning: readOnly(board.partitions.provisioning, 'the provisioning partition'),
+    state: board.partitions.state,
+    assets: board.partitions.assets ? readOnly(board.partitions.assets, 'the assets partition') : undefined,
   };
   // The state store: sealed with the device key when the unit is provisioned (modules/keys).
   // Every module's declared reserve (and the DRBG carry's) is room no other key can take.
@@ -97,18 +87,30 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
     keys: keys,
     random: random,
     assets: assets,
-    guard: (g: Guard): void => {
+    // Function expressions, not arrows, for closures that live as long as the device (8 bytes each on Kaluma).
+    guard: function (g: Guard): void {
       if (guard) throw new Error('a second access guard');
       guard = g;
     },
-    route: (route: Route): void => {
+    route: function (route: Route): void {
       for (let i = 0; i < routes.length; i++) {
         if (routes[i].path === route.path && routes[i].method === route.method) throw new Error('route ' + route.method + ' ' + route.path + ': declared twice');
       }
       routes.push(route);
     },
-    every: (ms: number, task: () => void): void => {
-      timers.push(setInterval(() => runTask(task), ms));
+    // A task's exception is reported (`task-failed`) as a route handler's is, and the task runs
+    // again at its next period. Unreported, it would reach the runtime, which on Espruino removes the
+    // interval for good.
+    every: function (ms: number, task: () => void): void {
+      timers.push(
+        setInterval(function (): void {
+          try {
+            task();
+          } catch (error) {
+            console.log('[hoshi] task-failed: ' + String((error as Error).message || error));
+          }
+        }, ms),
+      );
     },
   };
   for (let i = 0; i < image.modules.length; i++) image.modules[i].start(context);
@@ -124,8 +126,10 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
     serial: record ? record.serial : undefined,
     console: consoleReport,
     routes: routes,
-    port: (): number => (server && listening ? server.port() : 0),
-    stop: (): void => {
+    port: function (): number {
+      return server && listening ? server.port() : 0;
+    },
+    stop: function (): void {
       stopped = true;
       if (server) server.close();
       server = undefined;
@@ -135,14 +139,16 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
   // Opens the HTTP server once the board has a network: at boot, at every link-up, and every few
   // seconds until it listens (a server then outlives lost links: hal/net.ts).
   let retry: ReturnType<typeof setInterval> | undefined;
-  const open = (): void => {
+  const open = function (): void {
     if (server || stopped) return;
     try {
       server = serveHttp(
         board.net,
         config.interfaces.http,
-        (head) => routeRequest(routes, guard, head),
-        (listened: TcpServer) => {
+        function (head) {
+          return routeRequest(routes, guard, head);
+        },
+        function (listened: TcpServer): void {
           server = listened;
           listening = true;
           if (retry !== undefined) clearInterval(retry);
@@ -164,7 +170,7 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
       waiting = (error as Error).message;
     }
   };
-  board.net.onLink((up: boolean) => {
+  board.net.onLink(function (up: boolean): void {
     if (up) open();
   });
   open();
@@ -173,4 +179,4 @@ export function boot(board: Board, image: Image, ready?: (device: Device) => voi
     timers.push(retry);
   }
   return device;
-}
+};

@@ -5,18 +5,24 @@ import type { RequestHead } from './core/http-parser';
  * Routing, decided from the request's head (before any of the body is read): the route with the
  * request's method and exact path; HEAD is served by the GET route (without its body). Unknown
  * paths get 404, known paths with another method 405 (with Allow).
+ *
+ * Access control in one place: a public route is served; any other route only if the guard
+ * (modules/accounts) grants it. Without a guard, every non-public route is refused with 401: a
+ * route never opens by accident (S1.1-01). (One function: on Kaluma each holds its bytecode.)
  */
-export function findRoute(routes: Route[], method: string, path: string): Route | HttpResponse {
+export function routeRequest(routes: Route[], guard: Guard | undefined, head: RequestHead): RouteHandler | HttpResponse {
+  const method = head.method;
   const wanted = method === 'HEAD' ? 'GET' : method;
   let allow = '';
   for (let i = 0; i < routes.length; i++) {
     const r = routes[i];
-    if (r.path !== path) continue;
+    if (r.path !== head.path) continue;
     if (r.method !== wanted) {
       allow += (allow ? ', ' : '') + r.method + (r.method === 'GET' ? ', HEAD' : '');
       continue;
     }
-    return r;
+    if (r.access === 'public') return r.handler;
+    return (guard ? guard(head, r) : problem(401, 'unauthenticated', 'this image has no authentication module')) || r.handler;
   }
   if (allow) {
     const response = problem(405, 'method-not-allowed', method + ' is not allowed here');
@@ -24,17 +30,4 @@ export function findRoute(routes: Route[], method: string, path: string): Route 
     return response;
   }
   return problem(404, 'not-found', 'no such route');
-}
-
-/**
- * Access control in one place: a public route is served; any other route only if the guard
- * (modules/accounts) grants it. Without a guard, every non-public route is refused with 401: a
- * route never opens by accident (S1.1-01).
- */
-export function routeRequest(routes: Route[], guard: Guard | undefined, head: RequestHead): RouteHandler | HttpResponse {
-  const found = findRoute(routes, head.method, head.path);
-  if (!('handler' in found)) return found;
-  if (found.access === 'public') return found.handler;
-  const refused = guard ? guard(head, found) : problem(401, 'unauthenticated', 'this image has no authentication module');
-  return refused || found.handler;
 }

@@ -1,8 +1,9 @@
 import { build as esbuild, type BuildOptions } from 'esbuild';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { defineImage, type Image } from '../device/image';
 import { PROFILES, type Target } from './profiles';
 
 /**
@@ -71,6 +72,10 @@ function deviceOptions(target: 'kaluma' | 'espruino'): BuildOptions {
     // the profile check reports them with their source location instead of a bundler error.
     external: PROFILES[target].builtinModules.concat(['node:*']),
     banner: target === 'kaluma' ? { js: "'use strict';" } : undefined,
+    // Statements labelled HOSHI_HOST run on the host only (tests, the simulator, the host target):
+    // the configuration checks of firmware/device/image.ts, which buildImage runs on the host
+    // instead, and the one that keeps boot's binding on the host (firmware/device/boot.ts).
+    dropLabels: ['HOSHI_HOST'],
   };
 }
 
@@ -114,7 +119,15 @@ function entryFor(example: string, manifest: Manifest, target: Target, board: st
   ].join('\n');
 }
 
-/** Builds one example for one target into dist/<example>/<target>/. */
+/**
+ * Imports an image module (an example's `image.ts`) on the host and checks its configuration:
+ * a bad configuration throws here, at build time, naming the field.
+ */
+export async function loadImage(file: string): Promise<Image> {
+  const module = (await import(pathToFileURL(file).href)) as { default: Image };
+  return defineImage(module.default);
+}
+
 /** Boards of each device target besides the manifest's own (another board of the same runtime). */
 export const BOARDS_OF: { [target in Target]: string[] } = {
   kaluma: ['kaluma-pico-w', 'kaluma-pico'],
@@ -131,6 +144,9 @@ export async function buildImage(example: string, target: Target, outDir = join(
   const board = boardOverride ?? manifest.boards[target];
   if (!board) throw new Error('example ' + example + ' declares no board for target ' + target + ' (manifest.json "boards")');
   if (!BOARDS_OF[target].includes(board)) throw new Error('board ' + board + ' does not run ' + target + ' (boards: ' + BOARDS_OF[target].join(', ') + ')');
+  // The configuration is checked here, on the host, for every target: device bundles do not carry
+  // the checks (firmware/device/image.ts), so `hoshi flash` and the engine check rely on this.
+  await loadImage(join(ROOT, 'examples', example, manifest.entry));
   const dir = join(outDir, example, boardOverride && boardOverride !== manifest.boards[target] ? board : target);
   mkdirSync(dir, { recursive: true });
   const entry = entryFor(example, manifest, target, board);

@@ -3,7 +3,7 @@ import type { KeyRing, Store, StoreReserve, UnitRandom } from '../../firmware/de
 import type { BlockCipher, CryptoProvider } from '../../hal/crypto';
 import type { Entropy } from '../../hal/entropy';
 import { createDrbg, drbgGenerate, drbgInstantiateForUnit, Limits, type Drbg } from '../crypto/drbg';
-import { hkdfExpand, hkdfExtract } from '../crypto/hkdf';
+import { hkdfExpand } from '../crypto/hkdf';
 
 /**
  * The device's key hierarchy (S1.1-11). Its root is the device secret: 32 bytes the factory's
@@ -15,16 +15,26 @@ import { hkdfExpand, hkdfExtract } from '../crypto/hkdf';
  * What this protects against, and what it cannot: docs/security.md.
  */
 
-/** Every purpose a key is derived for: its HKDF info label and its length in bytes. */
+/** The HKDF labels (a const enum: the bundler writes them into the code, no object held on the device). */
+const enum Label {
+  SALT = 'hoshi keys v1',
+  STORE_SEAL = 'hoshi store seal v1',
+  DEFAULT_PASSWORD = 'hoshi default password v1',
+}
+
+/**
+ * Every purpose a key is derived for: its HKDF info label and its length in bytes. For the host
+ * and the tests: `deviceKeys` spells the same two out (test/keys.test.ts derives every purpose here).
+ */
 export const KEY_PURPOSES = {
   /** AES-128 key of the state store's sealed values (AES-CCM). */
-  'store-seal': { label: 'hoshi store seal v1', bytes: 16 },
+  'store-seal': { label: Label.STORE_SEAL as string, bytes: 16 },
   /** HMAC key of the default password's check value (provisioning record version 2, modules/accounts). */
-  'default-password': { label: 'hoshi default password v1', bytes: 32 },
+  'default-password': { label: Label.DEFAULT_PASSWORD as string, bytes: 32 },
 };
 export type KeyPurpose = keyof typeof KEY_PURPOSES;
 
-export const KEYS_SALT = 'hoshi keys v1';
+export const KEYS_SALT: string = Label.SALT;
 
 /** The unit's keys (core/services KeyRing), typed by purpose. */
 export interface DeviceKeys extends KeyRing {
@@ -39,36 +49,45 @@ export function deviceKeys(p: CryptoProvider, deviceSecret: Uint8Array): DeviceK
   let prk: Uint8Array | undefined;
   const keys: { [purpose: string]: Uint8Array } = {};
   const ciphers: { [purpose: string]: BlockCipher } = {};
-  const key = (purpose: KeyPurpose): Uint8Array => {
-    const spec = KEY_PURPOSES[purpose];
-    if (!spec) throw new Error('keys: unknown purpose ' + purpose);
+  // Function expressions, not arrows, for closures that live as long as the device (8 bytes each on Kaluma).
+  const key = function (purpose: KeyPurpose): Uint8Array {
+    const label = purpose === 'store-seal' ? Label.STORE_SEAL : purpose === 'default-password' ? Label.DEFAULT_PASSWORD : '';
+    if (!label) throw new Error('keys: unknown purpose ' + purpose);
     if (!keys[purpose]) {
-      if (!prk) prk = hkdfExtract(p, utf8Bytes(KEYS_SALT), secret);
-      keys[purpose] = hkdfExpand(p, prk, utf8Bytes(spec.label), spec.bytes);
+      // HKDF-Extract (RFC 5869 §2.2) with a non-empty salt: PRK = HMAC(salt, device secret).
+      if (!prk) prk = p.hmacSha256(utf8Bytes(Label.SALT), secret);
+      keys[purpose] = hkdfExpand(p, prk, utf8Bytes(label), purpose === 'store-seal' ? 16 : 32);
     }
     return keys[purpose];
   };
   return {
     key: key,
-    cipher: (purpose: KeyPurpose): BlockCipher => {
+    cipher: function (purpose: KeyPurpose): BlockCipher {
       // Derived on first use, so a boot that seals nothing pays nothing (HKDF costs ≈ 1 s on Kaluma).
-      const real = (): BlockCipher => {
+      const real = function (): BlockCipher {
         if (!ciphers[purpose]) ciphers[purpose] = p.aes(key(purpose));
         return ciphers[purpose];
       };
       return {
-        encryptBlocks: (blocks: Uint8Array): Uint8Array => real().encryptBlocks(blocks),
-        cbcMac: (blocks: Uint8Array): Uint8Array => real().cbcMac(blocks),
+        encryptBlocks: function (blocks: Uint8Array): Uint8Array {
+          return real().encryptBlocks(blocks);
+        },
+        cbcMac: function (blocks: Uint8Array): Uint8Array {
+          return real().cbcMac(blocks);
+        },
       };
     },
   };
 }
 
-/** Store key of the DRBG's persisted output (sealed). */
-export const RANDOM_STATE_KEY = 'hoshi.drbg';
+/** Store key of the DRBG's persisted output (sealed); a const enum: the bundler writes it into the code. */
+const enum Key {
+  RANDOM_STATE = 'hoshi.drbg',
+}
+export const RANDOM_STATE_KEY: string = Key.RANDOM_STATE;
 
 /** Room the DRBG's carry keeps in the store: it is written before any output, so it must never be refused. */
-export const RANDOM_RESERVE: StoreReserve = { key: RANDOM_STATE_KEY, bytes: 32, sealed: true };
+export const RANDOM_RESERVE: StoreReserve = { key: Key.RANDOM_STATE, bytes: 32, sealed: true };
 
 /**
  * The unit's random bytes: HMAC_DRBG (modules/crypto/drbg) instantiated on first use at each boot
@@ -84,20 +103,24 @@ export function unitRandom(p: CryptoProvider, drbgSeed: Uint8Array, entropy: Ent
   let drbg: Drbg | undefined;
   let quality: string | undefined;
   let note: string | undefined;
-  const instantiate = (): Drbg => {
+  const instantiate = function (): Drbg {
     const d = createDrbg(p);
-    const previous = store.read(RANDOM_STATE_KEY);
+    const previous = store.read(Key.RANDOM_STATE);
     note = previous.ok ? undefined : 'no previous carry: ' + previous.reason;
     quality = drbgInstantiateForUnit(d, drbgSeed, entropy, store.stamp(), previous.ok ? previous.value : undefined);
-    store.set(RANDOM_STATE_KEY, drbgGenerate(d, 32), true);
+    store.set(Key.RANDOM_STATE, drbgGenerate(d, 32), true);
     return d;
   };
   return {
-    bytes: (length: number): Uint8Array => {
+    bytes: function (length: number): Uint8Array {
       if (!drbg || drbg.counter > Limits.RESEED_INTERVAL) drbg = instantiate();
       return drbgGenerate(drbg, length);
     },
-    quality: (): string | undefined => quality,
-    note: (): string | undefined => note,
+    quality: function (): string | undefined {
+      return quality;
+    },
+    note: function (): string | undefined {
+      return note;
+    },
   };
 }

@@ -22,6 +22,8 @@ export const enum Record {
   TRAILER = 4,
   /** Largest fields area accepted (the record fits in one 4 KB sector with room to spare). */
   MAX_FIELDS = 2048,
+  /** Bytes read from the partition: the largest record (header, fields, trailer). */
+  READ = HEADER + MAX_FIELDS + TRAILER,
   /** Field tags. Each appears exactly once: 1..3 in version 1, 1..8 in version 2; any other tag is refused. */
   FIELD_SERIAL = 0x01,
   FIELD_DEVICE_SECRET = 0x02,
@@ -111,89 +113,88 @@ export type ProvisioningResult =
   | { ok: true; record: ProvisioningRecord }
   | { ok: false; reason: ProvisioningReason };
 
-function fail(reason: ProvisioningReason): ProvisioningResult {
-  return { ok: false, reason: reason };
-}
-
-/** True if every byte of `b` equals its first byte (an all-zero or all-0xff "secret"). */
-function constant(b: Uint8Array): boolean {
-  for (let i = 1; i < b.length; i++) if (b[i] !== b[0]) return false;
-  return true;
-}
-
-/** A non-constant copy of `value` if it is `n` bytes long, else undefined. */
-function exact(value: Uint8Array, n: number): Uint8Array | undefined {
-  return value.length === n && !constant(value) ? new Uint8Array(value) : undefined;
-}
-
 /**
  * Parses a provisioning record from the start of `bytes` (untrusted stored bytes): returns the
  * record or the reason it was refused. Never throws on any input. Reads versions 1 and 2; a
  * version-1 record has no `verifier` nor `defaultCheck`.
+ *
+ * One function, the fields checked in one loop by tag (on Kaluma every function's bytecode stays in
+ * the heap while the function is reachable: a helper per check or per field would cost more than
+ * the checks).
+ *
+ * `release`: the caller parses once and never again (boot on a device: modules get the record from
+ * their context). The parser then drops its own binding, so that on Kaluma its bytecode (about 900
+ * bytes) is freed once it returns; a later call would throw. Hence a `let`, not a declaration.
  */
-export function parseProvisioning(bytes: Uint8Array): ProvisioningResult {
-  if (bytes.length < Record.HEADER + Record.TRAILER) return fail('bad-length');
+export let parseProvisioning = function (bytes: Uint8Array, release?: boolean): ProvisioningResult {
+  if (release) parseProvisioning = undefined as never;
+  let reason: ProvisioningReason = 'bad-length';
   let erased = true;
-  for (let i = 0; i < Record.HEADER; i++) if (bytes[i] !== 0xff) erased = false;
-  if (erased) return fail('erased');
-  for (let i = 0; i < 4; i++) if (bytes[i] !== PROVISIONING_MAGIC[i]) return fail('bad-magic');
+  for (let i = 0; i < Record.HEADER && i < bytes.length; i++) if (bytes[i] !== 0xff) erased = false;
   const version = bytes[4];
-  if (version !== Record.VERSION && version !== Record.VERSION_1) return fail('bad-version');
-  if (bytes[5] !== 0) return fail('bad-flags');
   const length = u16(bytes, 6);
   const end = Record.HEADER + length;
-  if (length > Record.MAX_FIELDS || end + Record.TRAILER > bytes.length) return fail('bad-length');
-  const stored = u32(bytes, end);
-  if (crc32(bytes, 0, end) !== stored) return fail('bad-crc');
+  if (bytes.length < Record.HEADER + Record.TRAILER) return { ok: false, reason: reason };
+  if (erased) reason = 'erased';
+  // PROVISIONING_MAGIC, "HSPR", as two little-endian halves.
+  else if (u16(bytes, 0) !== 0x5348 || u16(bytes, 2) !== 0x5250) reason = 'bad-magic';
+  else if (version !== Record.VERSION && version !== Record.VERSION_1) reason = 'bad-version';
+  else if (bytes[5] !== 0) reason = 'bad-flags';
+  else if (length > Record.MAX_FIELDS || end + Record.TRAILER > bytes.length) reason = 'bad-length';
+  else if (crc32(bytes, 0, end) !== u32(bytes, end)) reason = 'bad-crc';
+  else reason = 'missing-field';
+  if (reason !== 'missing-field') return { ok: false, reason: reason };
 
   // The highest tag this version has; tags 1..last each once (bit `tag` of `seen`).
   const last = version === Record.VERSION ? Record.FIELD_DEFAULT_CHECK : Record.FIELD_DRBG_SEED;
   let seen = 0;
-  let serial = '';
-  const got: (Uint8Array | undefined)[] = [];
+  const got: Uint8Array[] = [];
   let iterations = 0;
   let at = Record.HEADER;
   while (at < end) {
-    if (at + 2 > end) return fail('bad-field');
     const tag = bytes[at];
     const n = bytes[at + 1];
     const value = bytes.subarray(at + 2, at + 2 + n);
-    if (at + 2 + n > end) return fail('bad-field');
+    if (at + 2 > end || at + 2 + n > end) return { ok: false, reason: 'bad-field' };
     at += 2 + n;
-    if (tag < 1 || tag > last) return fail('unknown-field');
-    if (seen & (1 << tag)) return fail('duplicate-field');
+    if (tag < 1 || tag > last) return { ok: false, reason: 'unknown-field' };
+    if (seen & (1 << tag)) return { ok: false, reason: 'duplicate-field' };
     seen |= 1 << tag;
-    if (tag === Record.FIELD_SERIAL) {
-      if (n < Record.SERIAL_MIN || n > Record.SERIAL_MAX) return fail('bad-serial');
-      for (let i = 0; i < n; i++) if (value[i] < 0x21 || value[i] > 0x7e) return fail('bad-serial');
-      serial = bytesAscii(value);
-    } else if (tag === Record.FIELD_DEVICE_SECRET) {
-      if (!(got[tag] = exact(value, Record.DEVICE_SECRET_BYTES))) return fail('bad-secret');
-    } else if (tag === Record.FIELD_DRBG_SEED) {
-      if (!(got[tag] = exact(value, Record.DRBG_SEED_BYTES))) return fail('bad-seed');
-    } else if (tag === Record.FIELD_SALT) {
-      if (n < Record.SALT_MIN || n > Record.SALT_MAX || constant(value)) return fail('bad-verifier');
-      got[tag] = new Uint8Array(value);
-    } else if (tag === Record.FIELD_ITERATIONS) {
-      iterations = n === 4 ? u32(value, 0) : 0;
-      if (iterations < Record.ITERATIONS_MIN || iterations > Record.ITERATIONS_MAX) return fail('bad-verifier');
-    } else if (tag === Record.FIELD_DEFAULT_CHECK) {
-      if (!(got[tag] = exact(value, Record.KEY_BYTES))) return fail('bad-default-check');
-    } else if (!(got[tag] = exact(value, Record.KEY_BYTES))) {
-      return fail('bad-verifier'); // StoredKey, ServerKey
+    // Each field's length range (the device secret, StoredKey, ServerKey and the default check:
+    // KEY_BYTES, which equals DEVICE_SECRET_BYTES); the serial must be printable, the iteration
+    // count in range, and every other field not constant (all bytes equal: an all-zero or erased
+    // "secret").
+    const min =
+      tag === Record.FIELD_SERIAL ? Record.SERIAL_MIN : tag === Record.FIELD_DRBG_SEED ? Record.DRBG_SEED_BYTES : tag === Record.FIELD_SALT ? Record.SALT_MIN : tag === Record.FIELD_ITERATIONS ? 4 : Record.KEY_BYTES;
+    const max = tag === Record.FIELD_SERIAL ? Record.SERIAL_MAX : tag === Record.FIELD_SALT ? Record.SALT_MAX : min;
+    let good = n >= min && n <= max;
+    let varied = tag === Record.FIELD_SERIAL || tag === Record.FIELD_ITERATIONS;
+    for (let i = 0; i < n; i++) {
+      if (value[i] !== value[0]) varied = true;
+      if (tag === Record.FIELD_SERIAL && (value[i] < 0x21 || value[i] > 0x7e)) good = false;
     }
+    if (tag === Record.FIELD_ITERATIONS && good) {
+      iterations = u32(value, 0);
+      good = iterations >= Record.ITERATIONS_MIN && iterations <= Record.ITERATIONS_MAX;
+    }
+    if (!good || !varied) {
+      return {
+        ok: false,
+        reason: tag === Record.FIELD_SERIAL ? 'bad-serial' : tag === Record.FIELD_DEVICE_SECRET ? 'bad-secret' : tag === Record.FIELD_DRBG_SEED ? 'bad-seed' : tag === Record.FIELD_DEFAULT_CHECK ? 'bad-default-check' : 'bad-verifier',
+      };
+    }
+    got[tag] = new Uint8Array(value);
   }
-  if (seen !== (1 << (last + 1)) - 2) return fail('missing-field');
-  const record: ProvisioningRecord = { serial: serial, deviceSecret: got[Record.FIELD_DEVICE_SECRET]!, drbgSeed: got[Record.FIELD_DRBG_SEED]! };
+  if (seen !== (1 << (last + 1)) - 2) return { ok: false, reason: reason };
+  const record: ProvisioningRecord = { serial: bytesAscii(got[Record.FIELD_SERIAL]), deviceSecret: got[Record.FIELD_DEVICE_SECRET], drbgSeed: got[Record.FIELD_DRBG_SEED] };
   if (version === Record.VERSION) {
-    record.verifier = { salt: got[Record.FIELD_SALT]!, iterations: iterations, storedKey: got[Record.FIELD_STORED_KEY]!, serverKey: got[Record.FIELD_SERVER_KEY]! };
+    record.verifier = { salt: got[Record.FIELD_SALT], iterations: iterations, storedKey: got[Record.FIELD_STORED_KEY], serverKey: got[Record.FIELD_SERVER_KEY] };
     record.defaultCheck = got[Record.FIELD_DEFAULT_CHECK];
   }
   return { ok: true, record: record };
-}
+};
 
 /** Reads and parses the record at the start of the provisioning partition. */
 export function readProvisioning(flash: Flash): ProvisioningResult {
-  const n = Record.HEADER + Record.MAX_FIELDS + Record.TRAILER;
-  return parseProvisioning(flash.read(0, n < flash.size ? n : flash.size));
+  return parseProvisioning(flash.read(0, Record.READ < flash.size ? Record.READ : flash.size));
 }
