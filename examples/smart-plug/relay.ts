@@ -22,7 +22,11 @@ export const SCHEDULE_KEY = Key.SCHEDULE;
  * Until an authentication module grants "user" and "admin", the router refuses those routes (deny
  * by default).
  */
-export function relay(pins: { [board: string]: Pin }): HoshiModule {
+export let relay = function (pins: { [board: string]: Pin }): HoshiModule {
+  // A device composes its image once: the factory lets go of itself (firmware/device/boot.ts).
+  let once = true;
+  HOSHI_HOST: once = false;
+  if (once) relay = undefined as never;
   return {
     name: 'relay',
     // The relay's state and schedule can always be stored, however full other keys make the store.
@@ -111,4 +115,4 @@ export function relay(pins: { [board: string]: Pin }): HoshiModule {
       });
     },
   };
-}
+};

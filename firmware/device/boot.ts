@@ -68,12 +68,12 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
     const r = image.modules[i].reserve;
     if (r) for (let j = 0; j < r.length; j++) reserve.push(r[j]);
   }
-  const keys = record ? deviceKeys(board.crypto, record.deviceSecret) : undefined;
-  const store = openStore(board.partitions.state, keys ? { seal: keys.cipher('store-seal'), reserve: reserve } : { reserve: reserve });
+  const keys = record ? deviceKeys(board.crypto, record.deviceSecret, once) : undefined;
+  const store = openStore(board.partitions.state, keys ? { seal: keys.cipher('store-seal'), reserve: reserve, once: once } : { reserve: reserve, once: once });
   for (let i = 0; i < store.report.skipped.length; i++) console.log('[hoshi] store: ' + store.report.skipped[i]);
-  const random = record ? unitRandom(board.crypto, record.drbgSeed, board.entropy, store) : undefined;
+  const random = record ? unitRandom(board.crypto, record.drbgSeed, board.entropy, store, once) : undefined;
 
-  const assets = openAssets(moduleBoard.partitions.assets);
+  const assets = openAssets(moduleBoard.partitions.assets, once);
   if (assets.problem()) console.log('[hoshi] assets: ' + assets.problem());
 
   const routes: Route[] = [];
@@ -114,6 +114,9 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
     },
   };
   for (let i = 0; i < image.modules.length; i++) image.modules[i].start(context);
+  // On a device the modules have started for good: their factories and start functions can go
+  // (each factory let go of its own binding), and with them their code, on Kaluma about 4 KB.
+  if (once) image.modules.splice(0, image.modules.length);
 
   let server: TcpServer | undefined;
   let listening = false;

@@ -75,7 +75,9 @@ function deviceOptions(target: 'kaluma' | 'espruino'): BuildOptions {
     // Statements labelled HOSHI_HOST run on the host only (tests, the simulator, the host target):
     // the configuration checks of firmware/device/image.ts, which buildImage runs on the host
     // instead, and the one that keeps boot's binding on the host (firmware/device/boot.ts).
-    dropLabels: ['HOSHI_HOST'],
+    // Statements labelled KALUMA_ONLY stay in Kaluma bundles (and on the host) only: what pays on
+    // JerryScript's heap but costs Espruino time (core/crc32.ts).
+    dropLabels: target === 'kaluma' ? ['HOSHI_HOST'] : ['HOSHI_HOST', 'KALUMA_ONLY'],
   };
 }
 

@@ -249,7 +249,13 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
   runtime.setMaxStackSize(512 * 1024);
   const vm = runtime.newContext();
   const logs: string[] = [];
-  const budget = options.budgetBytes ?? Math.round(imageBudget(code, PROFILES[target]).bytes * PROFILES[target].quickjsFactor);
+  const profile = PROFILES[target];
+  const image = imageBudget(code, profile);
+  const budget = options.budgetBytes ?? Math.round(image.bytes * profile.quickjsFactor);
+  // Where the profile's budget is on what the image holds once booted (Kaluma, which frees the code
+  // that has run its once: profiles.ts), the run is also bounded by the whole heap at its peak.
+  const retained = options.budgetBytes === undefined && profile.quickjsPeakFactor !== undefined;
+  const peakLimit = retained ? Math.round((2 * profile.heapBudget - image.runtime) * profile.quickjsPeakFactor!) : budget;
   const report: EngineReport = { target, booted: false, logs, baselineBytes: 0, bootBytes: 0, peakBytes: 0, budgetBytes: budget, replies: [], values: [], missing: [], swallowed: [] };
   // QuickJS's own memory limit counts nothing in this WebAssembly build (malloc_usable_size is
   // unavailable), so the budget is enforced here: memory in use is sampled at every 16th interrupt
@@ -270,7 +276,7 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
   });
   const checkBudget = (): void => {
     sample();
-    if (overBudget) throw new Error('out of memory: ' + report.peakBytes + ' bytes over the empty engine, budget ' + budget);
+    if (overBudget) throw new Error('out of memory: ' + report.peakBytes + ' bytes over the empty engine, limit ' + limit);
   };
   const evaluate = (source: string, file: string): void => {
     const result = vm.evalCode(source, file);
@@ -317,11 +323,12 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
     if (options.prelude) evaluate(options.prelude, 'prelude.js');
     settle();
     report.baselineBytes = memoryUsed(runtime, vm);
-    limit = budget;
+    limit = peakLimit;
     evaluate(PROFILES[target].hoisting ? code : unhoistFunctions(code), 'app.js');
     checkBudget();
     settle();
     report.bootBytes = memoryUsed(runtime, vm) - report.baselineBytes;
+    if (retained && report.bootBytes > budget) throw new Error('out of memory: the image holds ' + report.bootBytes + ' bytes once booted, budget ' + budget);
     report.booted = options.library === true || options.serverLater === true || value('!!(__engine.server && __engine.server.listening)') === true;
     if (!report.booted) throw new Error('the bundle evaluated but its HTTP server is not listening');
     for (const probe of options.probes ?? []) {

@@ -127,7 +127,11 @@ function bearer(headers: { [name: string]: string }): Uint8Array | undefined {
  *   proof is checked; growing delays, then lockouts up to an hour; per source and for the device.
  * - The access guard: every non-public route needs a live session.
  */
-export function accounts(options?: AccountsOptions): HoshiModule {
+export let accounts = function (options?: AccountsOptions): HoshiModule {
+  // A device composes its image once: the factory lets go of itself (firmware/device/boot.ts).
+  let once = true;
+  HOSHI_HOST: once = false;
+  if (once) accounts = undefined as never;
   const o = options || {};
   const forceChange = o.forceChange !== false;
   const minLength = o.minLength || 8;
@@ -184,7 +188,7 @@ export function accounts(options?: AccountsOptions): HoshiModule {
       // The verifier in force: the user's from the store, else the default from the record.
       const stored = store.read(VERIFIER_KEY);
       let userVerifier = stored.ok ? decodeVerifier(stored.value) : undefined;
-      if (!userVerifier && (stored.ok || stored.reason !== 'absent')) console.log('[accounts] stored password refused: the default is in force');
+      if (!userVerifier && (stored.ok || stored.reason !== 'absent')) console.log('[accounts] stored password refused: default in force');
 
       const failsStored = store.get(FAILS_KEY);
       let fails = failsStored && failsStored.length === 4 ? u32(failsStored, 0) : 0;
@@ -334,7 +338,7 @@ export function accounts(options?: AccountsOptions): HoshiModule {
         const v: ScramVerifier = { salt: decodeField(b.salt), iterations: b.iterations as number, storedKey: decodeField(b.storedKey), serverKey: decodeField(b.serverKey) };
         const n = v.iterations;
         if (!(v.salt.length >= Scram.MIN_SALT && v.salt.length <= Scram.MAX_SALT && typeof n === 'number' && n === Math.floor(n) && n >= Scram.MIN_ITERATIONS && n <= Scram.MAX_ITERATIONS && v.storedKey.length === Scram.KEY && v.serverKey.length === Scram.KEY)) {
-          return reply(problem(400, 'bad-verifier', 'salt: 16-64 bytes, iterations: 4096-10000000, storedKey and serverKey: 32 bytes; bytes in base64'));
+          return reply(problem(400, 'bad-verifier', 'salt 16-64 bytes, iterations 4096-10000000, keys 32 bytes; base64'));
         }
         const refusal = checkPassword(b.password, {
           minLength: minLength,
@@ -352,4 +356,4 @@ export function accounts(options?: AccountsOptions): HoshiModule {
       });
     },
   };
-}
+};

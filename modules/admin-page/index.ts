@@ -26,7 +26,11 @@ const enum Gzip {
  * is answered 503 `no-page` with the reason; the API works without it. The answer is always gzip
  * (every browser accepts it; `curl --compressed` for curl).
  */
-export function adminPage(): HoshiModule {
+export let adminPage = function (): HoshiModule {
+  // A device composes its image once: the factory lets go of itself (firmware/device/boot.ts).
+  let once = true;
+  HOSHI_HOST: once = false;
+  if (once) adminPage = undefined as never;
   return {
     name: 'admin-page',
     start: (context: ModuleContext): void => {
@@ -55,4 +59,4 @@ export function adminPage(): HoshiModule {
       });
     },
   };
-}
+};

@@ -5,7 +5,11 @@ import { json, type HoshiModule, type ModuleContext } from '../../firmware/devic
  * model number (S1.1-10), the installed firmware version (S1.1-06), the end of the support period
  * (S1.1-16) and where to report vulnerabilities (S1.1-05). Nothing secret: every field is public.
  */
-export function deviceInfo(): HoshiModule {
+export let deviceInfo = function (): HoshiModule {
+  // A device composes its image once: the factory lets go of itself (firmware/device/boot.ts).
+  let once = true;
+  HOSHI_HOST: once = false;
+  if (once) deviceInfo = undefined as never;
   return {
     name: 'device-info',
     start: function (context: ModuleContext): void {
@@ -34,4 +38,4 @@ export function deviceInfo(): HoshiModule {
       });
     },
   };
-}
+};

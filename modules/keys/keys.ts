@@ -43,7 +43,9 @@ export interface DeviceKeys extends KeyRing {
 }
 
 /** The key hierarchy of a unit whose provisioned device secret is `deviceSecret` (32 bytes). */
-export function deviceKeys(p: CryptoProvider, deviceSecret: Uint8Array): DeviceKeys {
+export let deviceKeys = function (p: CryptoProvider, deviceSecret: Uint8Array, release?: boolean): DeviceKeys {
+  // A device calls this once per boot (`release`): it then lets go of its binding, and on Kaluma of its code.
+  if (release) deviceKeys = undefined as never;
   if (!(deviceSecret instanceof Uint8Array) || deviceSecret.length !== 32) throw new RangeError('keys: the device secret must be 32 bytes');
   const secret = new Uint8Array(deviceSecret);
   let prk: Uint8Array | undefined;
@@ -78,7 +80,7 @@ export function deviceKeys(p: CryptoProvider, deviceSecret: Uint8Array): DeviceK
       };
     },
   };
-}
+};
 
 /** Store key of the DRBG's persisted output (sealed); a const enum: the bundler writes it into the code. */
 const enum Key {
@@ -99,7 +101,9 @@ export const RANDOM_RESERVE: StoreReserve = { key: Key.RANDOM_STATE, bytes: 32, 
  * boot accumulates in the carry. Reinstantiates the same way once RESEED_INTERVAL requests are
  * served. The store must be opened with the `store-seal` cipher.
  */
-export function unitRandom(p: CryptoProvider, drbgSeed: Uint8Array, entropy: Entropy, store: Store): UnitRandom {
+export let unitRandom = function (p: CryptoProvider, drbgSeed: Uint8Array, entropy: Entropy, store: Store, release?: boolean): UnitRandom {
+  // A device calls this once per boot (`release`): it then lets go of its binding, and on Kaluma of its code.
+  if (release) unitRandom = undefined as never;
   let drbg: Drbg | undefined;
   let quality: string | undefined;
   let note: string | undefined;
@@ -123,4 +127,4 @@ export function unitRandom(p: CryptoProvider, drbgSeed: Uint8Array, entropy: Ent
       return note;
     },
   };
-}
+};

@@ -84,7 +84,11 @@ export function parseWifiRequest(body: string): WifiRequest {
   return { ok: true, credentials: { ssid: v.ssid as string, passphrase: v.passphrase as string } };
 }
 
-export function wifi(): HoshiModule {
+export let wifi = function (): HoshiModule {
+  // A device composes its image once: the factory lets go of itself (firmware/device/boot.ts).
+  let once = true;
+  HOSHI_HOST: once = false;
+  if (once) wifi = undefined as never;
   return {
     name: 'wifi',
     // Credentials of the largest form (32-character SSID, 63-character passphrase), sealed.
@@ -162,4 +166,4 @@ export function wifi(): HoshiModule {
       });
     },
   };
-}
+};

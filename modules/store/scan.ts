@@ -29,7 +29,7 @@ interface Held {
  * Applies one committed record to `scan`: a SET replaces the key's entry in place (the key keeps
  * its position in the packing order), a new key goes last, a DELETE removes it.
  */
-function apply(scan: Scan, p: Parsed, s: number, o: number): void {
+let apply: ((scan: Scan, p: Parsed, s: number, o: number) => void) | undefined = function (scan: Scan, p: Parsed, s: number, o: number): void {
   const name = '#' + p.key;
   const old = scan.index[name];
   if (p.type === Format.TYPE_SET) {
@@ -50,15 +50,15 @@ function apply(scan: Scan, p: Parsed, s: number, o: number): void {
     delete scan.index[name];
     scan.names.splice(scan.names.indexOf(name), 1);
   }
-}
+};
 
-function drop(scan: Scan, held: Held[], why: string): void {
+let drop: ((scan: Scan, held: Held[], why: string) => void) | undefined = function (scan: Scan, held: Held[], why: string): void {
   if (held.length) scan.skipped.push(why + ': ' + held.length + ' uncommitted transaction record(s) dropped');
   held.splice(0, held.length);
-}
+};
 
 /** Reads the generation that starts at ring position `start`, sector by sector. */
-function scanGeneration(st: StoreState, start: number): Scan {
+let scanGeneration: ((st: StoreState, start: number) => Scan) | undefined = function (st: StoreState, start: number): Scan {
   const E = st.E;
   const scan: Scan = { complete: false, index: {}, names: [], live: 0, sectors: [], tail: E, skipped: [] };
   const gen = st.seqs[start];
@@ -80,41 +80,41 @@ function scanGeneration(st: StoreState, start: number): Scan {
       const p = parseRecord(b, at);
       if (!p) {
         scan.skipped.push('sector ' + s + ' offset ' + at + ': unreadable to the sector end');
-        drop(scan, held, 'sector ' + s);
+        drop!(scan, held, 'sector ' + s);
         break;
       }
       if (p.type === Format.TYPE_COMMIT) {
         const count = p.committed && crcOk(b, at, p.size) ? u32(b, at + Format.RECORD_HEADER) : -1;
         if (count === held.length) {
-          for (let j = 0; j < held.length; j++) apply(scan, held[j].p, held[j].s, held[j].o);
+          for (let j = 0; j < held.length; j++) apply!(scan, held[j].p, held[j].s, held[j].o);
           held.splice(0, held.length);
           inSnapshot = false;
         } else {
-          drop(scan, held, 'sector ' + s + ' offset ' + at + (count < 0 ? ': torn commit record' : ': commit record count differs'));
+          drop!(scan, held, 'sector ' + s + ' offset ' + at + (count < 0 ? ': torn commit record' : ': commit record count differs'));
         }
       } else if (inSnapshot || (p.flags & Format.FLAG_TXN) !== 0) {
-        if (!inSnapshot && (p.flags & Format.FLAG_BEGIN) !== 0) drop(scan, held, 'sector ' + s + ' offset ' + at + ': a new transaction begins');
+        if (!inSnapshot && (p.flags & Format.FLAG_BEGIN) !== 0) drop!(scan, held, 'sector ' + s + ' offset ' + at + ': a new transaction begins');
         held.push({ p: p, s: s, o: at });
       } else {
-        drop(scan, held, 'sector ' + s + ' offset ' + at);
+        drop!(scan, held, 'sector ' + s + ' offset ' + at);
         if (!p.committed) scan.skipped.push('sector ' + s + ' offset ' + at + ': torn record of "' + p.key + '"');
         else if (p.type === Format.TYPE_DELETE && !crcOk(b, at, p.size)) scan.skipped.push('sector ' + s + ' offset ' + at + ': corrupt delete record');
-        else apply(scan, p, s, at);
+        else apply!(scan, p, s, at);
       }
       at += p.size;
     }
     scan.tail = tail;
   }
-  drop(scan, held, 'end of the generation');
+  drop!(scan, held, 'end of the generation');
   scan.complete = !inSnapshot;
   return scan;
-}
+};
 
 /**
  * Finds the newest generation whose snapshot committed and makes it the state's: index, packing
  * order, live bytes, sectors, head and tail. Everything skipped goes to `st.report.skipped`.
  */
-export function recover(st: StoreState): void {
+export let recover: ((st: StoreState) => void) | undefined = function (st: StoreState): void {
   const skipped = st.report.skipped;
   const kinds = st.kinds;
   const seqs = st.seqs;
@@ -142,7 +142,7 @@ export function recover(st: StoreState): void {
   starts.sort((a, b) => seqs[b] - seqs[a]);
   let scan: Scan | undefined;
   for (let i = 0; i < starts.length && !scan; i++) {
-    const r = scanGeneration(st, starts[i]);
+    const r = scanGeneration!(st, starts[i]);
     if (r.complete) scan = r;
     else skipped.push('generation ' + seqs[starts[i]] + ' (sector ' + starts[i] + '): compaction interrupted, older generation used');
   }
@@ -166,4 +166,16 @@ export function recover(st: StoreState): void {
   st.report.generation = st.seqs[scan.sectors[0]];
   st.report.sectors = scan.sectors.length;
   st.report.keys = scan.names.length;
+};
+
+/**
+ * Lets the recovery code go: a device opens its store once per boot, and on Kaluma the code of
+ * these functions (about 3 KB of heap) is freed once nothing holds them. `openStore` calls this
+ * when asked (`once`); a later open then throws.
+ */
+export function releaseRecovery(): void {
+  recover = undefined;
+  scanGeneration = undefined;
+  apply = undefined;
+  drop = undefined;
 }

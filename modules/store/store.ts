@@ -3,7 +3,7 @@ import type { Flash } from '../../hal/flash';
 import { putU32 } from '../../firmware/device/core/bytes';
 import type { Store, StoreRead, StoreReserve } from '../../firmware/device/core/services';
 import { Format, checkKey, crcOk, openValue, parseRecord, valueFootprint } from './format';
-import { recover } from './scan';
+import { recover, releaseRecovery } from './scan';
 import type { StoreState } from './state';
 import { commitChanges, snapshotPacking } from './write';
 
@@ -44,6 +44,8 @@ export interface StoreOptions {
   reserve?: StoreReserve[];
   /** Called with each nonce just before a sealed value is programmed (audits and tests). */
   onNonce?: (nonce: Uint8Array) => void;
+  /** The only open of this program's life (boot on a device): the recovery code is let go after it. */
+  once?: boolean;
 }
 
 /** The value of `key` in the state, or why not. Never throws on stored bytes. */
@@ -109,7 +111,9 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
   }
   const half = Math.floor(N / 2);
   if (st.reserve.length && snapshotPacking(st, undefined, [], true).sectors > half - 1) throw new Error('store: the reserves alone need more than ' + (half - 1) + ' sectors');
+  if (!recover) throw new Error('store: opened once already, and the recovery code released');
   recover(st);
+  if (opts.once) releaseRecovery();
   // The budget in effect: more sectors when what is stored (a smaller budget than it was written
   // with, or new reserves) needs them, so that deletes and overwrites stay possible.
   const need = st.names.length || st.reserve.length ? snapshotPacking(st, undefined, [], true).sectors + 1 : 2;

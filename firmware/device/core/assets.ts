@@ -44,7 +44,9 @@ export interface Assets {
 }
 
 /** Opens the assets of `flash` (undefined: the board has no assets partition). */
-export function openAssets(flash: Flash | undefined): Assets {
+export let openAssets = function (flash: Flash | undefined, release?: boolean): Assets {
+  // A device calls this once per boot (`release`): it then lets go of its binding, and on Kaluma of its code.
+  if (release) openAssets = undefined as never;
   let problem = '';
   const spans: { [id: number]: AssetSpan } = {};
   if (!flash) problem = 'no assets partition';
@@ -82,4 +84,4 @@ export function openAssets(flash: Flash | undefined): Assets {
     read: (offset: number, length: number): Uint8Array => flash!.read(offset, length),
     problem: (): string => problem,
   };
-}
+};

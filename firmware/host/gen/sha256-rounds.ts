@@ -4,13 +4,13 @@
  * writes it; test/crypto.test.ts fails when the committed file differs from this output.
  *
  * Why generated: on JerryScript (Kaluma) a number outside ±2^27 is heap-allocated, so every
- * 32-bit word is held as two 16-bit halves (H, L) and no intermediate value exceeds 2^26. Eight
- * rounds are unrolled with the working variables renamed instead of shifted (a..h rotate by one
- * name per round); the message schedule W0..W63 is computed first into a scratch array. No
+ * 32-bit word is held as two 16-bit halves (H, L) and no intermediate value exceeds 2^26. The
+ * message schedule W0..W63 is computed first into a scratch array. No
  * compound assignment is emitted (`x = x & m` costs less than `x &= m` on JerryScript), and each
- * value is masked only where a carry or a rotation needs it. Unrolling sixteen rounds with the
- * schedule in 32 locals runs 21% faster but doubles the bytecode and triples the parse cost and
- * peak heap (docs/performance.md has both sets of figures): on a 180 KB heap the smaller wins.
+ * value is masked only where a carry or a rotation needs it. One round per pass, the working
+ * variables shifted by assignment: eight rounds unrolled per pass ran about 7 % faster on
+ * JerryScript but held 1.6 KB more of Kaluma's heap, and sixteen 21 % faster with twice the
+ * bytecode (docs/performance.md): on a 180 KB heap the smaller wins.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -84,32 +84,33 @@ export function sha256RoundsSource(): string {
   emit('    w[i + 1] = t1L & 65535;');
   emit('  }');
   emit('  // §6.2.2 step 3: T1 = h + Σ1(e) + Ch(e,f,g) + K[t] + W[t]; T2 = Σ0(a) + Maj(a,b,c); d = d + T1; h = T1 + T2;');
-  emit("  // then the names shift by one (h is the next round's a): eight rounds per pass.");
-  emit('  for (i = 0; i < 128; i = i + 16) {');
-  for (let j = 0; j < 8; j++) {
-    const n = (s: string): string => names[(names.indexOf(s) - j + 8) % 8]!;
-    const A = n('a');
-    const B = n('b');
-    const C = n('c');
-    const D = n('d');
-    const E = n('e');
-    const F = n('f');
-    const G = n('g');
-    const H = n('h');
-    const S1 = sigma(E, 6, 11, 25, false);
-    const S0 = sigma(A, 2, 13, 22, false);
-    // Ch(e,f,g) = g ^ (e & (f ^ g)); Maj(a,b,c) = (a & b) | (c & (a | b)): same functions as equations 4.2 and 4.3.
-    emit(`    t1L = ${H}L + ${S1[1]} + (${G}L ^ (${E}L & (${F}L ^ ${G}L))) + k[i + ${2 * j + 1}] + w[i + ${2 * j + 1}];`);
-    emit(`    t1H = ${H}H + ${S1[0]} + (${G}H ^ (${E}H & (${F}H ^ ${G}H))) + k[i + ${2 * j}] + w[i + ${2 * j}];`);
-    emit(`    t2L = ${S0[1]} + ((${A}L & ${B}L) | (${C}L & (${A}L | ${B}L)));`);
-    emit(`    t2H = ${S0[0]} + ((${A}H & ${B}H) | (${C}H & (${A}H | ${B}H)));`);
-    emit(`    ${D}L = ${D}L + t1L;`);
-    emit(`    ${D}H = (${D}H + t1H + (${D}L >>> 16)) & 65535;`);
-    emit(`    ${D}L = ${D}L & 65535;`);
-    emit(`    ${H}L = t1L + t2L;`);
-    emit(`    ${H}H = (t1H + t2H + (${H}L >>> 16)) & 65535;`);
-    emit(`    ${H}L = ${H}L & 65535;`);
-  }
+  emit('  // then h = g, g = f, f = e, e = d + T1, d = c, c = b, b = a, a = T1 + T2: one round per pass.');
+  emit('  for (i = 0; i < 128; i = i + 2) {');
+  const S1 = sigma('e', 6, 11, 25, false);
+  const S0 = sigma('a', 2, 13, 22, false);
+  // Ch(e,f,g) = g ^ (e & (f ^ g)); Maj(a,b,c) = (a & b) | (c & (a | b)): same functions as equations 4.2 and 4.3.
+  emit(`    t1L = hL + ${S1[1]} + (gL ^ (eL & (fL ^ gL))) + k[i + 1] + w[i + 1];`);
+  emit(`    t1H = hH + ${S1[0]} + (gH ^ (eH & (fH ^ gH))) + k[i] + w[i];`);
+  emit(`    t2L = ${S0[1]} + ((aL & bL) | (cL & (aL | bL)));`);
+  emit(`    t2H = ${S0[0]} + ((aH & bH) | (cH & (aH | bH)));`);
+  emit('    hL = gL;');
+  emit('    hH = gH;');
+  emit('    gL = fL;');
+  emit('    gH = fH;');
+  emit('    fL = eL;');
+  emit('    fH = eH;');
+  emit('    eL = dL + t1L;');
+  emit('    eH = (dH + t1H + (eL >>> 16)) & 65535;');
+  emit('    eL = eL & 65535;');
+  emit('    dL = cL;');
+  emit('    dH = cH;');
+  emit('    cL = bL;');
+  emit('    cH = bH;');
+  emit('    bL = aL;');
+  emit('    bH = aH;');
+  emit('    aL = t1L + t2L;');
+  emit('    aH = (t1H + t2H + (aL >>> 16)) & 65535;');
+  emit('    aL = aL & 65535;');
   emit('  }');
   emit('  // §6.2.2 step 4: H(i) = working variables + H(i-1).');
   for (let i = 0; i < 8; i++) {
