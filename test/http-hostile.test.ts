@@ -59,9 +59,11 @@ for (const target of ['kaluma', 'espruino'] as const) {
     // The peak over the booted image: the limits (2,048 head and 4,096 body bytes, held as bytes in
     // QuickJS too) plus one connection's state and the harness's segment in flight (12 KB of
     // QuickJS objects at most), whatever the flood: a 1 MB request line, 1 MB of headers, 10 MB bodies.
-    const extra = report.peakBytes - report.bootBytes;
-    t.true(extra < 2048 + 4096 + 12 * 1024, `peak ${report.peakBytes} over boot ${report.bootBytes}`);
-    t.log(`${target}: ${CASES.length} hostile cases; peak ${report.peakBytes} B, ${extra} B over the booted image, ${growth} B after the last case (QuickJS)`);
+    // (The peak while serving: on Kaluma the code that boot runs once is freed after it, so the
+    // peak while booting lies above what the image holds once booted.)
+    const extra = report.servingPeakBytes - report.bootBytes;
+    t.true(extra < 2048 + 4096 + 12 * 1024, `peak ${report.servingPeakBytes} over boot ${report.bootBytes}`);
+    t.log(`${target}: ${CASES.length} hostile cases; peak serving ${report.servingPeakBytes} B, ${extra} B over the booted image, ${growth} B after the last case (QuickJS)`);
     t.deepEqual(report.missing, []);
     t.deepEqual(report.swallowed, []);
   });

@@ -142,6 +142,8 @@ export interface EngineReport {
   bootBytes: number;
   /** Highest memory use seen while booting and serving, over the baseline, bytes (sampled). */
   peakBytes: number;
+  /** Highest memory use seen once booted (serving), over the baseline, bytes (sampled). */
+  servingPeakBytes: number;
   /** Limit the bundle ran under, over the baseline, bytes. */
   budgetBytes: number;
   replies: EngineReply[];
@@ -256,7 +258,7 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
   // that has run its once: profiles.ts), the run is also bounded by the whole heap at its peak.
   const retained = options.budgetBytes === undefined && profile.quickjsPeakFactor !== undefined;
   const peakLimit = retained ? Math.round((2 * profile.heapBudget - image.runtime) * profile.quickjsPeakFactor!) : budget;
-  const report: EngineReport = { target, booted: false, logs, baselineBytes: 0, bootBytes: 0, peakBytes: 0, budgetBytes: budget, replies: [], values: [], missing: [], swallowed: [] };
+  const report: EngineReport = { target, booted: false, logs, baselineBytes: 0, bootBytes: 0, peakBytes: 0, servingPeakBytes: 0, budgetBytes: budget, replies: [], values: [], missing: [], swallowed: [] };
   // QuickJS's own memory limit counts nothing in this WebAssembly build (malloc_usable_size is
   // unavailable), so the budget is enforced here: memory in use is sampled at every 16th interrupt
   // poll (QuickJS polls about every 10,000 bytecodes; a sample walks the whole heap) and between
@@ -264,9 +266,11 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
   const deadline = shouldInterruptAfterDeadline(Date.now() + (options.timeoutMs ?? 20000));
   let limit = Infinity;
   let overBudget = false;
+  let serving = false;
   const sample = (): void => {
     const used = memoryUsed(runtime, vm) - report.baselineBytes;
     if (used > report.peakBytes) report.peakBytes = used;
+    if (serving && used > report.servingPeakBytes) report.servingPeakBytes = used;
     if (used > limit) overBudget = true;
   };
   let polls = 0;
@@ -328,6 +332,8 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
     checkBudget();
     settle();
     report.bootBytes = memoryUsed(runtime, vm) - report.baselineBytes;
+    report.servingPeakBytes = report.bootBytes;
+    serving = true;
     if (retained && report.bootBytes > budget) throw new Error('out of memory: the image holds ' + report.bootBytes + ' bytes once booted, budget ' + budget);
     report.booted = options.library === true || options.serverLater === true || value('!!(__engine.server && __engine.server.listening)') === true;
     if (!report.booted) throw new Error('the bundle evaluated but its HTTP server is not listening');
@@ -407,6 +413,7 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
         memory: () => {
           const used = memoryUsed(runtime, vm) - report.baselineBytes;
           if (used > report.peakBytes) report.peakBytes = used;
+          if (used > report.servingPeakBytes) report.servingPeakBytes = used;
           return used;
         },
       });
