@@ -2,14 +2,15 @@ import { join } from 'node:path';
 import { Asset } from '../firmware/device/core/assets';
 import { buildAssets, buildCommonFilter, describeAssets, encodeAssets, heldOutPasswords, measureFalsePositives, randomProbes } from '../firmware/host/assets';
 import { bundleDevice, ROOT } from '../firmware/host/build';
+import { buildPage } from '../firmware/host/page';
 import type { DeviceTarget } from '../firmware/host/profiles';
 import { countOnRealEngine, hasValgrind } from '../firmware/host/real-engines';
 import { ms, table } from './crypto';
 
 /**
  * Assets rows of `npm run bench`: the container's bytes per asset, the common-password filter's
- * parameters and its measured false-positive rate (always), and on the real engines built from
- * source the cost of opening the assets (the filter's CRC-32 on first use) and of one lookup.
+ * parameters and its measured false-positive rate, the admin page raw and gzip (always), and on
+ * the real engines built from source the cost of opening the assets and of one lookup.
  * docs/formats/assets.md states the figures.
  */
 
@@ -22,6 +23,12 @@ export async function assetsBench(): Promise<void> {
   rows.push(['container (header, table, CRC, padding included)', '-', '-', String(container.length)]);
   console.log('\nassets: the container written next to the image (docs/formats/assets.md; 64 KB per board)');
   table(rows);
+  const page = await buildPage();
+  console.log('\nadmin page (modules/admin-page): one document, script and style inline');
+  table([
+    ['raw HTML', 'gzip (level 9, as served)'],
+    [String(page.html.length), String(page.gzip.length)],
+  ]);
 
   const filter = buildCommonFilter();
   const random = measureFalsePositives(filter.bytes, randomProbes(100000));
