@@ -196,7 +196,7 @@ export async function accountsBench(): Promise<void> {
   const hostInput = makeInput(256);
   const host = hostTimes(hostInput, 10);
   console.log('\nmodules/accounts: device cost of a request, from the parsed request to the reply (bench/device/accounts-ops.ts; RAM flash with the boards\' checks)');
-  table([['where', 'operation', 'ms'], ...ROWS.map(([key, what]) => ['host (Node ' + process.versions.node + ', pure-JS crypto)', what, host[key].toFixed(2)])]);
+  table([['where', 'operation', 'ms'], ...ROWS.map(([key, what]) => ['host (Node ' + process.versions.node + ', pure-JS crypto)', what, host[key] > 0.005 ? host[key].toFixed(2) : '< 0.01 (within the timer\'s noise)'])]);
 
   const engines: { [target in DeviceTarget]: string | undefined } = { kaluma: process.env.HOSHI_JERRY, espruino: process.env.HOSHI_ESPRUINO };
   if (!(engines.kaluma || engines.espruino) || !hasValgrind()) {

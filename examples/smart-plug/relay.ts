@@ -19,7 +19,7 @@ export const SCHEDULE_KEY = Key.SCHEDULE;
  * - `PUT /api/relay` (admin): body `{"on": true|false}`; anything else is refused with a reason;
  * - `GET /api/relay/schedule` (user) and `PUT /api/relay/schedule` (admin): daily switch times in UTC
  *   (examples/smart-plug/schedule.ts), applied once a minute while the board knows the wall time.
- * Until an authentication module grants "user" and "admin", the router refuses those routes (deny
+ * The router refuses those routes unless the access guard (modules/accounts) grants them (deny
  * by default).
  */
 export let relay = function (pins: { [board: string]: Pin }): HoshiModule {

@@ -15,9 +15,9 @@ const enum Join {
  *   the device recovers from a network loss by itself). The passphrase is never logged nor served.
  * - `GET /api/network/wifi` (admin): `{"ssid": "…", "joined": true|false, "error": {"error": code, "reason": "…"}|null}` (codes: core/errors, `wifi-*`).
  * - `PUT /api/network/wifi` (admin): `{"ssid": "…", "passphrase": "…"}` seals the credentials into
- *   the store and joins. Until an authentication module grants "admin", credentials arrive with
- *   `hoshi provision --wifi-ssid` instead (firmware/host/provision.ts writes them, sealed, into the
- *   unit's store).
+ *   the store and joins. Both are "admin" routes (granted by modules/accounts); credentials can also
+ *   arrive with `hoshi provision --wifi-ssid` (firmware/host/provision.ts writes them, sealed, into
+ *   the unit's store). Over plain HTTP the passphrase is readable on the LAN: docs/accounts.md.
  * Stored and received credentials are both untrusted input: checked before use, refused with a
  * reason.
  */

@@ -70,7 +70,7 @@ export interface HttpResponse {
 
 /**
  * Who may call a route. "public" routes serve only public information; every other level is
- * refused until an authentication module grants it (deny by default, S1.1-01).
+ * refused unless the access guard (modules/accounts) grants it (deny by default, S1.1-01).
  */
 export type Access = 'public' | 'user' | 'admin';
 
