@@ -8,7 +8,7 @@
  * message schedule W0..W63 is computed first into a scratch array. No
  * compound assignment is emitted (`x = x & m` costs less than `x &= m` on JerryScript), and each
  * value is masked only where a carry or a rotation needs it. One round per pass, the working
- * variables shifted by assignment: eight rounds unrolled per pass ran about 7 % faster on
+ * variables shifted by assignment: eight rounds unrolled per pass ran 6 % faster per KB on
  * JerryScript but held 1.6 KB more of Kaluma's heap, and sixteen 21 % faster with twice the
  * bytecode (docs/performance.md): on a 180 KB heap the smaller wins.
  */
