@@ -39,7 +39,7 @@ export interface Assets {
   find(id: number): AssetSpan | undefined;
   /** `length` bytes at `offset` of the partition. */
   read(offset: number, length: number): Uint8Array;
-  /** Why the partition or an asset was refused ("" if nothing was). */
+  /** Why the partition was refused ("" if it was not): docs/formats/assets.md has each reason. */
   problem(): string;
 }
 

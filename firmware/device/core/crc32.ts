@@ -31,11 +31,11 @@ function makeTable(): Int32Array {
   return t;
 }
 
-/** CRC-32 of `bytes[start..end)`, as an unsigned 32-bit number; `previous` continues the CRC of bytes before them. */
-export function crc32(bytes: Uint8Array, start: number, end: number, previous?: number): number {
+/** CRC-32 of `bytes[start..end)`, as an unsigned 32-bit number. */
+export function crc32(bytes: Uint8Array, start: number, end: number): number {
   if (!table) table = makeTable();
   const t = table;
-  let crc = (previous || 0) ^ -1;
+  let crc = -1;
   let x = 0;
   if (small) {
     for (let i = start; i < end; i++) {
