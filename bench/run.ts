@@ -9,6 +9,7 @@ import { cryptoBench } from './crypto';
 import { hostileBench } from './hostile';
 import { storeBench } from './store';
 import { assetsBench } from './assets';
+import { channelBench } from './channel';
 
 /**
  * npm run bench: sizes and memory, measured, never asserted. One row per example and target:
@@ -82,4 +83,5 @@ if (real.kaluma || real.espruino) {
 await cryptoBench();
 await storeBench();
 await assetsBench();
+await channelBench();
 await accountsBench();

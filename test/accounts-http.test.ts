@@ -2,7 +2,8 @@ import test from 'ava';
 import smartPlug from '../examples/smart-plug/image';
 import sensor from '../examples/env-sensor/image';
 import { startSimulator, type Simulator } from '../firmware/host/simulator';
-import { changePassword, ClientError, login } from '../firmware/host/client';
+import { changePassword, ClientError, login, Session } from '../firmware/host/client';
+import { parseSetupKey } from '../modules/channel/setup';
 
 /**
  * The accounts module in the simulated device, over real sockets: what an evaluator's tools see.
@@ -13,6 +14,11 @@ async function unit(t: { teardown(fn: () => void): void }, image = smartPlug): P
   const sim = await startSimulator({ image, quiet: true, iterations: 4096 });
   t.teardown(() => sim.stop());
   return sim;
+}
+
+/** The unit's setup key, read off its label as a client would. */
+function keyOf(sim: Simulator): Uint8Array {
+  return parseSetupKey(sim.label!.setupKey)!;
 }
 
 async function refusal(p: Promise<unknown>): Promise<ClientError> {
@@ -27,26 +33,55 @@ async function refusal(p: Promise<unknown>): Promise<ClientError> {
 
 test('over HTTP: three wrong guesses, then 429 with Retry-After; the label password once the wait is over, then the forced change', async (t) => {
   const sim = await unit(t);
-  for (let i = 0; i < 3; i++) t.is((await refusal(login(sim.url, 'wrong guess ' + i))).code, 'login-failed');
-  const held = await refusal(login(sim.url, sim.label!.defaultPassword));
+  const key = keyOf(sim);
+  for (let i = 0; i < 3; i++) t.is((await refusal(login(sim.url, 'wrong guess ' + i, key))).code, 'login-failed');
+  const held = await refusal(login(sim.url, sim.label!.defaultPassword, key));
   t.is(held.code, 'locked');
   t.is(held.status, 429);
   t.is(held.retryAfter, 2);
   await new Promise((resolve) => setTimeout(resolve, 2100));
-  const session = await login(sim.url, sim.label!.defaultPassword);
+  const session = await login(sim.url, sim.label!.defaultPassword, key);
   t.true(session.mustChange);
-  const put = await fetch(sim.url + '/api/relay', { method: 'PUT', headers: { Authorization: 'Bearer ' + session.token }, body: '{"on":true}' });
+  t.deepEqual(await session.state(), { access: 'admin', mustChange: true, expiresIn: 900 });
+  const put = await session.call('PUT', '/api/relay', { on: true });
   t.is(put.status, 403);
-  await changePassword(sim.url, session.token, 'amber-kettle-42-rowing', { iterations: 4096 });
-  const next = await login(sim.url, 'amber-kettle-42-rowing');
+  t.is(put.body.error, 'password-change-required');
+  await changePassword(session, key, 'amber-kettle-42-rowing', { iterations: 4096 });
+  const next = await login(sim.url, 'amber-kettle-42-rowing', key);
   t.false(next.mustChange);
-  const on = await fetch(sim.url + '/api/relay', { method: 'PUT', headers: { Authorization: 'Bearer ' + next.token }, body: '{"on":true}' });
+  const on = await next.call('PUT', '/api/relay', { on: true });
   t.is(on.status, 200);
+  t.deepEqual(on.body, { on: true });
   t.true(sim.io.outputs.relay);
+  // The same session's plain requests (a Bearer token is not enough) are refused and change nothing.
+  const plainPut = await fetch(sim.url + '/api/relay', { method: 'PUT', headers: { Authorization: 'Bearer ' + next.token }, body: '{"on":false}' });
+  t.is(plainPut.status, 400);
+  t.like(await plainPut.json(), { error: 'channel-required' });
+  t.true(sim.io.outputs.relay, 'the plain PUT did not switch the relay');
+  const plainGet = await fetch(sim.url + '/api/session', { headers: { Authorization: 'Bearer ' + next.token } });
+  t.is(plainGet.status, 400);
+  const refusedGet = await plainGet.json();
+  t.is(refusedGet.error, 'channel-required');
+  t.regex(refusedGet.reason, /Hoshi-Channel header/);
+  const plainLogout = await fetch(sim.url + '/api/logout', { method: 'POST', headers: { Authorization: 'Bearer ' + next.token } });
+  t.is((await plainLogout.json()).error, 'channel-required');
+  t.is((await next.state()).access, 'admin', 'the plain logout ended nothing');
   // The password and the count survive a reboot; sessions do not.
   await sim.reboot();
+  // (The simulator listens on another port after a reboot: the same session, at the new address.)
+  const after = new Session(sim.url, next.token, next.keys, false, next.expiresIn, next.iterations, {});
+  after.seq = next.seq;
+  t.is((await after.call('GET', '/api/session')).status, 401);
   t.is((await fetch(sim.url + '/api/session', { headers: { Authorization: 'Bearer ' + next.token } })).status, 401);
-  t.false((await login(sim.url, 'amber-kettle-42-rowing')).mustChange);
+  t.false((await login(sim.url, 'amber-kettle-42-rowing', key)).mustChange);
+});
+
+test('over HTTP: the label password under another setup key fails like a wrong password', async (t) => {
+  const sim = await unit(t);
+  const other = new Uint8Array(keyOf(sim));
+  other[0] ^= 1;
+  t.is((await refusal(login(sim.url, sim.label!.defaultPassword, other))).code, 'login-failed');
+  t.true((await login(sim.url, sim.label!.defaultPassword, keyOf(sim))).mustChange);
 });
 
 test('over HTTP: every non-public route of both examples answers 401 with WWW-Authenticate and Cache-Control: no-store without a session', async (t) => {
@@ -77,7 +112,7 @@ test('over HTTP: an oversized login is refused before it is read, and the device
   t.is(bad.status, 400);
   t.true((await bad.json()).reason.length > 5);
   t.is((await fetch(sim.url + '/api/info')).status, 200);
-  t.true((await login(sim.url, sim.label!.defaultPassword)).mustChange);
+  t.true((await login(sim.url, sim.label!.defaultPassword, keyOf(sim))).mustChange);
 });
 
 test('over HTTP: the common-password filter is served in slices of 4 KB at most, equal to the host builder\'s', async (t) => {

@@ -11,7 +11,10 @@ import { routeRequest } from '../firmware/device/router';
 import { jsCrypto } from '../modules/crypto/provider-js';
 import { deviceKeys, RANDOM_RESERVE, unitRandom } from '../modules/keys/keys';
 import { openStore } from '../modules/store/store';
-import { scramClient, scramVerifier, type ScramClientCrypto } from '../modules/accounts/scram';
+import { scramClient, scramVerifier, sessionSecret, type ScramClientCrypto } from '../modules/accounts/scram';
+import { CHANNEL_HEADER, channelKeys, COSE_ENCRYPT0, decodeProtected, openAnswer, pivOf, protectRequest, type ChannelKeys } from '../modules/channel/channel';
+import { scramPassword, SETUP_KEY_BYTES } from '../modules/channel/setup';
+import { base64Decode } from '../firmware/device/core/base64';
 import type { Store } from '../firmware/device/core/services';
 import smartPlug from '../examples/smart-plug/image';
 
@@ -27,19 +30,26 @@ export const TEST_ITERATIONS = 4096;
 export interface Unit {
   record: ProvisioningRecord;
   password: string;
+  /** The unit's setup key (record.setupKey): what the label gives every client. */
+  setupKey: Uint8Array;
 }
 
-/** A version-2 unit with a random default password (what `hoshi provision` makes, with few iterations). */
+/**
+ * A version-3 unit with a random default password and setup key (what `hoshi provision` makes,
+ * with few iterations): the verifier is over the password pre-hashed with the setup key.
+ */
 export function newUnit(password = 'dflt-' + randomBytes(6).toString('hex')): Unit {
   const secret = new Uint8Array(randomBytes(32));
+  const setupKey = new Uint8Array(randomBytes(SETUP_KEY_BYTES));
   const record: ProvisioningRecord = {
     serial: 'HSTEST' + randomBytes(4).toString('hex').toUpperCase(),
     deviceSecret: secret,
     drbgSeed: new Uint8Array(randomBytes(48)),
-    verifier: scramVerifier(CLIENT, password, new Uint8Array(randomBytes(16)), TEST_ITERATIONS),
+    verifier: scramVerifier(CLIENT, scramPassword(CLIENT, setupKey, password), new Uint8Array(randomBytes(16)), TEST_ITERATIONS),
     defaultCheck: jsCrypto.hmacSha256(deviceKeys(jsCrypto, secret).key('default-password'), new TextEncoder().encode(password)),
+    setupKey,
   };
-  return { record, password };
+  return { record, password, setupKey };
 }
 
 export interface Rig {
@@ -47,10 +57,13 @@ export interface Rig {
   flash: SimFlash;
   store: Store;
   routes: Route[];
+  /** The unit the rig runs (undefined: unprovisioned). */
+  unit: Unit | undefined;
   clock: { t: number };
   /** Moves the clock by `ms`. */
   advance(ms: number): void;
-  request(method: string, path: string, options?: { body?: unknown; token?: string; remote?: string; raw?: string; authorization?: string }): HttpResponse;
+  /** One request as it is (no channel): `bytes`, else `raw`, else `body` as JSON is its body. */
+  request(method: string, path: string, options?: { body?: unknown; token?: string; remote?: string; raw?: string; bytes?: Uint8Array; authorization?: string; headers?: { [name: string]: string } }): HttpResponse;
   /** Powers on again from the same flash (RAM state is gone). */
   reboot(): void;
   /** The board's pins (kept across reboots). */
@@ -62,7 +75,7 @@ export interface Rig {
 export function rig(module: () => HoshiModule, unit: Unit | undefined, backing: FlashBacking = memoryBacking(32 * 4096)): Rig {
   const clock = { t: 1_000_000 };
   const io = createHostIo();
-  const r = { backing, clock, routes: [] as Route[], io } as Rig;
+  const r = { backing, clock, routes: [] as Route[], io, unit } as Rig;
   let tasks: (() => void)[] = [];
   let guard: Guard | undefined;
   const powerOn = (): void => {
@@ -104,15 +117,15 @@ export function rig(module: () => HoshiModule, unit: Unit | undefined, backing: 
     for (const task of tasks) task();
   };
   r.request = (method, path, o = {}) => {
-    const headers: { [name: string]: string } = {};
+    const headers: { [name: string]: string } = { ...o.headers };
     if (o.token) headers['authorization'] = 'Bearer ' + o.token;
     if (o.authorization !== undefined) headers['authorization'] = o.authorization;
     const head = { method, path, headers, query: '', target: path, authority: '', minor: 1, contentLength: 0, expectContinue: false } as RequestHead;
     const routed = routeRequest(r.routes, guard, head);
     if (typeof routed !== 'function') return routed;
-    const text = o.raw ?? (o.body === undefined ? '' : JSON.stringify(o.body));
+    const bytes = o.bytes ?? new TextEncoder().encode(o.raw ?? (o.body === undefined ? '' : JSON.stringify(o.body)));
     let out: HttpResponse | undefined;
-    routed({ method, path, query: '', headers, body: new TextEncoder().encode(text), remote: o.remote ?? '' }, (x) => (out = x));
+    routed({ method, path, query: '', headers, body: bytes, remote: o.remote ?? '' }, (x) => (out = x));
     if (!out) throw new Error('no reply');
     return out;
   };
@@ -125,21 +138,100 @@ export function body(r: HttpResponse): any {
   return JSON.parse(typeof r.body === 'string' ? r.body : new TextDecoder().decode(r.body));
 }
 
-/** A whole SCRAM login against the rig; returns the final answer and whether the server proved itself. */
-export function login(r: Rig, password: string, remote = '192.0.2.1'): { status: number; body: any; response: HttpResponse; serverOk: boolean; client: ReturnType<typeof scramClient> } {
-  const client = scramClient(CLIENT, 'admin', password, base64Encode(new Uint8Array(randomBytes(18))));
+/**
+ * A session's side of the admin channel, as the client keeps it (firmware/host/client.ts): the
+ * token, the keys and the next sequence number.
+ */
+export interface RigSession {
+  token: string;
+  keys: ChannelKeys;
+  seq: number;
+}
+
+/**
+ * A whole SCRAM login against the rig, on the password pre-hashed with the unit's setup key (or
+ * `setupKey`), as a client does; returns the final answer, whether the server proved itself and,
+ * on success, the session with its channel keys derived exactly as the client derives them.
+ */
+export function login(
+  r: Rig,
+  password: string,
+  remote = '192.0.2.1',
+  setupKey: Uint8Array = r.unit?.setupKey ?? new Uint8Array(SETUP_KEY_BYTES).fill(1),
+): { status: number; body: any; response: HttpResponse; serverOk: boolean; client: ReturnType<typeof scramClient>; session: RigSession | undefined } {
+  const client = scramClient(CLIENT, 'admin', scramPassword(CLIENT, setupKey, password), base64Encode(new Uint8Array(randomBytes(18))));
   const first = r.request('POST', '/api/login', { body: { scram: client.first }, remote });
-  if (first.status !== 200) return { status: first.status, body: body(first), response: first, serverOk: false, client };
+  if (first.status !== 200) return { status: first.status, body: body(first), response: first, serverOk: false, client, session: undefined };
   const final = client.final(body(first).scram);
   if (typeof final !== 'string') throw new Error(final.error);
   const second = r.request('POST', '/api/login', { body: { scram: final }, remote });
   const b = body(second);
-  return { status: second.status, body: b, response: second, serverOk: second.status === 200 && client.verifyServer(b.scram), client };
+  const serverOk = second.status === 200 && client.verifyServer(b.scram);
+  let session: RigSession | undefined;
+  if (serverOk) {
+    const secrets = client.secrets()!;
+    session = { token: b.token, keys: channelKeys(jsCrypto, sessionSecret(CLIENT, secrets.clientKey, secrets.authMessage), setupKey, base64Decode(b.token)!), seq: 0 };
+  }
+  return { status: second.status, body: b, response: second, serverOk, client, session };
 }
 
-/** The body of POST /api/password for `password` (a fresh verifier). */
-export function passwordBody(password: unknown, iterations = TEST_ITERATIONS): object {
+/** The session of a login that must have succeeded. */
+export function session(r: Rig, password: string, remote?: string): RigSession {
+  const l = login(r, password, remote);
+  if (!l.session) throw new Error('login ' + l.status + ' ' + JSON.stringify(l.body));
+  return l.session;
+}
+
+/** A request protected for `method path` under `s`'s keys with sequence number `seq`: the COSE_Encrypt0 bytes. */
+export function protect(s: RigSession, method: string, path: string, plain: Uint8Array, seq: number): Uint8Array {
+  return protectRequest(jsCrypto, s.keys, seq, method + ' ' + path, plain);
+}
+
+/**
+ * Sends `message` (a protected request, or any bytes) where the channel carries it: in the
+ * Hoshi-Channel header (base64) for GET and HEAD, else as the body.
+ */
+export function carry(r: Rig, s: { token: string }, method: string, path: string, message: Uint8Array, remote?: string): HttpResponse {
+  const get = method === 'GET' || method === 'HEAD';
+  return get
+    ? r.request(method, path, { token: s.token, headers: { [CHANNEL_HEADER]: base64Encode(message) }, remote })
+    : r.request(method, path, { token: s.token, headers: { 'content-type': COSE_ENCRYPT0 }, bytes: message, remote });
+}
+
+/** An answer of the channel, opened: `sealed` says whether it came protected (its body is then the plaintext). */
+export type Opened = HttpResponse & { sealed: boolean };
+
+/**
+ * Opens `a`, the answer to a request of sequence number `seq`: a protected answer must authenticate
+ * under the device's key for its status; an answer that is not protected must be a refusal.
+ * Either failure throws (the device never answers a non-public route otherwise).
+ */
+export function open(s: RigSession, seq: number, a: HttpResponse): Opened {
+  if (a.headers?.['Content-Type'] !== COSE_ENCRYPT0) {
+    if (a.status < 300) throw new Error('a ' + a.status + ' answer without the channel');
+    return { ...a, sealed: false };
+  }
+  const bytes = typeof a.body === 'string' ? new TextEncoder().encode(a.body) : a.body ?? new Uint8Array(0);
+  const d = decodeProtected(bytes, false);
+  if (typeof d === 'string') throw new Error('the answer is not a protected answer: ' + d);
+  const plain = openAnswer(jsCrypto, s.keys, pivOf(seq), a.status, d[1]);
+  if (!plain) throw new Error('the answer does not authenticate');
+  return { ...a, body: plain, sealed: true };
+}
+
+/**
+ * One request through `s`'s channel, as the client makes it: `raw` (text or bytes), else `body` as
+ * JSON, protected with the session's next sequence number (or `seq`); the answer opened.
+ */
+export function call(r: Rig, s: RigSession, method: string, path: string, o: { body?: unknown; raw?: string | Uint8Array; seq?: number; remote?: string } = {}): Opened {
+  const seq = o.seq ?? s.seq++;
+  const plain = o.raw instanceof Uint8Array ? o.raw : new TextEncoder().encode(o.raw ?? (o.body === undefined ? '' : JSON.stringify(o.body)));
+  return open(s, seq, carry(r, s, method, path, protect(s, method, path, plain, seq), o.remote));
+}
+
+/** The body of POST /api/password for `password` (a fresh verifier of its pre-hash with `setupKey`). */
+export function passwordBody(password: unknown, setupKey: Uint8Array, iterations = TEST_ITERATIONS): object {
   const salt = new Uint8Array(randomBytes(16));
-  const v = scramVerifier(CLIENT, typeof password === 'string' ? password : 'x', salt, iterations);
+  const v = scramVerifier(CLIENT, scramPassword(CLIENT, setupKey, typeof password === 'string' ? password : 'x'), salt, iterations);
   return { password, salt: base64Encode(salt), iterations, storedKey: base64Encode(v.storedKey), serverKey: base64Encode(v.serverKey) };
 }

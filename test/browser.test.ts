@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
-import { startSimulator } from '../firmware/host/simulator';
+import { SIM_HOME_NETWORK, startSimulator } from '../firmware/host/simulator';
 import { checkPassword } from '../modules/accounts/policy';
 import { adminPage } from '../modules/admin-page';
 import smartPlug from '../examples/smart-plug/image';
@@ -13,10 +13,13 @@ import type { Image } from '../firmware/device/image';
 
 /**
  * The admin page in a real browser: Debian's headless Chromium (installed by
- * test/browser/ensure-chromium.mjs before `npm test` runs ava) drives the page that a simulated
+ * test/ensure-packages.mjs before `npm test` runs ava) drives the page that a simulated
  * smart plug serves from its assets partition, through the whole first-use flow of
- * docs/accounts.md: label password → forced change (a weak password refused with its reason, the
- * device's own refusal shown) → the new password → the relay → log out (the old token is dead).
+ * docs/accounts.md: the label's setup URL (the setup key in its fragment) on the unit's setup
+ * access point → label password → forced change (a weak password refused with its reason, the
+ * device's own refusal shown) → the new password → the home network's Wi-Fi credentials → joined,
+ * the access point closed → the relay → log out (the old token is dead). Every request after login
+ * goes through the admin channel (docs/formats/channel.md): the test watches the wire.
  */
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -39,7 +42,7 @@ function newPassword(identity: string[]): string {
 
 /** Chromium is installed by `npm test` before ava starts; a test run alone says how to get it. */
 function haveChromium(t: ExecutionContext): boolean {
-  if (!existsSync(CHROMIUM)) t.fail(CHROMIUM + ' is missing: run `node test/browser/ensure-chromium.mjs` (npm test does)');
+  if (!existsSync(CHROMIUM)) t.fail(CHROMIUM + ' is missing: run `node test/ensure-packages.mjs` (npm test does)');
   return existsSync(CHROMIUM);
 }
 
@@ -62,19 +65,25 @@ async function openPage(t: ExecutionContext): Promise<Page> {
   return page;
 }
 
-test('first use in Chromium: label password, forced change, relay, log out', async (t) => {
+test('first use in Chromium: setup URL, label password, forced change, Wi-Fi, relay, log out', async (t) => {
   if (!haveChromium(t)) return;
   const started = Date.now();
   const sim = await startSimulator({ image, quiet: true, iterations: 4096 });
   t.teardown(() => sim.stop());
   const label = sim.label!;
   t.truthy(label && label.defaultPassword, 'the simulator provisioned the unit and kept its label');
+  // A unit without Wi-Fi credentials: its setup access point is open, WPA2 with the label's passphrase.
+  t.deepEqual(sim.wifi.ap(), { ssid: label.setupAp.ssid, open: true });
+  t.false(sim.wifi.joinAp(label.setupAp.passphrase + 'x'));
+  t.true(sim.wifi.joinAp(label.setupAp.passphrase), 'the phone joins the setup access point with the label\'s passphrase');
 
   const page = await openPage(t);
 
-  // What the page does on the wire: one request at a time, and the tokens it presents.
+  // What the page does on the wire: one request at a time, the tokens it presents, and what it
+  // sends and receives after login (the admin channel's messages only).
   const problems: string[] = [];
   const tokens: string[] = [];
+  const wire: { url: string; method: string; type: string; body: string; header: string }[] = [];
   let inFlight = 0;
   let mostInFlight = 0;
   page.on('console', (m) => {
@@ -85,8 +94,11 @@ test('first use in Chromium: label password, forced change, relay, log out', asy
   page.on('request', (r) => {
     inFlight++;
     mostInFlight = Math.max(mostInFlight, inFlight);
-    const auth = r.headers()['authorization'];
+    const h = r.headers();
+    const auth = h['authorization'];
     if (auth && !tokens.includes(auth)) tokens.push(auth);
+    const body = r.postDataBuffer();
+    wire.push({ url: r.url(), method: r.method(), type: h['content-type'] ?? '', body: body ? body.toString('latin1') : '', header: h['hoshi-channel'] ?? '' });
   });
   const done = (): void => {
     inFlight--;
@@ -94,15 +106,21 @@ test('first use in Chromium: label password, forced change, relay, log out', asy
   page.on('requestfinished', done);
   page.on('requestfailed', done);
 
-  const response = await page.goto(sim.url + '/');
+  // The label's QR code: the setup URL with the setup key in its fragment (here at the simulator's address).
+  t.regex(label.setupUrl, /#k=[a-z2-7]{26}$/);
+  const response = await page.goto(sim.url + '/' + label.setupUrl.slice(label.setupUrl.indexOf('#')));
   t.is(response!.status(), 200);
   const headers = await response!.allHeaders();
   t.is(headers['content-encoding'], 'gzip');
   t.is(headers['content-type'], 'text/html; charset=utf-8');
   t.regex(headers['content-security-policy'] ?? '', /frame-ancestors 'none'/);
 
-  // Device information, then the login form.
+  // Device information, then the login form; the setup key is kept and gone from the address bar.
   await page.getByLabel('Administrator password').waitFor();
+  t.is(new URL(page.url()).hash, '', 'the fragment is removed from the address');
+  t.is(await page.evaluate(() => localStorage.getItem('hoshi.setupKey')), label.setupKey);
+  t.true(await page.locator('#key-field').isHidden(), 'no setup key to type: the URL gave it');
+  t.false(wire.some((w) => w.url.includes('#') || w.url.includes(label.setupKey)), 'the setup key never goes on the wire');
   t.is(await text(page, 'model'), 'HS-PLUG-01');
   t.is(await text(page, 'serial'), label.serial);
   t.is(await text(page, 'firmware'), smartPlug.config.firmwareVersion);
@@ -148,6 +166,20 @@ test('first use in Chromium: label password, forced change, relay, log out', asy
   await page.getByRole('button', { name: 'Log out' }).waitFor();
   t.regex(await text(page, 'status'), /Logged in/);
 
+  // The home network: its credentials through the admin channel; the unit joins, then closes its
+  // setup access point.
+  await page.locator('#wifi').waitFor();
+  t.regex(await text(page, 'wifi-state'), /no network set; setup network .* open/);
+  await page.getByLabel('Network name').fill(SIM_HOME_NETWORK.ssid);
+  await page.getByLabel('Network password').fill(SIM_HOME_NETWORK.passphrase);
+  await page.getByRole('button', { name: 'Join this network' }).click();
+  await page.locator('#status').filter({ hasText: /joining/ }).waitFor();
+  t.is(await page.getByLabel('Network password').inputValue(), '', 'the passphrase field is cleared');
+  for (let i = 0; i < 100 && sim.wifi.joined() !== SIM_HOME_NETWORK.ssid; i++) await new Promise((r) => setTimeout(r, 50));
+  t.is(sim.wifi.joined(), SIM_HOME_NETWORK.ssid, 'the unit joined the home network');
+  for (let i = 0; i < 300 && sim.wifi.ap()!.open; i++) await new Promise((r) => setTimeout(r, 50));
+  t.false(sim.wifi.ap()!.open, 'and closed its setup access point');
+
   // The relay: off, then on.
   t.is(await text(page, 'relay-state'), 'off');
   t.true(await page.locator('#reading').isHidden(), 'the plug has no sensor: GET /api/reading is 404');
@@ -157,10 +189,26 @@ test('first use in Chromium: label password, forced change, relay, log out', asy
   t.deepEqual(await (await fetch(sim.url + '/api/relay')).json(), { on: true });
   t.true(sim.io.outputs['relay']);
 
-  // Log out: the token the page held is dead.
+  // The wire: every request to a non-public route carried a protected message, nothing secret in clear.
+  const publicPath = (u: string): boolean => ['/', '/api/info', '/api/login', '/api/password/policy', '/api/password/common', '/api/relay', '/api/reading'].includes(new URL(u).pathname);
+  // (GET /api/relay and GET /api/reading are public: their state is shown without a login.)
+  const admin = wire.filter((w) => !publicPath(w.url) || (w.method !== 'GET' && new URL(w.url).pathname === '/api/relay'));
+  t.true(admin.length >= 5, 'session, password, Wi-Fi, relay');
+  for (const w of admin) {
+    if (w.method === 'GET') t.regex(w.header, /^[A-Za-z0-9+/]+=*$/, w.url + ': the protected request in the Hoshi-Channel header');
+    else {
+      t.is(w.type, 'application/cose; cose-type="cose-encrypt0"', w.url);
+      t.is(w.body.charCodeAt(0), 0xd0, w.url + ': a COSE_Encrypt0');
+    }
+  }
+  const everything = wire.map((w) => w.url + w.body + w.header).join('\n');
+  for (const secret of [password, label.defaultPassword, SIM_HOME_NETWORK.passphrase, label.setupKey]) t.false(everything.includes(secret), 'no secret on the wire in clear');
+
+  // Log out: the token the page held is dead. (A plain request with it is refused either way:
+  // alive, by the channel; after logout, as unauthenticated.)
   const token = tokens[tokens.length - 1]!;
   t.regex(token, /^Bearer \S+$/);
-  t.is((await fetch(sim.url + '/api/session', { headers: { Authorization: token } })).status, 200);
+  t.is((await fetch(sim.url + '/api/session', { headers: { Authorization: token } })).status, 400);
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.getByLabel('Administrator password').waitFor();
   t.regex(await text(page, 'status'), /Logged out/);
@@ -187,13 +235,22 @@ test('first use in Chromium: label password, forced change, relay, log out', asy
   t.log(`browser flow: ${Date.now() - started} ms`);
 });
 
-test('a sensor in Chromium: the reading instead of the relay', async (t) => {
+test('a sensor in Chromium, the setup key typed from the label: the reading instead of the relay', async (t) => {
   if (!haveChromium(t)) return;
   const sim = await startSimulator({ image: withPage(envSensor), quiet: true, iterations: 4096, analog: { temperature: 0.07 } });
   t.teardown(() => sim.stop());
   const label = sim.label!;
   const page = await openPage(t);
   await page.goto(sim.url + '/');
+  // No fragment and nothing kept: the page asks for the setup key; a wrong one fails the login.
+  const key = page.getByLabel('Setup key (on the label)');
+  await key.waitFor();
+  await key.fill('not a key');
+  await page.getByLabel('Administrator password').fill(label.defaultPassword);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.locator('#error').filter({ hasText: /26 letters and digits/ }).waitFor();
+  // As printed on the label: groups of five, upper case.
+  await key.fill(label.setupKey.toUpperCase().replace(/(.{5})(?=.)/g, '$1-'));
   await page.getByLabel('Administrator password').fill(label.defaultPassword);
   await page.getByRole('button', { name: 'Log in' }).click();
   const password = newPassword([label.model, label.serial, envSensor.config.vendor]);
@@ -201,6 +258,7 @@ test('a sensor in Chromium: the reading instead of the relay', async (t) => {
   await page.getByLabel('New password again').fill(password);
   await page.getByRole('button', { name: 'Change password' }).click();
   await page.getByRole('button', { name: 'Refresh' }).waitFor();
+  t.is(await page.evaluate(() => localStorage.getItem('hoshi.setupKey')), label.setupKey, 'the typed key is kept');
   t.true(await page.locator('#relay').isHidden(), 'the sensor has no relay: GET /api/relay is 404');
   const reading = (await (await fetch(sim.url + '/api/reading')).json()) as { temperatureC: number };
   t.is(await text(page, 'temperature'), reading.temperatureC.toFixed(1) + ' °C');

@@ -155,6 +155,97 @@ test("Kaluma's CYW43 network device (module_pico_cyw43.c): no socket while Wi-Fi
   );
 });
 
+test("Kaluma's CYW43 access point (module_pico_cyw43.c ap_mode, disable_ap_mode): a short password is refused; sockets work at the gateway; disabling it closes every socket and the station's link", async (t) => {
+  const prelude = [
+    'var log = []; var w = __ieee80211dev; var d = __netdev;',
+    'function serve() { var fd = d.socket("AF_INET", "STREAM"); var s = d.get(fd); s.read_cb = function () { log.push("read"); };',
+    '  s.accept_cb = function (c) { log.push("accept " + c); d.get(c).close_cb = function () { log.push("close " + c); }; };',
+    '  s.close_cb = function () { log.push("server closed"); }; d.bind(fd, d.ip, 80); d.listen(fd); return [fd, s.laddr, d.ip]; }',
+  ].join('\n');
+  t.deepEqual(
+    await kaluma(
+      [
+        'w.ap_mode()',
+        'w.ap_mode({ ssid: 42, password: "12345678" })',
+        'w.ap_mode({ ssid: "Setup", password: "1234567" })',
+        'w.ap_mode({ ssid: "Setup" })',
+        'w.ap_mode({ ssid: "Setup", password: "12345678", gateway: "192.168.4.300" })',
+        'w.ap_mode({ ssid: "Setup", password: "12345678" }, 42)',
+        'w.disable_ap_mode()',
+        'serve()',
+        // Opened: errno 0, the callback's errno 0, the gateway and mask set on the device.
+        '(function () { var got; w.ap_mode({ ssid: "Setup-0123456789012345678901234567", password: "abcdefgh12345678" }, function (e) { got = e; }); return [w.errno, got, w.gateway, w.subnetMask, __engine.wifi.ap.ssid]; })()',
+        '[__engine.wifi.joinAp("abcdefgh12345678"), __engine.wifi.joinAp("abcdefgh")]',
+        // socket() works in AP mode; the local address is the gateway.
+        'serve()',
+        '(function () { var c = __engine.connect(); __engine.advance(10); return log.splice(0).concat([c.closed]); })()',
+        // disable_ap_mode: every slot freed without a callback, clients cut off, no server, no AP.
+        '(function () { __engine.wifi.up("Home"); w.disable_ap_mode(); return log.splice(0).concat([__engine.clients[0].closed, d.get(0) === undefined, d.get(1) === undefined, __engine.server, __engine.wifi.ap, __engine.wifi.joined]); })()',
+        'w.disable_ap_mode()',
+        // A DHCP server that does not start: the chip is reset, errno tells.
+        '(function () { __engine.wifi.up("Home"); serve(); __engine.wifi.apFails = -8; w.ap_mode({ ssid: "Setup", password: "12345678" }); return [w.errno, d.get(0) === undefined, __engine.wifi.ap, __engine.wifi.joined]; })()',
+      ],
+      prelude,
+    ),
+    [
+      'TypeError: "apInfo" argument required',
+      'TypeError: SSID error',
+      'Error: PASSWORD need to have at least 8 characters',
+      'Error: engine check: ap_mode without a password hands the driver NULL with WPA2-AES',
+      "Error: Can't decode Gateway IP Address",
+      'TypeError: "callback" argument must be a function',
+      'Error: WiFi AP_mode is not enabled.',
+      'Error: WiFi is not connected.',
+      '[0,0,"192.168.4.1","255.255.255.0","Setup-01234567890123456789012345"]',
+      '[true,false]',
+      '[0,"192.168.4.1","192.168.4.1"]',
+      '["accept 1",false]',
+      '[true,true,true,null,null,null]',
+      'Error: WiFi AP_mode is not enabled.',
+      '[-8,true,null,null]',
+    ],
+  );
+});
+
+test("Espruino's Wifi access point (jswrap_esp32_network.c startAP, stopAP): refusals as the runtime's; it stays open while the station joins; stopAP never fails; getIP tells the station's address", async (t) => {
+  const W = 'require("Wifi")';
+  const prelude = `__engine.wifi.networks.Home = "correct horse"; var log = []; ${W}.on("connected", function (d) { log.push("connected " + d.ip); });`;
+  t.deepEqual(
+    await espruino(
+      [
+        `${W}.startAP(42, { password: "12345678" })`,
+        `${W}.startAP("Setup", { password: "1234567" })`,
+        `${W}.startAP("Setup", { password: 12345678 })`,
+        `${W}.startAP("Setup", { password: "12345678", authMode: "wep" })`,
+        `${W}.startAP("Setup", { password: "12345678", authMode: "open" })`,
+        `${W}.startAP("Setup", { authMode: "wpa2" })`,
+        `${W}.startAP("Setup", "12345678")`,
+        `${W}.startAP("Setup", { password: "12345678" }, 42)`,
+        `[${W}.getIP().ip, __engine.wifi.ap]`,
+        `(function () { ${W}.startAP("Setup", { password: "abcdefgh12345678", authMode: "wpa2" }, function (e) { log.push("started " + e); }); var before = log.length; __engine.advance(10); return [before].concat(log.splice(0), [__engine.wifi.ap.authMode, __engine.wifi.joinAp("abcdefgh12345678"), __engine.wifi.joinAp("x")]); })()`,
+        `(function () { ${W}.connect("Home", { password: "correct horse" }, function (e) { log.push("joined " + e + " " + ${W}.getIP().ip); }); __engine.advance(10); return log.splice(0).concat([__engine.wifi.ap !== null]); })()`,
+        `(function () { ${W}.stopAP(function () { log.push("stopped"); }); __engine.advance(10); ${W}.stopAP(); return log.splice(0).concat([__engine.wifi.ap, __engine.wifi.joined]); })()`,
+      ],
+      prelude,
+    ),
+    [
+      'Error: No SSID',
+      'Error: Password must be string of at least 8 characters',
+      'Error: Password must be string of at least 8 characters',
+      'Error: Unknown authMode value',
+      'Error: Auth mode set to open but password supplied',
+      'Error: Password not set but authMode not open',
+      'Error: Expecting Object, got string',
+      'Error: Expecting callback function but got 42',
+      '["0.0.0.0",null]',
+      // The callback comes once the access point has started (a later pass), with null.
+      '[0,"started null","wpa2",true,false]',
+      '["joined null 192.168.1.60","connected 192.168.1.60",true]',
+      '["stopped",null,"Home"]',
+    ],
+  );
+});
+
 test("Espruino Storage (jswrap_storage.c, jsflash.c): zero-length files refused, long names cut to 28 characters, objects written as JSON", async (t) => {
   const S = 'require("Storage")';
   t.deepEqual(

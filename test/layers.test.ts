@@ -11,8 +11,8 @@ import { ROOT } from '../firmware/host/build';
  *   examples/                  → firmware/device, modules, core, hal
  *   firmware/device/ (boot)    → modules, core, hal
  *   boards/<runtime>           → boards/common, modules/crypto, core, hal
- *   modules/<feature>          → modules/keys, modules/store, modules/crypto, core, hal
- *   modules/keys, modules/store → modules/crypto, core, hal
+ *   modules/<feature>          → modules/keys, modules/store, modules/channel, modules/crypto, core, hal
+ *   modules/keys, modules/store, modules/channel → modules/crypto, core, hal
  *   modules/crypto             → core, hal
  *   firmware/device/core       → hal
  *   hal                        → nothing
@@ -23,7 +23,8 @@ const LAYERS: { [layer: string]: string[] } = {
   'modules/crypto/': ['firmware/device/core/', 'hal/'],
   'modules/store/': ['modules/crypto/', 'firmware/device/core/', 'hal/'],
   'modules/keys/': ['modules/crypto/', 'firmware/device/core/', 'hal/'],
-  'modules/': ['modules/keys/', 'modules/store/', 'modules/crypto/', 'firmware/device/core/', 'hal/'],
+  'modules/channel/': ['modules/crypto/', 'firmware/device/core/', 'hal/'],
+  'modules/': ['modules/keys/', 'modules/store/', 'modules/channel/', 'modules/crypto/', 'firmware/device/core/', 'hal/'],
   'boards/common/': ['firmware/device/core/', 'hal/'],
   'boards/': ['boards/common/', 'modules/crypto/', 'firmware/device/core/', 'hal/'],
   'firmware/device/': ['modules/', 'firmware/device/core/', 'hal/'],
@@ -83,4 +84,6 @@ test('the layer test sees a wrong import', (t) => {
   t.false(LAYERS['firmware/device/core/']!.includes('modules/'));
   t.false(LAYERS['modules/store/']!.includes('firmware/device/'));
   t.false(LAYERS['modules/']!.includes('boards/'));
+  t.is(layerOf('modules/channel/channel.ts'), 'modules/channel/');
+  t.false(LAYERS['modules/channel/']!.includes('modules/'), 'the channel imports no feature module');
 });

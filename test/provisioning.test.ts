@@ -31,6 +31,7 @@ import { memoryBacking, openSimFlash } from '../boards/host/flash';
 import { jsCrypto } from '../modules/crypto/provider-js';
 import { deviceKeys } from '../modules/keys/keys';
 import { Scram, scramVerifier, verifyProof } from '../modules/accounts/scram';
+import { scramPassword } from '../modules/channel/setup';
 
 /** Tests make their records with the smallest iteration count a device accepts: the format is the same. */
 const FAST = { iterations: 4096 };
@@ -84,13 +85,23 @@ function v2(change: { [tag: number]: Uint8Array | undefined } = {}, extra: [numb
   return withFields([...out, ...extra], 2);
 }
 
-test('a record round-trips through encode and parse (version 2, with the verifier and the default check)', (t) => {
+/** The fields of a valid version-3 record: version 2's and the setup key (tag 9), each replaceable. */
+function v3(change: { [tag: number]: Uint8Array | undefined } = {}, extra: [number, Uint8Array][] = []): Uint8Array {
+  const b = v2(change, [...(9 in change ? (change[9] ? [[9, change[9]] as [number, Uint8Array]] : []) : [[9, bytes(16)] as [number, Uint8Array]]), ...extra]);
+  b[4] = 3;
+  return reseal(b);
+}
+
+test('a record round-trips through encode and parse (version 3, with the verifier, the default check and the setup key)', (t) => {
   const record = newRecord();
   const encoded = encodeProvisioning(record);
-  t.is(encoded[4], 2, 'the host tool writes version 2');
+  t.is(encoded[4], 3, 'the host tool writes version 3');
   const parsed = parseProvisioning(encoded);
   t.deepEqual(parsed, { ok: true, record });
   t.truthy(parsed.ok && parsed.record.verifier);
+  t.is(parsed.ok && parsed.record.setupKey!.length, 16);
+  // The setup key is the last field: tag 9, 16 bytes, just before the CRC.
+  t.deepEqual([...encoded.subarray(encoded.length - 4 - 18, encoded.length - 4)], [0x09, 16, ...record.setupKey!]);
   t.true(encoded.length <= 256, 'a record with a 16-byte salt and a 14-character serial fits one 256-byte write page: ' + encoded.length);
 });
 
@@ -115,6 +126,15 @@ test('a version-1 record still parses, without a verifier or a default check', (
   const parsed = parseProvisioning(withFields([[1, serial], [2, s1], [3, d1]]));
   t.deepEqual(parsed, { ok: true, record: { serial: 'HS0123456789AB', deviceSecret: s1, drbgSeed: d1 } });
   t.true(parsed.ok && parsed.record.verifier === undefined && parsed.record.defaultCheck === undefined);
+});
+
+test('a version-2 record still parses, with its verifier and default check but no setup key', (t) => {
+  const [s2, d2, salt, storedKey, serverKey, check] = [secret(), seed(), bytes(16), bytes(32), bytes(32), bytes(32)];
+  const parsed = parseProvisioning(withFields([[1, serial], [2, s2], [3, d2], [4, salt], [5, u32le(5000)], [6, storedKey], [7, serverKey], [8, check]], 2));
+  if (!parsed.ok) return t.fail(parsed.reason);
+  t.like(parsed.record, { serial: 'HS0123456789AB', deviceSecret: s2, drbgSeed: d2, verifier: { salt, iterations: 5000, storedKey, serverKey }, defaultCheck: check });
+  t.is(parsed.record.setupKey, undefined, 'no setup key: the accounts module serves public routes only (503 no-setup-key)');
+  t.true(parseProvisioning(v2()).ok);
 });
 
 test("the record's verifier limits are SCRAM's", (t) => {
@@ -145,16 +165,20 @@ test('a parse with `release` (boot on a device) drops the parser; without it the
   t.is(typeof parseProvisioning, 'function');
 });
 
-test('the verifier is SCRAM-SHA-256 of the default password: node:crypto agrees with modules/accounts/scram.ts on jsCrypto', (t) => {
+test('the verifier is SCRAM-SHA-256 of the default password pre-hashed with the setup key: node:crypto agrees with modules/accounts/scram.ts on jsCrypto', (t) => {
   const { record, password } = newProvisioningRecord(undefined, FAST);
   const v = record.verifier!;
   t.is(v.salt.length, 16);
   t.is(v.iterations, 4096);
-  const js = scramVerifier({ sha256: jsCrypto.sha256, hmacSha256: jsCrypto.hmacSha256, pbkdf2Sha256: jsCrypto.pbkdf2Sha256! }, password, v.salt, v.iterations);
+  // SCRAM's password: base64 of HMAC-SHA-256(setup key, password), checked against node:crypto.
+  const pre = scramPassword(jsCrypto, record.setupKey!, password);
+  t.is(pre, createHmac('sha256', record.setupKey!).update(password).digest('base64'));
+  const js = scramVerifier({ sha256: jsCrypto.sha256, hmacSha256: jsCrypto.hmacSha256, pbkdf2Sha256: jsCrypto.pbkdf2Sha256! }, pre, v.salt, v.iterations);
   t.deepEqual(js, v);
-  t.deepEqual(scramVerifier(nodeScramCrypto, password, v.salt, v.iterations), v);
-  // And the device's check of a proof accepts the password (ClientKey → StoredKey).
-  const clientKey = jsCrypto.hmacSha256(jsCrypto.pbkdf2Sha256!(new TextEncoder().encode(password), v.salt, v.iterations, 32), new TextEncoder().encode('Client Key'));
+  t.deepEqual(scramVerifier(nodeScramCrypto, pre, v.salt, v.iterations), v);
+  t.notDeepEqual(scramVerifier(nodeScramCrypto, password, v.salt, v.iterations), v, 'not the password itself');
+  // And the device's check of a proof accepts the pre-hashed password (ClientKey → StoredKey).
+  const clientKey = jsCrypto.hmacSha256(jsCrypto.pbkdf2Sha256!(new TextEncoder().encode(pre), v.salt, v.iterations, 32), new TextEncoder().encode('Client Key'));
   const message = new TextEncoder().encode('n=admin,r=x,r=xy,s=AAAA,i=4096,c=biws,r=xy');
   const signature = jsCrypto.hmacSha256(v.storedKey, message);
   const proof = clientKey.map((b, i) => b ^ signature[i]!);
@@ -220,18 +244,25 @@ test('serials are random, public-looking and unambiguous', (t) => {
   for (const s of serials) t.regex(s, /^HS[0-9A-HJKMNP-TV-Z]{12}$/);
 });
 
-test('every unit gets its own secret and seed from the CSPRNG', (t) => {
+test('every unit gets its own secret, seed and setup key from the CSPRNG', (t) => {
   const a = newRecord();
   const b = newRecord();
   t.notDeepEqual(a.deviceSecret, b.deviceSecret);
   t.notDeepEqual(a.drbgSeed, b.drbgSeed);
+  t.is(a.setupKey!.length, 16);
+  t.notDeepEqual(a.setupKey, b.setupKey);
+  // Not derived from the serial, nor from the device secret's public relatives.
+  const c = newProvisioningRecord('HSSAME000001', FAST).record;
+  const d = newProvisioningRecord('HSSAME000001', FAST).record;
+  t.notDeepEqual(c.setupKey, d.setupKey);
 });
 
 const hostile: [string, () => Uint8Array, ProvisioningReason][] = [
   ['an erased partition', () => new Uint8Array(256).fill(0xff), 'erased'],
   ['zeroes', () => new Uint8Array(256), 'bad-magic'],
   ['too short to hold a header', () => new Uint8Array(5), 'bad-length'],
-  ['version 3', () => reseal(Object.assign(encodeProvisioning(newRecord()), { 4: 3 })), 'bad-version'],
+  ['version 4', () => reseal(Object.assign(encodeProvisioning(newRecord()), { 4: 4 })), 'bad-version'],
+  ['version 255', () => reseal(Object.assign(encodeProvisioning(newRecord()), { 4: 255 })), 'bad-version'],
   ['version 0', () => reseal(Object.assign(encodeProvisioning(newRecord()), { 4: 0 })), 'bad-version'],
   ['non-zero flags', () => reseal(Object.assign(encodeProvisioning(newRecord()), { 5: 1 })), 'bad-flags'],
   ['a length past the end', () => Object.assign(encodeProvisioning(newRecord()), { 6: 0xff, 7: 0x01 }), 'bad-length'],
@@ -241,6 +272,21 @@ const hostile: [string, () => Uint8Array, ProvisioningReason][] = [
   ['version 1 with a default check', () => withFields([[1, serial], [2, secret()], [3, seed()], [8, bytes(32)]]), 'unknown-field'],
   ['version 1 with tag 0', () => withFields([[0, bytes(4)], [1, serial], [2, secret()], [3, seed()]]), 'unknown-field'],
   ['version 2 with tag 9', () => v2({}, [[9, bytes(4)]]), 'unknown-field'],
+  ['version 2 with a setup key', () => v2({}, [[9, bytes(16)]]), 'unknown-field'],
+  ['version 1 with a setup key', () => withFields([[1, serial], [2, secret()], [3, seed()], [9, bytes(16)]]), 'unknown-field'],
+  ['version 3 without a setup key', () => v3({ 9: undefined }), 'missing-field'],
+  ['version 3 with the version-2 fields only (a version-2 record relabelled)', () => reseal(Object.assign(v2(), { 4: 3 })), 'missing-field'],
+  ['version 3 with two setup keys', () => v3({}, [[9, bytes(16)]]), 'duplicate-field'],
+  ['version 3 with tag 10', () => v3({}, [[10, bytes(16)]]), 'unknown-field'],
+  ['version 3 with tag 0', () => v3({}, [[0, bytes(1)]]), 'unknown-field'],
+  ['version 3 without the default check', () => v3({ 8: undefined }), 'missing-field'],
+  ['a 15-byte setup key', () => v3({ 9: bytes(15) }), 'bad-setup-key'],
+  ['a 17-byte setup key', () => v3({ 9: bytes(17) }), 'bad-setup-key'],
+  ['a 32-byte setup key', () => v3({ 9: bytes(32) }), 'bad-setup-key'],
+  ['an empty setup key', () => v3({ 9: new Uint8Array(0) }), 'bad-setup-key'],
+  ['an all-zero setup key', () => v3({ 9: new Uint8Array(16) }), 'bad-setup-key'],
+  ['an all-0xff setup key', () => v3({ 9: new Uint8Array(16).fill(0xff) }), 'bad-setup-key'],
+  ['a setup key running past the end', () => reseal(Object.assign(v3(), { [v3().length - 4 - 17]: 0xff })), 'bad-field'],
   ['version 2 with tag 0', () => v2({}, [[0, bytes(1)]]), 'unknown-field'],
   ['version 2 with tag 255', () => v2({}, [[255, bytes(1)]]), 'unknown-field'],
   ['version 2 with the version-1 fields only', () => withFields([[1, serial], [2, secret()], [3, seed()]], 2), 'missing-field'],
@@ -323,12 +369,12 @@ test('random bytes, truncations and bit flips never throw and never parse as val
   t.is(refused, 6000);
 });
 
-test('hostile mutations behind a valid CRC (versions 1 and 2) never throw, and every answer is a record or a known reason', (t) => {
-  const records = [encodeProvisioning(newRecord()), withFields([[1, serial], [2, secret()], [3, seed()]])];
+test('hostile mutations behind a valid CRC (versions 1, 2 and 3) never throw, and every answer is a record or a known reason', (t) => {
+  const records = [encodeProvisioning(newRecord()), withFields([[1, serial], [2, secret()], [3, seed()]]), v2()];
   const reasons = new Map<string, number>();
   let valid = 0;
   for (let i = 0; i < 6000; i++) {
-    const base = records[i % 2]!;
+    const base = records[i % 3]!;
     const b = base.slice();
     const fieldsEnd = b.length - 4;
     const kind = i % 4;
@@ -339,8 +385,8 @@ test('hostile mutations behind a valid CRC (versions 1 and 2) never throw, and e
       // a field's length byte set to anything
       b[PROVISIONING_HEADER + 1] = i & 0xff;
     } else if (kind === 2) {
-      // the version swapped: a version-2 record read as version 1, and the other way round
-      b[4] = b[4] === 1 ? 2 : 1;
+      // the version changed: each record read as each other version
+      b[4] = 1 + ((b[4]! + (i >> 2) % 2) % 3);
     } else {
       // a run of random bytes inside the fields
       const at = PROVISIONING_HEADER + (i % (fieldsEnd - PROVISIONING_HEADER));
@@ -350,6 +396,7 @@ test('hostile mutations behind a valid CRC (versions 1 and 2) never throw, and e
     if (r.ok) {
       valid++;
       t.true(r.record.verifier === undefined || (r.record.verifier.iterations >= 4096 && r.record.verifier.salt.length >= 16));
+      t.true(r.record.setupKey === undefined || (r.record.setupKey.length === 16 && new Set(r.record.setupKey).size > 1));
     } else {
       t.truthy(PROVISIONING_REASONS[r.reason], r.reason);
       reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + 1);
@@ -380,6 +427,8 @@ test('encode refuses fields the device would refuse', (t) => {
   t.throws(() => encodeProvisioning({ ...r, verifier: { ...v, iterations: 5000.5 } }), { message: /iterations/ });
   t.throws(() => encodeProvisioning({ ...r, verifier: { ...v, storedKey: new Uint8Array(31) } }), { message: /storedKey/ });
   t.throws(() => encodeProvisioning({ ...r, defaultCheck: undefined }), { message: /defaultCheck/ });
+  t.throws(() => encodeProvisioning({ ...r, setupKey: undefined }), { message: /setupKey/ });
+  t.throws(() => encodeProvisioning({ ...r, setupKey: new Uint8Array(15) }), { message: /setupKey/ });
 });
 
 test('the CRC is CRC-32/IEEE', (t) => {

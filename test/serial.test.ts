@@ -174,8 +174,12 @@ test('hoshi flash and hoshi provision --dry-run write the exact bytes', async (t
   const hoshi = (...args: string[]): string => execFileSync(process.execPath, [join(ROOT, 'bin/hoshi.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
   hoshi('flash', 'smart-plug', '--board', 'kaluma-pico-w', '--dry-run', join(dir, 'k.bin'));
   const code = readFileSync(join(ROOT, 'dist/smart-plug/kaluma/app.js'));
+  // A Kaluma image's assets carry its messages (firmware/device/core/messages.ts).
+  const messages = new Uint8Array(readFileSync(join(ROOT, 'dist/smart-plug/kaluma/messages.bin')));
+  const kalumaAssets = await buildAssets(messages);
+  t.true(kalumaAssets.length > (await buildAssets()).length, 'the message table is in the assets');
+  t.deepEqual(new Uint8Array(readFileSync(join(dir, 'k.bin'))), concatBytes([kalumaAssetsTranscript(kalumaAssets), kalumaFlashTranscript(new Uint8Array(code))]), 'the assets, then the image');
   const assets = await buildAssets();
-  t.deepEqual(new Uint8Array(readFileSync(join(dir, 'k.bin'))), concatBytes([kalumaAssetsTranscript(assets), kalumaFlashTranscript(new Uint8Array(code))]), 'the assets, then the image');
   hoshi('flash', 'env-sensor', '--board', 'espruino-esp32', '--dry-run', join(dir, 'e.bin'));
   const ecode = readFileSync(join(ROOT, 'dist/env-sensor/espruino/app.js'));
   t.deepEqual(new Uint8Array(readFileSync(join(dir, 'e.bin'))), espruinoFlashTranscript(new Uint8Array(ecode), assets));

@@ -19,6 +19,7 @@ import { jsCrypto } from '../modules/crypto/provider-js';
 import { deviceKeys } from '../modules/keys/keys';
 import { decodeWifi, encodeWifi, parseWifiRequest, wifi, WIFI_KEY } from '../modules/network/wifi';
 import { openStore } from '../modules/store/store';
+import { manualTimeouts } from './timers';
 
 const PASS = 'correct horse battery';
 
@@ -62,7 +63,9 @@ function moduleOn(store: ReturnType<typeof openStore>, keys: ModuleContext['keys
   return { routes, call, drop: (reason: string) => drops.forEach((d) => d(reason)) };
 }
 
-test('PUT /api/network/wifi (admin) seals the credentials and joins; GET never shows the passphrase; the next boot joins', (t) => {
+test.serial('PUT /api/network/wifi (admin) seals the credentials, answers, then joins; GET never shows the passphrase; the next boot joins', (t) => {
+  const clock = manualTimeouts();
+  t.teardown(() => clock.restore());
   const backing = memoryBacking(8 * 4096);
   const keys = deviceKeys(jsCrypto, new Uint8Array(32).map((_, i) => i + 1));
   const open = () => openStore(openSimFlash(backing), { seal: keys.cipher('store-seal') });
@@ -73,13 +76,15 @@ test('PUT /api/network/wifi (admin) seals the credentials and joins; GET never s
   t.is(joins.length, 0);
   const r = first.call('PUT', JSON.stringify({ ssid: 'Home', passphrase: PASS }));
   t.is(r.status, 200);
+  t.deepEqual(joins, [], 'the answer goes first');
+  clock.advance(1000);
   t.deepEqual(joins, [{ ssid: 'Home', passphrase: PASS }]);
-  t.deepEqual(JSON.parse(String(first.call('GET').body)), { ssid: 'Home', joined: true, error: null });
+  t.deepEqual(JSON.parse(String(first.call('GET').body)), { ssid: 'Home', joined: true, address: null, error: null, setupAp: null });
   t.false(String(first.call('GET').body).includes(PASS));
   t.is(Buffer.from(backing.read(0, backing.size)).indexOf(Buffer.from(PASS)), -1, 'the passphrase is not in the flash in plain text');
   first.drop('beacon_timeout');
   t.is(joins.length, 2, 'a dropped network is joined again at once');
-  t.deepEqual(JSON.parse(String(first.call('GET').body)), { ssid: 'Home', joined: true, error: null });
+  t.deepEqual(JSON.parse(String(first.call('GET').body)), { ssid: 'Home', joined: true, address: null, error: null, setupAp: null });
   const again: WifiCredentials[] = [];
   moduleOn(open(), keys, again, 'wifi-auth');
   t.deepEqual(again, [{ ssid: 'Home', passphrase: PASS }], 'the next boot joins with the stored credentials');

@@ -127,6 +127,9 @@ export function runAccounts(p: CryptoProvider, writeSize: number, op: string, k:
     drbgSeed: hex(input.seed),
     verifier: { salt: hex(input.salt), iterations: input.iterations, storedKey: hex(input.storedKey), serverKey: hex(input.serverKey) },
     defaultCheck: hex(input.defaultCheck),
+    // Any setup key: the handlers run here without the guard, so without the admin channel (its
+    // cost per request: bench/channel.ts); the login derives the channel's keys with it.
+    setupKey: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]),
   };
   // The assets partition (16 sectors, as on the Pico): the container's bytes that are not zero.
   const assetFlash = lazyFlash(16 * SECTOR, 256, writeSize, 0);

@@ -107,8 +107,16 @@ function joinFailure(reason: string): string {
  * The ESP32 station through require("Wifi") (libs/network/esp32/jswrap_esp32_network.c):
  * connect(ssid, {password}, callback) calls back with null once the station has an address, or with
  * the reason it disconnected; 'connected' and 'disconnected' ({ssid, mac, reason, msg}) tell the
- * link's state. Espruino sets ESP-IDF's Wi-Fi storage to RAM, and Wifi.save() (which would write
- * the credentials in plain text to Storage) is never called.
+ * link's state; getIP() gives the station's address at once. Espruino sets ESP-IDF's Wi-Fi storage
+ * to RAM, and Wifi.save() (which would write the credentials in plain text to Storage) is never
+ * called.
+ *
+ * The setup access point: startAP(ssid, {password, authMode: 'wpa2'}, callback) throws for a
+ * password under 8 characters, adds the access point to the station (ESP-IDF's AP+STA mode:
+ * connect() keeps it, so the station joins while it stays open) and calls back with null once it has
+ * started (AP_START; an ESP-IDF error is only printed, and never called back); its clients reach
+ * the server listening on any address at 192.168.4.1. stopAP() leaves the station as it is and
+ * does nothing when no access point is open.
  */
 function esp32Wifi(link: (up: boolean) => void): Wifi {
   let watching = false;
@@ -124,6 +132,7 @@ function esp32Wifi(link: (up: boolean) => void): Wifi {
     });
   };
   return {
+    apsta: true,
     onDrop: (dropped: (reason: string) => void): void => {
       watch();
       drops.push(dropped);
@@ -132,9 +141,13 @@ function esp32Wifi(link: (up: boolean) => void): Wifi {
       watch();
       require('Wifi').connect(credentials.ssid, { password: credentials.passphrase }, (error: any) => {
         if (error) done(joinFailure(String(error)), 'the ESP32 could not join: ' + String(error));
-        else done();
+        else done(undefined, require('Wifi').getIP().ip);
       });
     },
+    openAp: (c: WifiCredentials, done: (code?: string, detail?: string) => void): void => {
+      require('Wifi').startAP(c.ssid, { password: c.passphrase, authMode: 'wpa2' }, () => done());
+    },
+    closeAp: (): void => require('Wifi').stopAP(),
   };
 }
 

@@ -117,9 +117,18 @@ export function kalumaIo(): Io {
  * argument reaches JavaScript as 0 on the RP2040 either way. Kaluma reports no lost link, so a
  * joined station asks get_connection() every 10 s, which sets `errno` to -1 once the link is down.
  * `security` is always given (OPEN without a passphrase).
+ *
+ * The setup access point: ap_mode({ssid, password}) opens a WPA2-AES access point at 192.168.4.1
+ * (its default gateway) with a DHCP server, synchronously, `errno` 0 once it is up; it throws for a
+ * password under 8 characters. While it is open socket() works (laddr: the gateway).
+ * disable_ap_mode() throws unless it is open, then resets the chip (km_cyw43_deinit: every socket
+ * closed without a close_cb, then station mode again): `link(false, true)` tells picoNet, which
+ * forgets its sockets and listens again at the next `link(true)`. A failed ap_mode may have reset
+ * the chip too (a DHCP server that does not start): told the same way.
  */
-function picoWifi(link: (up: boolean) => void): Wifi {
+function picoWifi(link: (up: boolean, reset?: boolean) => void): Wifi {
   let joined = false;
+  let ap = false;
   let poll: ReturnType<typeof setInterval> | undefined;
   const drops: ((reason: string) => void)[] = [];
   const lost = function (reason: string): void {
@@ -150,6 +159,21 @@ function picoWifi(link: (up: boolean) => void): Wifi {
       link(true);
       done();
     },
+    openAp: function (c: WifiCredentials, done: (code?: string, detail?: string) => void): void {
+      const dev = __ieee80211dev;
+      dev.ap_mode({ ssid: c.ssid, password: c.passphrase });
+      ap = dev.errno === 0;
+      link(ap, !ap);
+      if (ap) done();
+      else done('wifi-failed', 'ap_mode errno ' + dev.errno);
+    },
+    // Called before the station joins (hal/net.ts: no `apsta`), so no station is dropped here.
+    closeAp: function (): void {
+      if (!ap) return;
+      ap = false;
+      link(false, true);
+      __ieee80211dev.disable_ap_mode();
+    },
   };
 }
 
@@ -164,8 +188,10 @@ interface PicoConnection {
  * The Pico W's TCP server through the CYW43 network device board.js creates at boot
  * (`global.__netdev`, module_pico_cyw43.c), as net.js does but without net.js and stream.js (7.7 KB
  * of heap) and with what net.js hides:
- * - socket() throws "WiFi is not connected." while the link is down: listen() throws `net-down`.
- *   A listening socket survives a lost link.
+ * - socket() throws "WiFi is not connected." while the link is down (and the setup access point
+ *   closed): listen() throws `net-down`. A listening socket survives a lost link, not a chip reset
+ *   (picoWifi): then the live connection is reported closed and the server listens again, by
+ *   itself, at the next link-up.
  * - The driver hands the bytes of every accepted connection to the listening socket's read_cb,
  *   without saying whose they are (read_fd = server_fd), and an accepted connection's peer address
  *   is always 0.0.0.0: the binding serves one connection at a time (`exclusive`) and destroys a
@@ -176,7 +202,28 @@ interface PicoConnection {
  */
 function picoNet(): Net {
   const links: ((up: boolean) => void)[] = [];
-  const wifi = picoWifi(function (up: boolean): void {
+  // The listening socket (-1: none), the one live connection, and what opens the socket again
+  // after a chip reset (set once listen() has succeeded).
+  let fd = -1;
+  let live: PicoConnection | undefined;
+  let reopen: (() => void) | undefined;
+  const wifi = picoWifi(function (up: boolean, reset?: boolean): void {
+    if (reset) {
+      fd = -1;
+      const gone = live;
+      live = undefined;
+      if (gone && gone.open) {
+        gone.open = false;
+        if (gone.handlers) gone.handlers.closed();
+      }
+    }
+    if (up && fd < 0 && reopen) {
+      try {
+        reopen();
+      } catch (error) {
+        // net-down: tried again at the next link-up
+      }
+    }
     for (let i = 0; i < links.length; i++) links[i](up);
   });
   return {
@@ -189,52 +236,58 @@ function picoNet(): Net {
     },
     listen: function (port: number, accept: (connection: TcpConnection) => TcpHandlers, ready: (server: TcpServer) => void): TcpServer {
       const dev = __netdev;
-      let fd: number;
-      try {
-        fd = dev.socket('AF_INET', 'STREAM');
-      } catch (error) {
-        throw failure('net-down', (error as Error).message || String(error));
-      }
-      const server = dev.get(fd);
-      let live: PicoConnection | undefined;
-      server.read_cb = function (data: Uint8Array): void {
-        if (live && live.open && live.handlers) live.handlers.data(data);
-      };
-      server.accept_cb = function (cfd: number): void {
-        const entry: PicoConnection = { fd: cfd, open: true, handlers: undefined };
-        const close = function (): void {
-          if (entry.open) dev.close(cfd);
+      const open = function (): void {
+        let s: number;
+        try {
+          s = dev.socket('AF_INET', 'STREAM');
+        } catch (error) {
+          throw failure('net-down', (error as Error).message || String(error));
+        }
+        const server = dev.get(s);
+        server.read_cb = function (data: Uint8Array): void {
+          if (live && live.open && live.handlers) live.handlers.data(data);
         };
-        dev.get(cfd).close_cb = function (): void {
-          if (!entry.open) return;
-          entry.open = false;
-          if (live === entry) live = undefined;
-          if (entry.handlers) entry.handlers.closed();
+        server.accept_cb = function (cfd: number): void {
+          const entry: PicoConnection = { fd: cfd, open: true, handlers: undefined };
+          const close = function (): void {
+            if (entry.open) dev.close(cfd);
+          };
+          dev.get(cfd).close_cb = function (): void {
+            if (!entry.open) return;
+            entry.open = false;
+            if (live === entry) live = undefined;
+            if (entry.handlers) entry.handlers.closed();
+          };
+          if (!live) live = entry;
+          entry.handlers = accept({
+            remote: '',
+            write: function (bytes: Uint8Array): void {
+              if (entry.open) dev.write(cfd, bytesAscii(bytes));
+            },
+            // lwIP's tcp_close sends what was written, then FIN.
+            end: close,
+            destroy: close,
+          });
+          if (!entry.open) entry.handlers.closed();
         };
-        if (!live) live = entry;
-        entry.handlers = accept({
-          remote: '',
-          write: function (bytes: Uint8Array): void {
-            if (entry.open) dev.write(cfd, bytesAscii(bytes));
-          },
-          // lwIP's tcp_close sends what was written, then FIN.
-          end: close,
-          destroy: close,
-        });
-        if (!entry.open) entry.handlers.closed();
+        dev.bind(s, dev.ip, port);
+        if (dev.errno === 0) dev.listen(s);
+        if (dev.errno !== 0) {
+          dev.close(s);
+          throw failure('net-down', 'the CYW43 could not listen on port ' + port);
+        }
+        fd = s;
       };
-      dev.bind(fd, dev.ip, port);
-      if (dev.errno === 0) dev.listen(fd);
-      if (dev.errno !== 0) {
-        dev.close(fd);
-        throw failure('net-down', 'the CYW43 could not listen on port ' + port);
-      }
+      open();
+      reopen = open;
       const handle: TcpServer = {
         port: function (): number {
           return port;
         },
         close: function (): void {
-          dev.close(fd);
+          reopen = undefined;
+          if (fd >= 0) dev.close(fd);
+          fd = -1;
         },
       };
       ready(handle);

@@ -10,6 +10,7 @@ import { defineImage, type Device, type Image } from './image';
 import { deviceKeys, RANDOM_RESERVE, unitRandom } from '../../modules/keys/keys';
 import { openStore } from '../../modules/store/store';
 import { routeRequest } from './router';
+import { useMessages } from './core/messages';
 import { openAssets } from './core/assets';
 
 /** How often boot tries to listen while the board has no network, ms (a const enum: the bundler writes the values into the code). */
@@ -40,6 +41,10 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
   HOSHI_HOST: once = false;
   if (once) boot = undefined as never;
   defineImage(image);
+  // The assets first: on Kaluma the messages of everything below are read from them (core/messages.ts).
+  const assetsFlash = board.partitions.assets ? readOnly(board.partitions.assets, 'the assets partition') : undefined;
+  const assets = openAssets(assetsFlash, once);
+  useMessages(assets);
   const config = image.config;
   const consoleReport = board.console.restrict(config.interfaces.console);
   for (let i = 0; i < consoleReport.notClosed.length; i++) console.log('[hoshi] console left open: ' + consoleReport.notClosed[i]);
@@ -59,7 +64,7 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
   moduleBoard.partitions = {
     provisioning: readOnly(board.partitions.provisioning, 'the provisioning partition'),
     state: board.partitions.state,
-    assets: board.partitions.assets ? readOnly(board.partitions.assets, 'the assets partition') : undefined,
+    assets: assetsFlash,
   };
   // The state store: sealed with the device key when the unit is provisioned (modules/keys).
   // Every module's declared reserve (and the DRBG carry's) is room no other key can take.
@@ -73,7 +78,6 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
   for (let i = 0; i < store.report.skipped.length; i++) console.log('[hoshi] store: ' + store.report.skipped[i]);
   const random = record ? unitRandom(board.crypto, record.drbgSeed, board.entropy, store, once) : undefined;
 
-  const assets = openAssets(moduleBoard.partitions.assets, once);
   if (assets.problem()) console.log('[hoshi] assets: ' + assets.problem());
 
   const routes: Route[] = [];

@@ -7,7 +7,7 @@ import type { RequestHead } from './core/http-parser';
  * paths get 404, known paths with another method 405 (with Allow).
  *
  * Access control in one place: a public route is served; any other route only if the guard
- * (modules/accounts) grants it. Without a guard, every non-public route is refused with 401: a
+ * (modules/accounts) grants it, possibly through a handler of its own (the admin channel's). Without a guard, every non-public route is refused with 401: a
  * route never opens by accident (S1.1-01). (One function: on Kaluma each holds its bytecode.)
  */
 export function routeRequest(routes: Route[], guard: Guard | undefined, head: RequestHead): RouteHandler | HttpResponse {

@@ -224,22 +224,32 @@ export function measureFalsePositives(bytes: Uint8Array, probes: string[]): numb
 let built: Promise<Uint8Array> | undefined;
 
 /** The whole container: the admin page (gzip) and the common-password filter, built once per process. */
-export function buildAssets(): Promise<Uint8Array> {
+export function buildAssets(messages?: Uint8Array): Promise<Uint8Array> {
+  if (messages) return buildAssets().then(() => assetsWith(messages));
   if (!built) {
     built = (async () => {
-      const page = (await buildPage()).gzip;
-      const container = encodeAssets([
-        { id: Asset.PAGE, bytes: page },
-        { id: Asset.COMMON_PASSWORDS, bytes: buildCommonFilter().bytes },
-      ]);
-      if (container.length > ASSETS_MAX_BYTES) throw new Error('assets: the container is ' + container.length + ' bytes; the boards hold ' + ASSETS_MAX_BYTES);
-      return container;
+      page = (await buildPage()).gzip;
+      return assetsWith(undefined);
     })();
     built.catch(() => {
       built = undefined;
     });
   }
   return built;
+}
+
+let page: Uint8Array | undefined;
+
+/** The container: the page, the filter and, for a Kaluma image, its message table (core/messages.ts). */
+function assetsWith(messages: Uint8Array | undefined): Uint8Array {
+  const entries = [
+    { id: Asset.PAGE, bytes: page! },
+    { id: Asset.COMMON_PASSWORDS, bytes: buildCommonFilter().bytes },
+  ];
+  if (messages) entries.push({ id: Asset.MESSAGES, bytes: messages });
+  const container = encodeAssets(entries);
+  if (container.length > ASSETS_MAX_BYTES) throw new Error('assets: the container is ' + container.length + ' bytes; the boards hold ' + ASSETS_MAX_BYTES);
+  return container;
 }
 
 /**

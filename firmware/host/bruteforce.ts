@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { parseSetupKey } from '../../modules/channel/setup';
 import { pathToFileURL } from 'node:url';
 import { ClientError, login } from './client';
 
@@ -38,6 +39,11 @@ export interface BruteForceOptions {
   maxWait?: number;
   /** Each attempt as it happens (default: printed). */
   report?: (a: Attempt) => void;
+  /**
+   * The unit's setup key (from its label). Without it the guesses run under a random key, as an
+   * attacker without the label must: every guess then fails, and the lockout counts them the same.
+   */
+  setupKey?: Uint8Array;
 }
 
 /** A random guess of 12 characters outside the default-password alphabet's reach ("!" in it). */
@@ -55,12 +61,13 @@ export async function bruteForce(url: string, o: BruteForceOptions): Promise<Att
   if (o.guesses && o.guesses.length === 0) throw new RangeError('guesses: the list is empty');
   const report = o.report ?? ((a: Attempt) => console.log(formatAttempt(a)));
   const out: Attempt[] = [];
+  const setupKey = o.setupKey ?? new Uint8Array(randomBytes(16));
   for (let i = 0; i < o.attempts; i++) {
     const guess = o.guesses ? o.guesses[i % o.guesses.length]! : randomGuess();
     const started = Date.now();
     let a: Attempt;
     try {
-      await login(url, guess);
+      await login(url, guess, setupKey);
       a = { attempt: i + 1, outcome: 'accepted', status: 200, ms: Date.now() - started };
     } catch (error) {
       if (!(error instanceof ClientError)) throw error;
@@ -84,13 +91,16 @@ async function main(argv: string[]): Promise<void> {
   };
   const attempts = Number(value('--attempts') ?? '');
   if (!url || !/^https?:\/\//.test(url) || !Number.isInteger(attempts) || attempts < 1 || attempts > 10000) {
-    console.error('usage: npx tsx firmware/host/bruteforce.ts <device-url> --attempts N (1..10000) [--guesses FILE] [--respect-retry-after] [--max-wait S]');
+    console.error('usage: npx tsx firmware/host/bruteforce.ts <device-url> --attempts N (1..10000) [--guesses FILE] [--respect-retry-after] [--max-wait S]\n  the setup key from HOSHI_SETUP_KEY (as on the label); without it the guesses are made as by someone without the label');
     process.exit(2);
   }
   const file = value('--guesses');
   const guesses = file ? readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.length > 0) : undefined;
   const maxWait = value('--max-wait') !== undefined ? Number(value('--max-wait')) : undefined;
-  const result = await bruteForce(url, { attempts, guesses, respectRetryAfter: argv.includes('--respect-retry-after'), maxWait });
+  const keyText = process.env.HOSHI_SETUP_KEY;
+  const setupKey = keyText !== undefined ? parseSetupKey(keyText) : undefined;
+  if (keyText !== undefined && !setupKey) throw new Error('HOSHI_SETUP_KEY must be 26 base32 characters (as on the label)');
+  const result = await bruteForce(url, { attempts, guesses, respectRetryAfter: argv.includes('--respect-retry-after'), maxWait, setupKey });
   const count = (outcome: string): number => result.filter((a) => a.outcome === outcome).length;
   console.log(
     result.length + ' attempts: ' + count('login-failed') + ' failed, ' + count('locked') + ' locked out, ' + count('accepted') + ' accepted' +

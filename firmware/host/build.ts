@@ -2,6 +2,7 @@ import { build as esbuild, type BuildOptions } from 'esbuild';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { messageCollector, MESSAGES_OF } from './strings';
 import { gzipSync } from 'node:zlib';
 import { defineImage, type Image } from '../device/image';
 import { PROFILES, type Target } from './profiles';
@@ -35,6 +36,8 @@ export interface BuildResult {
   mapFile: string;
   code: string;
   map: string;
+  /** Kaluma: the message table that goes into the assets with this image (core/messages.ts). */
+  messages?: Uint8Array;
   bytes: number;
   gzipBytes: number;
 }
@@ -85,9 +88,13 @@ function deviceOptions(target: 'kaluma' | 'espruino'): BuildOptions {
  * Bundles `entrySource` (TypeScript, resolved from `resolveDir`) for a device target.
  * Returns the code and its source map with paths relative to the repository.
  */
-export async function bundleDevice(entrySource: string, resolveDir: string, target: 'kaluma' | 'espruino', outFile: string): Promise<{ code: string; map: string }> {
+export async function bundleDevice(entrySource: string, resolveDir: string, target: 'kaluma' | 'espruino', outFile: string, withMessages = false): Promise<{ code: string; map: string; messages?: Uint8Array }> {
+  // A Kaluma image's messages go to a table in the assets (firmware/host/strings.ts); library
+  // bundles (tests, benchmarks) keep their literals.
+  const messagesOf = withMessages && target === 'kaluma' ? messageCollector(ROOT) : undefined;
   const result = await esbuild({
     ...deviceOptions(target),
+    plugins: messagesOf ? [messagesOf.plugin] : [],
     stdin: { contents: entrySource, resolveDir, sourcefile: 'hoshi-entry.ts', loader: 'ts' },
     outfile: outFile,
   });
@@ -97,9 +104,15 @@ export async function bundleDevice(entrySource: string, resolveDir: string, targ
     if (f.path.endsWith('.map')) map = f.text;
     else code = f.text;
   }
+  let messages: Uint8Array | undefined;
+  if (messagesOf) ({ code, table: messages } = messagesOf.finish(code));
+  // A Kaluma bundle without a table (tests, benchmarks) still declares the messages' global that
+  // core/messages.ts names (its code that sets it never runs there).
+  else if (target === 'kaluma' && /\b__hm\b/.test(code)) code = code.replace(/^'use strict';/, "'use strict';var __hm;");
+  if (messages) MESSAGES_OF.set(code, messages);
   const parsed = JSON.parse(map) as { sources: string[] };
   parsed.sources = parsed.sources.map((s) => relative(ROOT, resolve(dirname(outFile), s)));
-  return { code, map: JSON.stringify(parsed) };
+  return { code, map: JSON.stringify(parsed), messages };
 }
 
 function entryFor(example: string, manifest: Manifest, target: Target, board: string): string {
@@ -154,6 +167,7 @@ export async function buildImage(example: string, target: Target, outDir = join(
   const entry = entryFor(example, manifest, target, board);
   let code: string;
   let map: string;
+  let messages: Uint8Array | undefined;
   const file = join(dir, target === 'host' ? 'image.mjs' : 'app.js');
   if (target === 'host') {
     const result = await esbuild({
@@ -172,7 +186,8 @@ export async function buildImage(example: string, target: Target, outDir = join(
     map = result.outputFiles.find((f) => f.path.endsWith('.map'))!.text;
     code += '//# sourceMappingURL=image.mjs.map\n';
   } else {
-    ({ code, map } = await bundleDevice(entry, ROOT, target, file));
+    ({ code, map, messages } = await bundleDevice(entry, ROOT, target, file, true));
+    if (messages) writeFileSync(join(dir, 'messages.bin'), messages);
   }
   writeFileSync(file, code);
   writeFileSync(file + '.map', map);
@@ -186,6 +201,7 @@ export async function buildImage(example: string, target: Target, outDir = join(
     mapFile: file + '.map',
     code,
     map,
+    messages,
     bytes: Buffer.byteLength(code),
     gzipBytes: gzipSync(code, { level: 9 }).length,
   };

@@ -1,5 +1,6 @@
-import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { openSimFlash, fileBacking, PICO_GEOMETRY } from '../../boards/host/flash';
 import { HOST_FLASH_SIZE, HOST_PARTITIONS } from '../../boards/host/board';
 import { partition } from '../../hal/flash';
@@ -8,8 +9,9 @@ import { checkProfile, formatViolations } from './profile';
 import type { Target } from './profiles';
 import { encodeProvisioning, newProvisioningRecord, padTo, seedStateSector, writeProvisioning } from './provision';
 import { readProvisioning } from '../device/core/provisioning';
-import { checkModel, checkSetupUrl, DEFAULT_SETUP_URL, labelJson, labelSheetSvg, labelsCsv, type LabelRecord } from './labels';
-import { changePassword, checkNewPassword, ClientError, deviceInfo, iterationsOk, login, passwordPolicy } from './client';
+import { checkModel, checkSetupUrl, DEFAULT_SETUP_URL, labelJson, labelSheetSvg, labelsCsv, unitLabel, type LabelRecord } from './labels';
+import { changePassword, checkNewPassword, ClientError, deviceInfo, iterationsOk, login, passwordPolicy, setWifi, wifiState } from './client';
+import { base32Encode, parseSetupKey } from '../../modules/channel/setup';
 import { concatBytes } from './serial/link';
 import { buildAssets } from './assets';
 import { runImage } from './run';
@@ -25,9 +27,10 @@ import type { Image } from '../device/image';
  *   hoshi provision --board B (--port P | --dry-run FILE) --model M [--serial S] [--wifi-ssid SSID] [--label FILE]
  *   hoshi provision --count N --out-dir DIR --model M
  *   hoshi flash <example> --board B (--port P | --dry-run FILE)
- *   hoshi login <device-url>
- *   hoshi password <device-url> [--iterations N]
- * Exit codes: 0 ok, 1 the work failed (message says why), 2 usage; login and password also
+ *   hoshi login <device-url> [--label FILE]
+ *   hoshi password <device-url> [--iterations N] [--label FILE]
+ *   hoshi wifi <device-url> [--ssid SSID] [--label FILE]
+ * Exit codes: 0 ok, 1 the work failed (message says why), 2 usage; login, password and wifi also
  * 3 locked (too many failed logins: Retry-After given), 4 login failed.
  */
 const USAGE = `usage:
@@ -47,8 +50,13 @@ const USAGE = `usage:
       [--iterations N]    PBKDF2 iterations of the default password's verifier (default 100000, at least 4096)
   hoshi flash <example> --board B --port P             build and write the image and its assets to a real board
   hoshi flash <example> --board B --dry-run FILE       write the exact bytes that would be sent to FILE
-  hoshi login <device-url>         log in; prints the session token (password: HOSHI_PASSWORD or a prompt)
+  hoshi login <device-url>         log in through the admin channel and show the session (password: HOSHI_PASSWORD or a prompt)
   hoshi password <device-url> [--iterations N]   change the password (HOSHI_PASSWORD, HOSHI_NEW_PASSWORD or prompts)
+  hoshi wifi <device-url> [--ssid SSID]          show the Wi-Fi state, or set the home network (passphrase:
+                          HOSHI_WIFI_PASSPHRASE or a prompt); sent through the admin channel
+      each of these needs the unit's setup key once: --label FILE (its label record), HOSHI_SETUP_KEY
+      or a prompt; once a login has proved it, it is kept for the unit's serial in
+      ${keptKeysFile()} (mode 0600)
 boards: ${Object.keys(SERIAL_BOARDS).join(', ')}`;
 
 const TARGETS: Target[] = ['kaluma', 'espruino', 'host'];
@@ -122,7 +130,7 @@ async function flash(args: string[]): Promise<void> {
   const report = checkProfile(built.code, board.target, built.map);
   if (report.violations.length) throw new Error('flash: the image is outside the ' + board.target + ' profile:\n' + formatViolations(report));
   const code = new TextEncoder().encode(built.code);
-  const assets = await buildAssets();
+  const assets = await buildAssets(built.messages);
   await overSerial(args, board, () => board.flashTranscript(code, assets), (link) => board.flash(link, code, assets, (l) => console.log(l)), false);
 }
 
@@ -186,7 +194,7 @@ async function provision(args: string[]): Promise<void> {
   if (!option(args, '--board') && !out && !sim) usage('provision: --out FILE, --sim DIR, --board B or --count N');
   const { model, setupUrl } = labelOptions(args);
   const { record, password } = newProvisioningRecord(serial, { iterations });
-  const label: LabelRecord = { model, serial: record.serial, defaultPassword: password, setupUrl };
+  const label: LabelRecord = unitLabel(model, record, password, setupUrl);
   const encoded = encodeProvisioning(record);
   const labelNote = (file: string): string => '; its label (default password) is in ' + file + ' (owner-only: print it, then delete it)';
   if (option(args, '--board')) {
@@ -257,7 +265,7 @@ async function provisionBatch(args: string[], iterations: number | undefined): P
     const { record, password } = newProvisioningRecord(undefined, { iterations });
     if (serials.has(record.serial)) continue; // 60 random bits: never seen, but a batch must not hold two
     serials.add(record.serial);
-    units.push({ encoded: encodeProvisioning(record), label: { model, serial: record.serial, defaultPassword: password, setupUrl } });
+    units.push({ encoded: encodeProvisioning(record), label: unitLabel(model, record, password, setupUrl) });
   }
   const labels = units.map((u) => u.label);
   // The labels first: a record whose label was not written would be a unit nobody can log into.
@@ -308,6 +316,56 @@ async function secret(env: string, prompt: string): Promise<string> {
   });
 }
 
+/** Where the setup keys of the devices this client has met are kept: HOSHI_CONFIG_DIR, else $XDG_CONFIG_HOME/hoshi, else ~/.config/hoshi. */
+function keptKeysFile(): string {
+  const dir = process.env.HOSHI_CONFIG_DIR ?? join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'hoshi');
+  return join(dir, 'setup-keys.json');
+}
+
+/**
+ * The setup key of the device at `url`: from `--label FILE`, HOSHI_SETUP_KEY, the keys kept for the
+ * unit's serial (GET /api/info: every unit in setup mode answers at the same address), or a
+ * prompt. `keep()` keeps a key given anew for that serial (owner-only file): the commands call it
+ * once a login has proved the key right, so a mistyped key is never kept.
+ */
+async function setupKeyFor(url: string, args: string[]): Promise<{ key: Uint8Array; keep(): void }> {
+  const file = keptKeysFile();
+  let kept: { [serial: string]: string } = {};
+  if (existsSync(file)) {
+    try {
+      kept = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      throw new Error(file + ' is not JSON: move it away');
+    }
+  }
+  let serial: string;
+  try {
+    serial = (await deviceInfo(url)).serial ?? new URL(url).origin;
+  } catch (error) {
+    clientFailed(error);
+  }
+  const label = option(args, '--label');
+  let text: string | undefined;
+  if (label !== undefined) {
+    const v: unknown = JSON.parse(readFileSync(label, 'utf8')).setupKey;
+    if (typeof v !== 'string') throw new Error(label + ' holds no setupKey (a label record of provisioning version 3)');
+    text = v;
+  }
+  text ??= process.env.HOSHI_SETUP_KEY ?? kept[serial] ?? (await secret('HOSHI_SETUP_KEY', 'setup key (on the unit\'s label): '));
+  const key = parseSetupKey(text);
+  if (!key) throw new Error('the setup key must be 26 base32 characters (as on the label)');
+  return {
+    key,
+    keep() {
+      if (kept[serial] === base32Encode(key)) return;
+      kept[serial] = base32Encode(key);
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      writeFileSync(file, JSON.stringify(kept, null, 2) + '\n', { mode: 0o600 });
+      chmodSync(file, 0o600);
+    },
+  };
+}
+
 /** The device URL argument of login and password. */
 function deviceUrl(args: string[], command: string): string {
   const url = args[0];
@@ -330,14 +388,39 @@ function clientFailed(error: unknown): never {
   process.exit(1);
 }
 
-/** `hoshi login URL`: the session token on stdout (`TOKEN=$(hoshi login URL)`), the rest on stderr. */
+/**
+ * `hoshi login URL`: logs in and asks the session's state through the admin channel (a session's
+ * keys stay in the process that logged in: the other commands log in themselves).
+ */
 async function loginCommand(args: string[]): Promise<void> {
   const url = deviceUrl(args, 'login');
+  const setup = await setupKeyFor(url, args);
   const password = await secret('HOSHI_PASSWORD', 'password: ');
   try {
-    const session = await login(url, password);
-    console.log(session.token);
-    console.error('mustChange: ' + session.mustChange + (session.mustChange ? ' (the default password is in force: change it first, hoshi password ' + url + ')' : ''));
+    const session = await login(url, password, setup.key);
+    setup.keep();
+    const state = await session.state();
+    await session.logout();
+    console.log('logged in: access ' + state.access + ', session idle limit ' + state.expiresIn + ' s, admin channel version 1');
+    console.error('mustChange: ' + state.mustChange + (state.mustChange ? ' (the default password is in force: change it first, hoshi password ' + url + ')' : ''));
+  } catch (error) {
+    clientFailed(error);
+  }
+}
+
+/** `hoshi wifi URL [--ssid SSID]`: the Wi-Fi state, or new credentials (through the admin channel). */
+async function wifiCommand(args: string[]): Promise<void> {
+  const url = deviceUrl(args, 'wifi');
+  const ssid = option(args, '--ssid');
+  const setup = await setupKeyFor(url, args);
+  const password = await secret('HOSHI_PASSWORD', 'password: ');
+  const passphrase = ssid === undefined ? undefined : process.env.HOSHI_WIFI_PASSPHRASE ?? (await secret('HOSHI_WIFI_PASSPHRASE', 'passphrase of ' + ssid + ': '));
+  try {
+    const session = await login(url, password, setup.key);
+    setup.keep();
+    const state = ssid === undefined ? await wifiState(session) : await setWifi(session, ssid, passphrase!);
+    console.log(JSON.stringify(state));
+    if (ssid === undefined) await session.logout();
   } catch (error) {
     clientFailed(error);
   }
@@ -347,6 +430,8 @@ async function loginCommand(args: string[]): Promise<void> {
 async function passwordCommand(args: string[]): Promise<void> {
   const url = deviceUrl(args, 'password');
   const iterations = iterationsOption(args, 'password');
+  const setup = await setupKeyFor(url, args);
+  const setupKey = setup.key;
   const current = await secret('HOSHI_PASSWORD', 'current password: ');
   let next = process.env.HOSHI_NEW_PASSWORD;
   if (next === undefined) {
@@ -362,8 +447,9 @@ async function passwordCommand(args: string[]): Promise<void> {
       console.error('hoshi: password refused (' + refused.rule + '): ' + refused.reason);
       process.exit(1);
     }
-    const session = await login(url, current);
-    await changePassword(url, session.token, next, { iterations: iterations ?? session.iterations });
+    const session = await login(url, current, setupKey);
+    setup.keep();
+    await changePassword(session, setupKey, next, { iterations: iterations ?? session.iterations });
     console.error('password changed; every session of the device has ended: log in again');
   } catch (error) {
     clientFailed(error);
@@ -378,6 +464,7 @@ try {
   else if (command === 'flash') await flash(rest);
   else if (command === 'login') await loginCommand(rest);
   else if (command === 'password') await passwordCommand(rest);
+  else if (command === 'wifi') await wifiCommand(rest);
   else usage(command ? 'unknown command ' + command : 'which command?');
 } catch (error) {
   console.error('hoshi: ' + (error as Error).message);

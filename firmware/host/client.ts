@@ -1,11 +1,17 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { checkPassword, type PolicyRefusal } from '../../modules/accounts/policy';
-import { Scram, scramClient, scramVerifier, SCRAM_USER, type ScramClientCrypto, type ScramVerifier } from '../../modules/accounts/scram';
+import { Scram, scramClient, scramVerifier, sessionSecret, SCRAM_USER, type ScramClientCrypto, type ScramVerifier } from '../../modules/accounts/scram';
+import { CHANNEL_HEADER, channelKeys, COSE_ENCRYPT0, decodeProtected, openAnswer, pivOf, protectRequest, type ChannelKeys } from '../../modules/channel/channel';
+import { scramPassword } from '../../modules/channel/setup';
+import { jsCrypto } from '../../modules/crypto/provider-js';
 
 /**
- * The host's client of a device's accounts API (docs/accounts.md): SCRAM-SHA-256 login, password
- * change, the public identity and policy. Used by `hoshi login`, `hoshi password`, the evaluators'
- * script (firmware/host/bruteforce.ts) and tests. Host code: node:crypto does the slow PBKDF2.
+ * The host's client of a device's accounts API (docs/accounts.md) and admin channel
+ * (docs/formats/channel.md): SCRAM-SHA-256 login on the password pre-hashed with the unit's setup
+ * key, then every admin request protected by the session's channel; password change, Wi-Fi, the
+ * public identity and policy. Used by `hoshi login`, `hoshi password`, `hoshi wifi`, the
+ * evaluators' script (firmware/host/bruteforce.ts) and tests. Host code: node:crypto does the slow
+ * PBKDF2.
  */
 
 /** SCRAM's client-side crypto on node:crypto (PBKDF2 in native code: about 70 ms for 100,000 iterations). */
@@ -41,6 +47,8 @@ export type ClientErrorCode =
   | 'protocol'
   /** No answer (connection refused, timeout). */
   | 'network'
+  /** An answer of the admin channel that does not authenticate, or a success that is not protected. */
+  | 'channel'
   /** Any other refusal: `error` and `reason` are the device's. */
   | 'refused';
 
@@ -79,31 +87,36 @@ function endpoint(url: string, path: string): string {
 }
 
 /** One request; the answer's JSON object (an empty one if the body is not JSON). Throws 'network' if nothing comes back. */
-async function request(url: string, path: string, init: { method?: string; body?: unknown; token?: string }, o: ClientOptions): Promise<Answer> {
-  const headers: { [name: string]: string } = {};
-  if (init.body !== undefined) headers['Content-Type'] = 'application/json';
-  if (init.token !== undefined) headers['Authorization'] = 'Bearer ' + init.token;
+/** A JSON object from bytes, or an empty one (callers say what they expected). */
+function jsonObject(bytes: Uint8Array): { [name: string]: unknown } {
+  try {
+    const v: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as { [name: string]: unknown };
+  } catch {
+    // not JSON
+  }
+  return {};
+}
+
+/** One request; the raw answer. Throws 'network' if nothing comes back. */
+async function send(url: string, path: string, method: string, headers: { [name: string]: string }, body: Uint8Array | undefined, o: ClientOptions): Promise<{ status: number; headers: Headers; bytes: Uint8Array }> {
   let res: Response;
   try {
-    res = await fetch(endpoint(url, path), {
-      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-      headers,
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-      signal: AbortSignal.timeout(o.timeoutMs ?? 30000),
-    });
+    res = await fetch(endpoint(url, path), { method, headers, body: body && new Uint8Array(body), signal: AbortSignal.timeout(o.timeoutMs ?? 30000) });
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     throw new ClientError('network', 'no answer from ' + url + ': ' + (cause?.code ?? cause?.message ?? (error as Error).message));
   }
-  const text = await res.text();
-  let body: { [name: string]: unknown } = {};
-  try {
-    const v: unknown = JSON.parse(text);
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) body = v as { [name: string]: unknown };
-  } catch {
-    // not JSON: left empty; callers say what they expected
-  }
-  return { status: res.status, headers: res.headers, body };
+  return { status: res.status, headers: res.headers, bytes: new Uint8Array(await res.arrayBuffer()) };
+}
+
+/** One plain request (public routes and the login); the answer's JSON object. */
+async function request(url: string, path: string, init: { method?: string; body?: unknown }, o: ClientOptions): Promise<Answer> {
+  const headers: { [name: string]: string } = {};
+  if (init.body !== undefined) headers['Content-Type'] = 'application/json';
+  const body = init.body === undefined ? undefined : new TextEncoder().encode(JSON.stringify(init.body));
+  const a = await send(url, path, init.method ?? (init.body === undefined ? 'GET' : 'POST'), headers, body, o);
+  return { status: a.status, headers: a.headers, body: jsonObject(a.bytes) };
 }
 
 /** Seconds from a 429's Retry-After header (delta-seconds), else its `retryAfter` field. */
@@ -123,7 +136,7 @@ function refusal(a: Answer, what: string): ClientError {
 }
 
 export interface LoginResult {
-  /** The session token: `Authorization: Bearer <token>`. */
+  /** The session token: `Authorization: Bearer <token>` (public: it names the session, the channel's keys prove it). */
   token: string;
   /** True while the default password is in force: change it first (POST /api/password). */
   mustChange: boolean;
@@ -139,9 +152,9 @@ export interface LoginResult {
  * (401 at the second step), 'impostor' (the device's signature is wrong: it does not hold the
  * verifier), 'protocol', 'network' or 'refused' (e.g. 503 no-default-password).
  */
-export async function login(url: string, password: string, o: ClientOptions = {}): Promise<LoginResult> {
+export async function login(url: string, password: string, setupKey: Uint8Array, o: ClientOptions = {}): Promise<Session> {
   // 24 random bytes, base64: a 32-character nonce of RFC 5802's printable characters (no ",").
-  const client = scramClient(nodeScramCrypto, SCRAM_USER, password, randomBytes(24).toString('base64'), o.maxIterations ?? Scram.MAX_ITERATIONS);
+  const client = scramClient(nodeScramCrypto, SCRAM_USER, scramPassword(nodeScramCrypto, setupKey, password), randomBytes(24).toString('base64'), o.maxIterations ?? Scram.MAX_ITERATIONS);
   const first = await request(url, '/api/login', { body: { scram: client.first } }, o);
   if (first.status !== 200) throw refusal(first, 'login');
   const serverFirst = first.body.scram;
@@ -161,7 +174,64 @@ export async function login(url: string, password: string, o: ClientOptions = {}
     throw new ClientError('impostor', 'the device could not prove it holds the password verifier', 200);
   }
   if (typeof b.token !== 'string' || b.token.length === 0) throw new ClientError('protocol', 'login: the device sent no session token', 200);
-  return { token: b.token, mustChange: b.mustChange === true, expiresIn: typeof b.expiresIn === 'number' ? b.expiresIn : 0, iterations };
+  if (b.channel !== 1) throw new ClientError('protocol', 'login: the device speaks no admin channel this client knows (version ' + String(b.channel) + ')', 200);
+  const secrets = client.secrets()!;
+  const keys = channelKeys(jsCrypto, sessionSecret(nodeScramCrypto, secrets.clientKey, secrets.authMessage), setupKey, new Uint8Array(Buffer.from(b.token, 'base64')));
+  return new Session(url, b.token, keys, b.mustChange === true, typeof b.expiresIn === 'number' ? b.expiresIn : 0, iterations, o);
+}
+
+/**
+ * A logged-in session: every request through the admin channel. `call` protects the request
+ * (sequence numbers from 0, one request at a time) and opens the answer; an answer that is not
+ * protected is a refusal by the device (its `error` and `reason`), and is believed only as a
+ * refusal: a 2xx that is not protected, or a protected answer that does not authenticate, throws
+ * 'channel'.
+ */
+export class Session implements LoginResult {
+  /** The next sequence number. */
+  seq = 0;
+  constructor(
+    readonly url: string,
+    readonly token: string,
+    /** The channel's keys (tests read them to check a capture). */
+    readonly keys: ChannelKeys,
+    public mustChange: boolean,
+    readonly expiresIn: number,
+    readonly iterations: number,
+    private readonly o: ClientOptions,
+  ) {}
+
+  /** A protected request; the answer's status and JSON object. */
+  async call(method: string, path: string, body?: unknown): Promise<Answer> {
+    const seq = this.seq++;
+    const plain = body === undefined ? new Uint8Array(0) : new TextEncoder().encode(JSON.stringify(body));
+    const message = protectRequest(jsCrypto, this.keys, seq, method + ' ' + path, plain);
+    const headers: { [name: string]: string } = { Authorization: 'Bearer ' + this.token };
+    const get = method === 'GET' || method === 'HEAD';
+    if (get) headers[CHANNEL_HEADER] = Buffer.from(message).toString('base64');
+    else headers['Content-Type'] = COSE_ENCRYPT0;
+    const a = await send(this.url, path, method, headers, get ? undefined : message, this.o);
+    if (!(a.headers.get('content-type') ?? '').startsWith('application/cose')) {
+      if (a.status < 300) throw new ClientError('channel', method + ' ' + path + ': the device answered ' + a.status + ' without protection', a.status);
+      return { status: a.status, headers: a.headers, body: jsonObject(a.bytes) };
+    }
+    const d = decodeProtected(a.bytes, false);
+    const opened = typeof d === 'string' ? undefined : openAnswer(jsCrypto, this.keys, pivOf(seq), a.status, d[1]);
+    if (!opened) throw new ClientError('channel', method + ' ' + path + ': the answer does not authenticate' + (typeof d === 'string' ? ' (' + d + ')' : ''), a.status);
+    return { status: a.status, headers: a.headers, body: jsonObject(opened) };
+  }
+
+  /** GET /api/session: the session's state. */
+  async state(): Promise<{ access: string; mustChange: boolean; expiresIn: number }> {
+    const a = await this.call('GET', '/api/session');
+    if (a.status !== 200) throw refusal(a, 'GET /api/session');
+    return { access: String(a.body.access), mustChange: a.body.mustChange === true, expiresIn: Number(a.body.expiresIn) };
+  }
+
+  async logout(): Promise<void> {
+    const a = await this.call('POST', '/api/logout');
+    if (a.status !== 200) throw refusal(a, 'logout');
+  }
 }
 
 /** The public identity of GET /api/info: what the policy keeps out of a password. */
@@ -198,17 +268,31 @@ export function checkNewPassword(password: string, identity: DeviceIdentity, min
 }
 
 /**
- * Sets a new password (POST /api/password with the session's Bearer token): the device gets the
- * password, which it checks against its policy, and the verifier made here with a fresh salt.
- * Every session ends on success. Throws a ClientError 'refused' with the device's `error`
- * (`password-common`, `password-default`, …) and reason.
+ * Sets a new password (POST /api/password through the session's channel): the device gets the
+ * password, which it checks against its policy, and the verifier of its pre-hash with the setup key
+ * made here with a fresh salt. Every session ends on success. Throws a ClientError 'refused' with
+ * the device's `error` (`password-common`, `password-default`, …) and reason.
  */
-export async function changePassword(url: string, token: string, newPassword: string, o: ClientOptions & { iterations?: number } = {}): Promise<void> {
-  const v = newVerifier(newPassword, o.iterations ?? DEFAULT_ITERATIONS);
+export async function changePassword(session: Session, setupKey: Uint8Array, newPassword: string, o: { iterations?: number } = {}): Promise<void> {
+  const v = newVerifier(scramPassword(nodeScramCrypto, setupKey, newPassword), o.iterations ?? DEFAULT_ITERATIONS);
   const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
-  const a = await request(url, '/api/password', {
-    token,
-    body: { password: newPassword, salt: b64(v.salt), iterations: v.iterations, storedKey: b64(v.storedKey), serverKey: b64(v.serverKey) },
-  }, o);
+  const a = await session.call('POST', '/api/password', { password: newPassword, salt: b64(v.salt), iterations: v.iterations, storedKey: b64(v.storedKey), serverKey: b64(v.serverKey) });
   if (a.status !== 200 || a.body.ok !== true) throw refusal(a, 'password change refused');
+}
+
+/** The Wi-Fi state of GET /api/network/wifi. */
+export type WifiState = { ssid: string | null; joined: boolean; error: { error: string; reason: string } | null; [name: string]: unknown };
+
+/** GET /api/network/wifi through the channel. */
+export async function wifiState(session: Session): Promise<WifiState> {
+  const a = await session.call('GET', '/api/network/wifi');
+  if (a.status !== 200) throw refusal(a, 'GET /api/network/wifi');
+  return a.body as WifiState;
+}
+
+/** PUT /api/network/wifi through the channel: the home network's credentials, sealed by the device. */
+export async function setWifi(session: Session, ssid: string, passphrase: string): Promise<WifiState> {
+  const a = await session.call('PUT', '/api/network/wifi', { ssid, passphrase });
+  if (a.status !== 200) throw refusal(a, 'Wi-Fi credentials refused');
+  return a.body as WifiState;
 }

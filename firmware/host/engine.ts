@@ -6,6 +6,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getQuickJS, shouldInterruptAfterDeadline, type QuickJSContext, type QuickJSRuntime } from 'quickjs-emscripten';
 import { imageBudget, PROFILES, type DeviceTarget } from './profiles';
+import { MESSAGES_OF } from './strings';
+import { encodeAssets } from './assets';
+import { Asset } from '../device/core/assets';
+import { KALUMA_PARTITIONS } from '../../boards/kaluma-pico-w/board';
 
 /**
  * Engine check: runs a device bundle's boot inside QuickJS (an embedded-class engine, compiled to
@@ -324,6 +328,9 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
     evaluate(readFileSync(FAKES[target], 'utf8'), 'engine/' + target + '.js');
     evaluate(strip(target), 'engine/strip.js');
     if ((options.network ?? 'up') === 'up') evaluate("__engine.wifi.up('Workshop');", 'network.js');
+    // A Kaluma image's messages, in its assets partition as `hoshi flash` writes them (core/messages.ts).
+    const messages = target === 'kaluma' ? MESSAGES_OF.get(code) : undefined;
+    if (messages) evaluate('__engine.flash.load(' + KALUMA_PARTITIONS.assets.sector * 4096 + ', ' + JSON.stringify(Array.from(encodeAssets([{ id: Asset.MESSAGES, bytes: messages }]))) + ');', 'messages.js');
     if (options.prelude) evaluate(options.prelude, 'prelude.js');
     settle();
     report.baselineBytes = memoryUsed(runtime, vm);

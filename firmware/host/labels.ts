@@ -1,10 +1,14 @@
 import QRCode from 'qrcode';
+import type { ProvisioningRecord } from '../device/core/provisioning';
+import { base32Encode, setupAccessPoint } from '../../modules/channel/setup';
+import { jsCrypto } from '../../modules/crypto/provider-js';
 
 /**
- * Unit labels: what goes on a unit's label at the factory (model, serial, its default password and
- * the setup page's address), as a JSON record per unit, a CSV for label printers and a printable
- * A4 SVG sheet with a QR code of the setup address. Every form holds default passwords: the tools
- * write them owner-only (mode 0600) and never print them.
+ * Unit labels: what goes on a unit's label at the factory (model, serial, its default password,
+ * its setup key, its setup access point and the setup page's address with the setup key in its
+ * fragment), as a JSON record per unit, a CSV for label printers and a printable A4 SVG sheet with
+ * a QR code of the setup address. Every form holds a unit's secrets: the tools write them
+ * owner-only (mode 0600) and never print them.
  */
 
 /** One unit's label. */
@@ -12,7 +16,20 @@ export interface LabelRecord {
   model: string;
   serial: string;
   defaultPassword: string;
+  /** The setup key in base32 (modules/channel/setup.ts). */
+  setupKey: string;
+  /** The setup page's address with the setup key in its fragment (`#k=…`, never sent by a browser). */
   setupUrl: string;
+  /** The setup access point the unit opens while it has no Wi-Fi credentials (WPA2). */
+  setupAp: { ssid: string; passphrase: string };
+}
+
+/** A unit's label from its record and default password; `baseUrl` is the setup page's address. */
+export function unitLabel(model: string, record: ProvisioningRecord, defaultPassword: string, baseUrl: string = DEFAULT_SETUP_URL): LabelRecord {
+  const key = record.setupKey;
+  if (!key) throw new Error('label: the record has no setup key (version 3)');
+  const setupKey = base32Encode(key);
+  return { model, serial: record.serial, defaultPassword, setupKey, setupUrl: baseUrl.replace(/#.*$/, '') + '#k=' + setupKey, setupAp: setupAccessPoint(jsCrypto, key, model, record.serial) };
 }
 
 /** Where the setup access point serves its page (a unit in setup mode is its own access point). */
@@ -39,7 +56,8 @@ export function checkSetupUrl(url: string): string | undefined {
 
 /** The label record as written to a unit's label file. */
 export function labelJson(label: LabelRecord): string {
-  return JSON.stringify({ model: label.model, serial: label.serial, defaultPassword: label.defaultPassword, setupUrl: label.setupUrl }, null, 2) + '\n';
+  const { model, serial, defaultPassword, setupKey, setupUrl, setupAp } = label;
+  return JSON.stringify({ model, serial, defaultPassword, setupKey, setupUrl, setupAp: { ssid: setupAp.ssid, passphrase: setupAp.passphrase } }, null, 2) + '\n';
 }
 
 /** A CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break. */
@@ -47,12 +65,12 @@ function cell(value: string): string {
   return /[",\r\n]/.test(value) ? '"' + value.replace(/"/g, '""') + '"' : value;
 }
 
-export const CSV_COLUMNS = ['model', 'serial', 'default_password', 'setup_url'];
+export const CSV_COLUMNS = ['model', 'serial', 'default_password', 'setup_key', 'setup_url', 'setup_ap_ssid', 'setup_ap_passphrase'];
 
 /** labels.csv: a header line and one line per unit (RFC 4180, CRLF). */
 export function labelsCsv(labels: LabelRecord[]): string {
   const lines = [CSV_COLUMNS.join(',')];
-  for (const l of labels) lines.push([l.model, l.serial, l.defaultPassword, l.setupUrl].map(cell).join(','));
+  for (const l of labels) lines.push([l.model, l.serial, l.defaultPassword, l.setupKey, l.setupUrl, l.setupAp.ssid, l.setupAp.passphrase].map(cell).join(','));
   return lines.join('\r\n') + '\r\n';
 }
 
@@ -131,8 +149,9 @@ function fixed(n: number): string {
 /**
  * labels.svg: the printable sheet, A4 pages of SHEET.columns × SHEET.rows labels, stacked in one
  * SVG document (one A4 page after another: print at 100 % scale, no margins). Each label shows
- * the model, the serial, the default password in a monospace font, and a QR code of the setup URL
- * with the URL under it.
+ * the model, the serial, the default password in a monospace font, a QR code of the setup URL
+ * (the setup key in its fragment), the setup access point's name and passphrase, the setup key
+ * for typing, and the page's address.
  */
 export function labelSheetSvg(labels: LabelRecord[]): string {
   const s = SHEET;
@@ -171,7 +190,9 @@ export function labelSheetSvg(labels: LabelRecord[]): string {
       out.push(
         '<path class="qr" fill="#000" transform="translate(' + fixed(qx) + ' 1.5) scale(' + fixed(s.qrSide / qr.size) + ')" d="' + qr.path + '"/>',
       );
-      out.push(text(3, 34, 2.2, 'Setup: ' + l.setupUrl, s.labelWidth - 6, 'class="url" font-family="' + SANS + '"', 0.55));
+      out.push(text(3, 29.3, 2.2, 'Wi-Fi ' + l.setupAp.ssid + '  ' + l.setupAp.passphrase, s.labelWidth - 6, 'class="ap" font-family="' + MONO + '"', 0.6));
+      out.push(text(3, 32.7, 2.2, 'Setup key ' + l.setupKey.replace(/(.{5})(?=.)/g, '$1-'), s.labelWidth - 6, 'class="key" font-family="' + MONO + '"', 0.6));
+      out.push(text(3, 36.1, 2.2, 'Setup: ' + l.setupUrl.replace(/#.*$/, ''), s.labelWidth - 6, 'class="url" font-family="' + SANS + '"', 0.55));
       out.push('</g>');
     }
     out.push('</g>');

@@ -10,6 +10,7 @@ import {
   DEVICE_SECRET_BYTES,
   DRBG_SEED_BYTES,
   FIELD_DEFAULT_CHECK,
+  FIELD_SETUP_KEY,
   FIELD_DEVICE_SECRET,
   FIELD_DRBG_SEED,
   FIELD_ITERATIONS,
@@ -33,6 +34,7 @@ import {
   type ProvisioningRecord,
 } from '../device/core/provisioning';
 import { crc32 } from '../device/core/crc32';
+import { scramPassword, SETUP_KEY_BYTES } from '../../modules/channel/setup';
 import { DEFAULT_ITERATIONS, newVerifier } from './client';
 
 /** Crockford base32: no I, L, O, U, so a serial read aloud or off a label is unambiguous. */
@@ -92,18 +94,21 @@ export interface NewRecordOptions {
  */
 export function newProvisioningRecord(serial = randomSerial(), options: NewRecordOptions = {}): { record: ProvisioningRecord; password: string } {
   const deviceSecret = new Uint8Array(randomBytes(DEVICE_SECRET_BYTES));
+  const setupKey = new Uint8Array(randomBytes(SETUP_KEY_BYTES));
   const password = defaultPassword();
   const record: ProvisioningRecord = {
     serial,
     deviceSecret,
     drbgSeed: new Uint8Array(randomBytes(DRBG_SEED_BYTES)),
-    verifier: newVerifier(password, options.iterations ?? DEFAULT_ITERATIONS),
+    // SCRAM runs on the password pre-hashed with the setup key (modules/channel/setup.ts).
+    verifier: newVerifier(scramPassword(jsCrypto, setupKey, password), options.iterations ?? DEFAULT_ITERATIONS),
     defaultCheck: defaultPasswordCheck(deviceSecret, password),
+    setupKey,
   };
   return { record, password };
 }
 
-/** Encodes a record as docs/formats/provisioning.md describes (always version 2). Throws on invalid or missing fields. */
+/** Encodes a record as docs/formats/provisioning.md describes (always version 3). Throws on invalid or missing fields. */
 export function encodeProvisioning(record: ProvisioningRecord): Uint8Array {
   if (!/^[\x21-\x7e]+$/.test(record.serial) || record.serial.length < SERIAL_MIN || record.serial.length > SERIAL_MAX) {
     throw new Error('serial: 4-32 printable ASCII characters');
@@ -111,13 +116,14 @@ export function encodeProvisioning(record: ProvisioningRecord): Uint8Array {
   if (record.deviceSecret.length !== DEVICE_SECRET_BYTES) throw new Error('deviceSecret: ' + DEVICE_SECRET_BYTES + ' bytes');
   if (record.drbgSeed.length !== DRBG_SEED_BYTES) throw new Error('drbgSeed: ' + DRBG_SEED_BYTES + ' bytes');
   const v = record.verifier;
-  if (!v) throw new Error('verifier: required (record version 2)');
+  if (!v) throw new Error('verifier: required (record version 3)');
   if (v.salt.length < VERIFIER_SALT_MIN || v.salt.length > VERIFIER_SALT_MAX) throw new Error('verifier.salt: ' + VERIFIER_SALT_MIN + '-' + VERIFIER_SALT_MAX + ' bytes');
   if (!Number.isInteger(v.iterations) || v.iterations < VERIFIER_ITERATIONS_MIN || v.iterations > VERIFIER_ITERATIONS_MAX) {
     throw new Error('verifier.iterations: an integer in ' + VERIFIER_ITERATIONS_MIN + '..' + VERIFIER_ITERATIONS_MAX);
   }
   if (v.storedKey.length !== VERIFIER_KEY_BYTES || v.serverKey.length !== VERIFIER_KEY_BYTES) throw new Error('verifier.storedKey, serverKey: ' + VERIFIER_KEY_BYTES + ' bytes');
   if (!record.defaultCheck || record.defaultCheck.length !== VERIFIER_KEY_BYTES) throw new Error('defaultCheck: ' + VERIFIER_KEY_BYTES + ' bytes');
+  if (!record.setupKey || record.setupKey.length !== SETUP_KEY_BYTES) throw new Error('setupKey: ' + SETUP_KEY_BYTES + ' bytes (record version 3)');
   const fields: number[] = [];
   const field = (tag: number, value: Uint8Array): void => {
     fields.push(tag, value.length, ...value);
@@ -132,6 +138,7 @@ export function encodeProvisioning(record: ProvisioningRecord): Uint8Array {
   field(FIELD_STORED_KEY, v.storedKey);
   field(FIELD_SERVER_KEY, v.serverKey);
   field(FIELD_DEFAULT_CHECK, record.defaultCheck);
+  field(FIELD_SETUP_KEY, record.setupKey);
   if (fields.length > PROVISIONING_MAX_FIELDS) throw new Error('record too large');
   const out = new Uint8Array(PROVISIONING_HEADER + fields.length + 4);
   out.set(PROVISIONING_MAGIC, 0);

@@ -25,7 +25,12 @@ export async function runImage(image: Image, args: string[], inputs: { [pin: str
   const sim = await startSimulator({ image, dir, port, analog, assets });
   console.log('[host] flash: ' + dir + '/flash.bin (boot ' + sim.boots + ')');
   console.log('[host] device info: ' + sim.url + '/api/info');
+  console.log('[host] admin page: ' + sim.url + '/#k=<setup key> (the label\'s setup URL at this address; the key is in ' + dir + '/label.json)');
   for (const r of sim.device.routes) console.log('[host] ' + (r.method + ' ').padEnd(7) + sim.url + r.path + ' (' + r.access + ')');
+  // The simulated radio: HTTP stays on 127.0.0.1; the access point and the station are state.
+  const ap = sim.wifi.ap();
+  if (ap && ap.open) console.log('[host] setup access point "' + ap.ssid + '" open (WPA2; its passphrase is on the label: ' + dir + '/label.json, setupAp)');
+  for (const ssid of Object.keys(sim.networks)) console.log('[host] simulated network in range: "' + ssid + '", passphrase "' + sim.networks[ssid] + '" (PUT /api/network/wifi joins it)');
   console.log('[host] Ctrl+C stops the device');
   const stop = (): void => {
     sim.stop();

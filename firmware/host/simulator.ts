@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { createHostBoard, createHostIo, HOST_FLASH_SIZE, HOST_PARTITIONS, type HostIo } from '../../boards/host/board';
 import { fileBacking, memoryBacking, openSimFlash, PICO_GEOMETRY, type FlashBacking, type SimFlash } from '../../boards/host/flash';
 import { hostNet } from '../../boards/host/net';
+import { hostWifi, type HostWifi } from '../../boards/host/wifi';
 import { partition } from '../../hal/flash';
 import type { NetLimits } from '../../hal/net';
 import { boot } from '../device/boot';
 import type { Device, Image } from '../device/image';
 import { readProvisioning } from '../device/core/provisioning';
 import { encodeProvisioning, newProvisioningRecord, writeProvisioning } from './provision';
-import { DEFAULT_SETUP_URL, labelJson, type LabelRecord } from './labels';
+import { DEFAULT_SETUP_URL, labelJson, unitLabel, type LabelRecord } from './labels';
 import { buildAssets, writeAssets } from './assets';
 
 export interface SimulatorOptions {
@@ -35,7 +36,20 @@ export interface SimulatorOptions {
   assets?: Uint8Array | null;
   /** PBKDF2 iterations of a newly provisioned unit's default password (default 100,000; tests use 4096). */
   iterations?: number;
+  /**
+   * The simulated Wi-Fi (boards/host/wifi.ts): the networks in range (default: SIM_HOME_NETWORK),
+   * and whether the station joins with the setup access point open (ESP32-like, the default) or
+   * must close it first (`apsta: false`, Pico W-like).
+   */
+  wifi?: { networks?: { [ssid: string]: string }; apsta?: boolean };
 }
+
+/**
+ * The network in range of a simulated unit unless the options say otherwise: a fixture of the
+ * simulator (a simulated home network, not a secret of any unit), printed by `npm start` so that
+ * the setup can be played through.
+ */
+export const SIM_HOME_NETWORK = { ssid: 'sim-home', passphrase: 'simulated home network' };
 
 /** A simulated unit: one flash backing, rebooted as many times as needed. */
 export interface Simulator {
@@ -46,6 +60,13 @@ export interface Simulator {
   url: string;
   /** Number of boots so far, this one included. */
   boots: number;
+  /**
+   * The current power-on's Wi-Fi radio (replaced at each reboot): the setup access point's state
+   * (`ap()`), a client joining it (`joinAp(passphrase)`), the station's network (`joined()`).
+   */
+  wifi: HostWifi;
+  /** The networks in range (SSID → passphrase), kept across reboots: tests may change them. */
+  readonly networks: { [ssid: string]: string };
   /** The unit's pins: outputs written by the image, analog inputs to set. Kept across reboots. */
   readonly io: HostIo;
   /**
@@ -84,7 +105,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const net = hostNet((error) => failBoot(error), options.netLimits);
   const image = withPort(options.image, options.port ?? 0);
 
-  const sim = { backing, boots: 0, io: createHostIo() } as Simulator;
+  const networks = options.wifi?.networks ?? { [SIM_HOME_NETWORK.ssid]: SIM_HOME_NETWORK.passphrase };
+  const sim = { backing, boots: 0, io: createHostIo(), networks } as Simulator;
   for (const pin of Object.keys(options.analog ?? {})) sim.io.setAnalog(pin, options.analog![pin]!);
   const powerOn = (): Promise<Device> =>
     new Promise((resolve, reject) => {
@@ -107,7 +129,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         const found = readProvisioning(p);
         if (!found.ok && found.reason === 'erased') {
           const { record, password } = newProvisioningRecord(undefined, { iterations: options.iterations });
-          const label: LabelRecord = { model: options.image.config.model, serial: record.serial, defaultPassword: password, setupUrl: DEFAULT_SETUP_URL };
+          const label: LabelRecord = unitLabel(options.image.config.model, record, password, DEFAULT_SETUP_URL);
           // The label first: a unit whose default password is lost could never be logged into.
           const labelFile = options.dir ? join(options.dir, 'label.json') : undefined;
           if (labelFile) writeOwnerOnly(labelFile, labelJson(label));
@@ -115,13 +137,16 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
           sim.label = label;
           if (!options.quiet) {
             console.log('[host] provisioned a new simulated unit, serial ' + record.serial);
-            if (labelFile) console.log('[host] default password of the new unit: see ' + labelFile);
+            if (labelFile) console.log('[host] default password and setup key of the new unit: see ' + labelFile);
           }
         }
       }
+      // A new radio at every power-on: the access point closed, the station not joined.
+      if (sim.wifi) sim.wifi.off();
+      sim.wifi = hostWifi({ networks, apsta: options.wifi?.apsta });
       const board = createHostBoard({
         flash: sim.flash,
-        net,
+        net: { ...net, wifi: sim.wifi },
         io: sim.io,
         uid,
         reboot: () => {
@@ -147,6 +172,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     return powerOn();
   };
   sim.stop = () => {
+    sim.wifi.off();
     sim.device.stop();
     net.closeAll();
     backing.close();

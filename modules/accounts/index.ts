@@ -1,4 +1,4 @@
-import { asciiBytes, bytesAscii, putU32, u32 } from '../../firmware/device/core/bytes';
+import { asciiBytes, bytesAscii, putU32, u32, utf8Bytes } from '../../firmware/device/core/bytes';
 import { base64Decode, base64Encode } from '../../firmware/device/core/base64';
 import { Asset } from '../../firmware/device/core/assets';
 import { failureCode } from '../../firmware/device/core/errors';
@@ -7,7 +7,8 @@ import { json, problem, type Access, type HoshiModule, type HttpRequest, type Ht
 import { constantTimeEqual } from '../crypto/compare';
 import { commonPasswords } from './common';
 import { checkPassword, MAX_PASSWORD } from './policy';
-import { authMessage, parseClientFinal, parseClientFirst, Scram, SCRAM_USER, serverFinalMessage, serverFirstMessage, sessionKey, verifyProof, type ScramVerifier } from './scram';
+import { authMessage, parseClientFinal, parseClientFirst, Scram, SCRAM_USER, serverFinalMessage, serverFirstMessage, sessionSecret, verifyProof, type ScramVerifier } from './scram';
+import { CHANNEL_HEADER, channelKeys, COSE_ENCRYPT0, decodeProtected, openRequest, protectAnswer, seqOf, type ChannelKeys } from '../channel/channel';
 import { Lock, lockWait } from './lockout';
 
 /** Store keys: the user's verifier (sealed) and the failed-login count (plain: not secret, and a sealed write costs a Pico seconds). */
@@ -55,12 +56,11 @@ interface Session {
   created: number;
   used: number;
   mustChange: boolean;
-  /** The key the session shares with its client (scram.ts sessionKey, label CHANNEL_LABEL): the admin channel's. */
-  key: Uint8Array;
+  /** The admin channel's keys (modules/channel), from the login and the unit's setup key. */
+  keys: ChannelKeys;
+  /** The highest sequence number accepted from the client (-1: none yet). */
+  seq: number;
 }
-
-/** The HKDF label of a session's channel key. */
-export const CHANNEL_LABEL = 'hoshi admin channel v1';
 
 interface Pending {
   nonce: string;
@@ -125,7 +125,13 @@ function bearer(headers: { [name: string]: string }): Uint8Array | undefined {
  *   force (and `forceChange`), a session reaches only its own routes: the change comes first.
  * - Lockout (modules/accounts/lockout.ts): each failed login is counted in the store before the
  *   proof is checked; growing delays, then lockouts up to an hour; per source and for the device.
- * - The access guard: every non-public route needs a live session.
+ * - The access guard: every non-public route needs a live session, and takes only requests
+ *   protected by the session's admin channel (modules/channel; docs/formats/channel.md): a
+ *   COSE_Encrypt0 in the body (in the Hoshi-Channel header for GET), opened before the route sees
+ *   it, its sequence number above every one accepted before; the answer is protected the same way.
+ *   A plain, malformed, replayed, reordered or forged request is refused with a reason (400
+ *   `channel-required`, `channel-malformed`, `channel-replayed`, `channel-unauthentic`) and changes
+ *   nothing, not even the session's idle time.
  */
 export let accounts = function (options?: AccountsOptions): HoshiModule {
   // A device composes its image once: the factory lets go of itself (firmware/device/boot.ts).
@@ -174,14 +180,17 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
       });
 
       const defaultVerifier = record && record.verifier;
+      const setupKey = record && record.setupKey;
       const keys = context.keys;
       const random = context.random;
-      if (!defaultVerifier || !keys || !random) {
-        // A version-1 record (or none): no password exists, so nothing but public routes is served.
-        const why = 'no default password on this unit (provisioning record version 1): re-provision it';
+      if (!defaultVerifier || !setupKey || !keys || !random) {
+        // A record older than version 3 (or none): without a default password or a setup key no
+        // admin channel can exist, so nothing but public routes is served.
+        const v1 = !defaultVerifier;
+        const why = 'no ' + (v1 ? 'default password' : 'setup key') + ' on this unit (provisioning record version ' + (v1 ? 1 : 2) + '): re-provision it';
         console.log('[accounts] ' + why);
         context.guard(() => refuse401(why));
-        route('POST', '/api/login', 'public', (_q, reply) => reply(problem(503, 'no-default-password', why)));
+        route('POST', '/api/login', 'public', (_q, reply) => reply(problem(503, v1 ? 'no-default-password' : 'no-setup-key', why)));
         return;
       }
 
@@ -240,6 +249,7 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
         });
       }
 
+      /** The live session of a request's Bearer token (its idle time is renewed by the channel, once a request authenticates). */
       const findSession = (headers: { [name: string]: string }): Session | undefined => {
         const t = bearer(headers);
         const now = clock.now();
@@ -249,18 +259,41 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
           if (now - s.used > idleMs || now - s.created > maxMs) sessions.splice(i, 1);
           else if (t && constantTimeEqual(s.token, t)) found = s;
         }
-        if (found) found.used = now;
         return found;
       };
 
-      context.guard((head: RequestHeadView, r: Route): HttpResponse | undefined => {
+      /** The route `r` behind session `s`'s channel: opens the request, protects the answer. */
+      const channel = (s: Session, r: Route): RouteHandler => (q, reply) => {
+        const get = q.method === 'GET' || q.method === 'HEAD';
+        const header = q.headers[CHANNEL_HEADER];
+        const carried = get ? base64Decode(header || '') : q.body;
+        const d = carried && carried.length ? decodeProtected(carried, true) : header ? 'the Hoshi-Channel header is not base64' : 'no protected request';
+        if (typeof d === 'string') {
+          const plain = get ? !header : !carried || carried[0] !== 0xd0;
+          return reply(problem(400, plain ? 'channel-required' : 'channel-malformed', plain ? 'this route takes only requests protected by the admin channel (docs/formats/channel.md)' + (get ? ', in the Hoshi-Channel header' : '') : d));
+        }
+        // Authenticity first: only the session's own client learns where its sequence stands.
+        const body = openRequest(p, s.keys, d[0], q.method + ' ' + q.path, d[1]);
+        if (!body) return reply(problem(400, 'channel-unauthentic', 'the request does not authenticate under this session\'s keys: altered, truncated, or protected for another session, route or direction'));
+        const seq = seqOf(d[0]);
+        if (seq <= s.seq) return reply(problem(400, 'channel-replayed', 'sequence number ' + seq + ' is not above ' + s.seq + ', the last accepted: replayed or reordered'));
+        s.seq = seq;
+        s.used = clock.now();
+        r.handler({ method: q.method, path: q.path, query: q.query, headers: q.headers, body: body, remote: q.remote }, (a) => {
+          const h = a.headers || {};
+          h['Content-Type'] = COSE_ENCRYPT0;
+          reply({ status: a.status, headers: h, body: protectAnswer(p, s.keys, d[0], a.status, typeof a.body === 'string' ? utf8Bytes(a.body) : a.body || new Uint8Array(0)) });
+        });
+      };
+
+      context.guard((head: RequestHeadView, r: Route): HttpResponse | RouteHandler => {
         const s = findSession(head.headers);
         if (!s) return refuse401(head.headers['authorization'] ? 'the session has ended or expired' : 'log in first (POST /api/login)');
         // While the default is in force a session reaches its own routes only: the change comes first.
         if (s.mustChange && r.path !== '/api/session' && r.path !== '/api/logout' && r.path !== '/api/password') {
           return problem(403, 'password-change-required', 'change the default password first (POST /api/password)');
         }
-        return undefined;
+        return channel(s, r);
       });
 
       route('POST', '/api/login', 'public', (request, reply) => {
@@ -318,8 +351,8 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
         const token = login.token;
         const mustChange = forceChange && !userVerifier;
         if (sessions.length >= maxSessions) sessions.shift();
-        sessions.push({ token: token, created: now, used: now, mustChange: mustChange, key: sessionKey(p, clientKey, m, CHANNEL_LABEL) });
-        reply(json(200, { scram: serverFinalMessage(p, v.serverKey, m), token: base64Encode(token), expiresIn: idleMs / 1000, mustChange: mustChange }));
+        sessions.push({ token: token, created: now, used: now, mustChange: mustChange, keys: channelKeys(p, sessionSecret(p, clientKey, m), setupKey, token), seq: -1 });
+        reply(json(200, { scram: serverFinalMessage(p, v.serverKey, m), token: base64Encode(token), expiresIn: idleMs / 1000, mustChange: mustChange, channel: 1 }));
       });
 
       // The guard has found the session of these; they look it up again for themselves.

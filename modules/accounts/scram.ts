@@ -202,13 +202,11 @@ export function scramClient(c: ScramClientCrypto, user: string, password: string
 }
 
 /**
- * A key for `label`'s purpose from a finished exchange: HKDF-SHA-256 (RFC 5869) with the full
- * AuthMessage as salt and ClientKey as input keying material. Both ends can compute it; an
- * eavesdropper who lacks ClientKey cannot (docs/accounts.md says what guessing the password does).
+ * The session's secret from a finished exchange: HKDF-Extract (RFC 5869 §2.2) with the full
+ * AuthMessage as salt and ClientKey as input keying material, 32 bytes. Both ends can compute it;
+ * an eavesdropper who lacks ClientKey cannot. It is the admin channel's Master Secret
+ * (modules/channel/channel.ts), whose Master Salt is the unit's setup key.
  */
-export function sessionKey(c: { hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array }, clientKey: Uint8Array, message: Uint8Array, label: string): Uint8Array {
-  const prk = c.hmacSha256(message, clientKey);
-  // HKDF-Expand for one 32-byte block: T(1) = HMAC(PRK, info ‖ 0x01).
-  const info = asciiBytes(label + '\u0001');
-  return c.hmacSha256(prk, info);
+export function sessionSecret(c: { hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array }, clientKey: Uint8Array, message: Uint8Array): Uint8Array {
+  return c.hmacSha256(message, clientKey);
 }

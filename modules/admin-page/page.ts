@@ -3,18 +3,27 @@
  * into page.html and served by the device from its assets partition (index.ts). docs/accounts.md
  * gives the API it speaks.
  *
- * A page on a LAN address is not a secure context: no `crypto.subtle`, so SCRAM runs on
- * modules/crypto (pure JS) through modules/accounts/scram.ts; `crypto.getRandomValues` (available
- * everywhere) gives the nonces and salts. The device serves one connection at a time, so every
- * request waits for the previous answer. The session token lives in this script's memory only.
+ * A page on a LAN address is not a secure context: no `crypto.subtle`, so SCRAM and the admin
+ * channel run on modules/crypto (pure JS) through modules/accounts/scram.ts and
+ * modules/channel/channel.ts; `crypto.getRandomValues` (available everywhere) gives the nonces
+ * and salts. The unit's setup key comes once, from the setup URL's fragment (`#k=…`, which the
+ * browser never sends) or typed from the label, and is kept in this browser's storage for the
+ * device's address; the fragment is then removed from the address bar. SCRAM runs on the password
+ * pre-hashed with it, and after login every admin request and answer is protected by the session's
+ * channel. The device serves one connection at a time, so every request waits for the previous
+ * answer. The session's token and keys live in this script's memory only.
  */
-import { scramClient, scramVerifier, SCRAM_USER, Scram, type ScramClientCrypto } from '../accounts/scram';
+import { scramClient, scramVerifier, sessionSecret, SCRAM_USER, Scram, type ScramClientCrypto } from '../accounts/scram';
 import { checkPassword } from '../accounts/policy';
 import { bloomIndices, Bloom } from '../accounts/common';
 import { sha256, sha256Copy, sha256Digest, sha256Init, sha256Update } from '../crypto/sha256';
 import { hmacKey, hmacSha256 } from '../crypto/hmac';
 import { base64Decode, base64Encode } from '../../firmware/device/core/base64';
 import { asciiBytes, u32 } from '../../firmware/device/core/bytes';
+import { CHANNEL_HEADER, channelKeys, COSE_ENCRYPT0, decodeProtected, openAnswer, pivOf, protectRequest, type ChannelKeys } from '../channel/channel';
+import { base32Encode, parseSetupKey, scramPassword } from '../channel/setup';
+import { jsAes } from '../crypto/provider-core';
+import type { CryptoProvider } from '../../hal/crypto';
 
 /** The iteration count of a new verifier when the login's is not known. */
 export const DEFAULT_ITERATIONS = 100000;
@@ -116,7 +125,14 @@ interface Info {
 }
 
 const KEYS = stretchedCrypto();
+/** The primitives the channel needs (no SHA-512 nor PBKDF2: the page stays small). */
+const PAGE_CRYPTO: CryptoProvider = { name: 'page', sha256: sha256, hmacSha256: hmacSha256, aes: jsAes };
+/** Where this browser keeps the device's setup key (per origin: per device address). */
+const KEPT = 'hoshi.setupKey';
+let setupKey: Uint8Array | undefined;
 let token = '';
+/** The session's channel: keys and the next sequence number. */
+let channel: { keys: ChannelKeys; seq: number } | undefined;
 /** The iteration count of the verifier the last login used. */
 let loginIterations = 0;
 let info: Info = {};
@@ -141,20 +157,49 @@ function random(n: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(n));
 }
 
-/** One request, answered as status and JSON body (status 0: no answer). Never two at once: callers await. */
-async function call(method: string, path: string, body?: unknown): Promise<Answer> {
-  const headers: { [name: string]: string } = {};
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (token) headers['Authorization'] = 'Bearer ' + token;
+/** The JSON object of bytes, or an empty one. */
+function jsonOf(bytes: Uint8Array): object {
   try {
-    const res = await fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', credentials: 'omit' });
-    let data: unknown = {};
-    try {
-      data = await res.json();
-    } catch (error) {
-      data = {};
+    const v: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    return v !== null && typeof v === 'object' ? v : {};
+  } catch (error) {
+    return {};
+  }
+}
+
+/**
+ * One request, answered as status and JSON body (status 0: no answer). Never two at once: callers
+ * await. Public routes and the login go plain; with `protect`, the request goes through the
+ * session's channel (docs/formats/channel.md) and only a protected answer that authenticates is
+ * believed, except as a refusal (an unprotected answer with an error status).
+ */
+async function call(method: string, path: string, body?: unknown, protect?: boolean): Promise<Answer> {
+  const headers: { [name: string]: string } = {};
+  const plain = body === undefined ? new Uint8Array(0) : new TextEncoder().encode(JSON.stringify(body));
+  let sent: Uint8Array | undefined = body === undefined ? undefined : plain;
+  let seq = -1;
+  if (protect && channel) {
+    seq = channel.seq++;
+    const message = protectRequest(PAGE_CRYPTO, channel.keys, seq, method + ' ' + path, plain);
+    headers['Authorization'] = 'Bearer ' + token;
+    if (method === 'GET') {
+      headers[CHANNEL_HEADER] = base64Encode(message);
+      sent = undefined;
+    } else {
+      headers['Content-Type'] = COSE_ENCRYPT0;
+      sent = message;
     }
-    return { status: res.status, body: data !== null && typeof data === 'object' ? data : {} };
+  } else if (body !== undefined) headers['Content-Type'] = 'application/json';
+  try {
+    const res = await fetch(path, { method: method, headers: headers, body: sent ? new Uint8Array(sent) : undefined, cache: 'no-store', credentials: 'omit' });
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    if (seq < 0 || !channel) return { status: res.status, body: jsonOf(bytes) };
+    const cose = (res.headers.get('content-type') || '').indexOf('application/cose') === 0;
+    const d = cose ? decodeProtected(bytes, false) : 'unprotected';
+    const opened = typeof d === 'string' ? undefined : openAnswer(PAGE_CRYPTO, channel.keys, pivOf(seq), res.status, d[1]);
+    if (opened) return { status: res.status, body: jsonOf(opened) };
+    if (!cose && res.status >= 400) return { status: res.status, body: jsonOf(bytes) };
+    return { status: 0, body: { reason: 'the device\'s answer is not protected by this session: not believed' } };
   } catch (error) {
     return { status: 0, body: { reason: 'the device did not answer' } };
   }
@@ -185,9 +230,16 @@ async function prepare(password: string, salt: Uint8Array, iterations: number): 
   }
 }
 
-/** SCRAM-SHA-256 login (docs/accounts.md): true if logged in; the token is kept in memory. */
-async function login(password: string): Promise<boolean> {
+/** SCRAM-SHA-256 login (docs/accounts.md) on the password pre-hashed with the setup key: true if logged in; the token and the channel are kept in memory. */
+async function login(typed: string): Promise<boolean> {
   token = '';
+  channel = undefined;
+  if (!setupKey) {
+    fail('Enter the setup key printed on the label first.');
+    return false;
+  }
+  const key = setupKey;
+  const password = scramPassword(PAGE_CRYPTO, key, typed);
   const client = scramClient(KEYS, SCRAM_USER, password, base64Encode(random(18)));
   const first = await call('POST', '/api/login', { scram: client.first });
   if (first.status !== 200 || typeof first.body.scram !== 'string') {
@@ -211,10 +263,17 @@ async function login(password: string): Promise<boolean> {
     return false;
   }
   if (typeof second.body.scram !== 'string' || typeof second.body.token !== 'string' || !client.verifyServer(second.body.scram)) {
-    fail('Not logged in: this device could not prove it holds the password verifier.');
+    fail('Not logged in: this device could not prove it holds the password verifier (or the setup key is not this device\'s).');
+    return false;
+  }
+  const secrets = client.secrets();
+  const id = base64Decode(second.body.token);
+  if (second.body.channel !== 1 || !secrets || !id) {
+    fail('Not logged in: this device speaks no admin channel this page knows.');
     return false;
   }
   token = second.body.token;
+  channel = { keys: channelKeys(PAGE_CRYPTO, sessionSecret(PAGE_CRYPTO, secrets.clientKey, secrets.authMessage), key, id), seq: 0 };
   loginIterations = params ? params.iterations : 0;
   if (second.body.mustChange === true) await showChange();
   else await showAdmin();
@@ -279,19 +338,25 @@ async function showChange(): Promise<void> {
 
 async function changePassword(): Promise<void> {
   const password = $<HTMLInputElement>('new').value;
-  if (newPasswordProblem()) return;
+  if (newPasswordProblem() || !setupKey) return;
   const salt = random(16);
   const iterations = loginIterations || DEFAULT_ITERATIONS;
+  const hashed = scramPassword(PAGE_CRYPTO, setupKey, password);
   say('Preparing the new password (this takes a few seconds)…');
-  await prepare(password, salt, iterations);
-  const v = scramVerifier(KEYS, password, salt, iterations);
-  const answer = await call('POST', '/api/password', {
-    password: password,
-    salt: base64Encode(salt),
-    iterations: iterations,
-    storedKey: base64Encode(v.storedKey),
-    serverKey: base64Encode(v.serverKey),
-  });
+  await prepare(hashed, salt, iterations);
+  const v = scramVerifier(KEYS, hashed, salt, iterations);
+  const answer = await call(
+    'POST',
+    '/api/password',
+    {
+      password: password,
+      salt: base64Encode(salt),
+      iterations: iterations,
+      storedKey: base64Encode(v.storedKey),
+      serverKey: base64Encode(v.serverKey),
+    },
+    true,
+  );
   if (answer.status !== 200) {
     KEYS.forget();
     say('The device refused the new password.');
@@ -301,6 +366,7 @@ async function changePassword(): Promise<void> {
   }
   // Every session ends with the change: log in again with the new password (its PBKDF2 is kept).
   token = '';
+  channel = undefined;
   ($('new') as HTMLInputElement).value = '';
   ($('again') as HTMLInputElement).value = '';
   say('Password changed. Logging in with the new password…');
@@ -331,18 +397,47 @@ async function showAdmin(): Promise<void> {
   $('relay').hidden = r.status !== 200;
   if (r.status === 200) showRelay(r.body.on === true);
   await showReading();
+  await showWifi();
   say('Logged in.');
   view('admin');
 }
 
+/** The Wi-Fi section (hidden on a device without Wi-Fi: 404). */
+async function showWifi(): Promise<void> {
+  const w = await call('GET', '/api/network/wifi', undefined, true);
+  $('wifi').hidden = w.status === 404;
+  if (w.status !== 200) return;
+  const b = w.body;
+  const ap = b.setupAp;
+  $('wifi-state').textContent =
+    (typeof b.ssid === 'string' ? (b.joined ? 'joined “' + b.ssid + '”' : 'not joined to “' + b.ssid + '”' + (b.error && b.error.reason ? ': ' + b.error.reason : '')) : 'no network set') +
+    (ap && ap.open ? '; setup network “' + ap.ssid + '” open' : '');
+}
+
+/** Sends the home network's credentials through the channel; the device joins it and then closes its setup network. */
+async function setWifi(): Promise<void> {
+  const ssid = $<HTMLInputElement>('ssid');
+  const passphrase = $<HTMLInputElement>('passphrase');
+  const answer = await call('PUT', '/api/network/wifi', { ssid: ssid.value, passphrase: passphrase.value }, true);
+  passphrase.value = '';
+  if (answer.status !== 200) {
+    fail('Refused: ' + reason(answer));
+    if (answer.status === 401) loggedOut('Your session has ended: log in again.');
+    return;
+  }
+  say('The device is joining “' + ssid.value + '”. Once it has, its setup network closes: connect this device to “' + ssid.value + '” and open the device\'s address there.');
+  await showWifi();
+}
+
 function loggedOut(text: string): void {
   token = '';
+  channel = undefined;
   say(text);
   view('login');
 }
 
 async function switchRelay(): Promise<void> {
-  const answer = await call('PUT', '/api/relay', { on: !relayOn });
+  const answer = await call('PUT', '/api/relay', { on: !relayOn }, true);
   if (answer.status === 200) {
     showRelay(answer.body.on === true);
     say('The relay is ' + (relayOn ? 'on.' : 'off.'));
@@ -353,7 +448,7 @@ async function switchRelay(): Promise<void> {
 }
 
 async function logout(): Promise<void> {
-  const answer = await call('POST', '/api/logout');
+  const answer = await call('POST', '/api/logout', undefined, true);
   if (answer.status !== 200 && answer.status !== 401) fail(reason(answer));
   loggedOut('Logged out.');
 }
@@ -402,12 +497,43 @@ async function start(): Promise<void> {
     $('title').textContent = info.model + ' administration';
     document.title = info.model + ' administration';
   }
-  say('Log in as administrator.');
+  setupKey = keptSetupKey();
+  $('key-field').hidden = setupKey !== undefined;
+  say(setupKey ? 'Log in as administrator.' : 'Enter the setup key from the label (or open the address of the label\'s QR code), then log in.');
   view('login');
+}
+
+/**
+ * The setup key: from the address's fragment (`#k=…`, kept, then removed from the address bar and
+ * the history entry), else the one this browser kept for this device's address.
+ */
+function keptSetupKey(): Uint8Array | undefined {
+  const m = /^#k=([a-z2-7-]+)$/i.exec(location.hash);
+  const given = m ? parseSetupKey(m[1]) : undefined;
+  if (m) history.replaceState(null, '', location.pathname + location.search);
+  try {
+    if (given) localStorage.setItem(KEPT, base32Encode(given));
+    const kept = localStorage.getItem(KEPT);
+    return given || (kept ? parseSetupKey(kept) : undefined);
+  } catch (error) {
+    return given; // storage refused (private mode): kept for this visit only
+  }
 }
 
 function main(): void {
   onSubmit('login', async () => {
+    const keyField = $<HTMLInputElement>('setup-key');
+    if (!setupKey && keyField.value) {
+      setupKey = parseSetupKey(keyField.value);
+      if (!setupKey) return fail('The setup key is the 26 letters and digits printed after “Setup key” on the label.');
+      try {
+        localStorage.setItem(KEPT, base32Encode(setupKey));
+      } catch (error) {
+        // kept for this visit only
+      }
+      keyField.value = '';
+      $('key-field').hidden = true;
+    }
     const field = $<HTMLInputElement>('password');
     const password = field.value;
     field.value = '';
@@ -422,6 +548,7 @@ function main(): void {
   $('relay-switch').addEventListener('click', action(switchRelay));
   $('refresh').addEventListener('click', action(showReading));
   $('logout').addEventListener('click', action(logout));
+  onSubmit('wifi-form', setWifi);
   action(start)();
 }
 

@@ -1,10 +1,16 @@
 import { asciiBytes, bytesAscii } from '../../firmware/device/core/bytes';
-import { json, problem, type HoshiModule, type ModuleContext } from '../../firmware/device/core/module';
+import { json, problem, type HoshiModule, type HttpResponse, type ModuleContext } from '../../firmware/device/core/module';
 import type { WifiCredentials } from '../../hal/net';
+import { setupAccessPoint } from '../channel/setup';
 
-/** How often a station that has not joined tries again, ms (a const enum: the bundler writes the values into the code). */
+/** Timings, ms (a const enum: the bundler writes the values into the code). */
 const enum Join {
+  /** How often a station that has not joined tries again. */
   RETRY_MS = 60000,
+  /** From the answer to PUT to the join: the answer reaches its client before a Pico W resets its radio. */
+  FLUSH_MS = 1000,
+  /** How long the setup access point stays open once the station has joined (ESP32, host), so its client reads the result. */
+  GRACE_MS = 10000,
 }
 
 /**
@@ -13,11 +19,26 @@ const enum Join {
  * - At start, if the board has Wi-Fi and the store holds credentials, joins; if that fails, or the
  *   network drops later, tries again at once and then every minute until it has joined (S1.1-14:
  *   the device recovers from a network loss by itself). The passphrase is never logged nor served.
- * - `GET /api/network/wifi` (admin): `{"ssid": "…", "joined": true|false, "error": {"error": code, "reason": "…"}|null}` (codes: core/errors, `wifi-*`).
+ * - `GET /api/network/wifi` (admin): `{"ssid": "…"|null, "joined": true|false, "address": "…"|null,
+ *   "error": {"error": code, "reason": "…"}|null, "setupAp": {"ssid": "…", "open": true|false}|null}`
+ *   (codes: core/errors, `wifi-*`; `address`: the station's, when the board tells it).
  * - `PUT /api/network/wifi` (admin): `{"ssid": "…", "passphrase": "…"}` seals the credentials into
- *   the store and joins. Both are "admin" routes (granted by modules/accounts); credentials can also
- *   arrive with `hoshi provision --wifi-ssid` (firmware/host/provision.ts writes them, sealed, into
- *   the unit's store). Over plain HTTP the passphrase is readable on the LAN: docs/accounts.md.
+ *   the store, answers, then joins (a second later). Both are "admin" routes (granted by
+ *   modules/accounts); credentials can also arrive with `hoshi provision --wifi-ssid`
+ *   (firmware/host/provision.ts writes them, sealed, into the unit's store). Over plain HTTP the
+ *   passphrase is readable on the LAN: docs/accounts.md.
+ * - The setup access point (WPA2 with a passphrase of its own: no open setup network): a unit
+ *   whose store holds no usable credentials, on a board whose station has one (hal/net.ts
+ *   `openAp`), opens it at start, its SSID and passphrase derived from the provisioning record's
+ *   setup key (modules/channel/setup.ts `setupAccessPoint`; the passphrase is on the label, never
+ *   logged nor served). A record without a setup key (before version 3) opens none, and says so.
+ *   The client on it sends the home network's credentials with PUT; then, on a board that can join
+ *   with it open (`apsta`: ESP32, host), the station joins and the access point closes GRACE_MS
+ *   after the join, so the client can read `joined` and `address`; on one that cannot (Pico W:
+ *   closing it resets the radio), it closes, the station joins, and it opens again if the join
+ *   fails (the error then stays in GET for the client that comes back). Once joined it stays closed
+ *   until the next boot without credentials (after a wipe). While it is open on the Pico W the
+ *   station does not retry by itself.
  * Stored and received credentials are both untrusted input: checked before use, refused with a
  * reason.
  */
@@ -100,7 +121,15 @@ export let wifi = function (): HoshiModule {
       let credentials: WifiCredentials | undefined;
       let joined = false;
       let joining = false;
+      let address: string | null = null;
       let lastError: { error: string; reason: string } | null = null;
+      // The setup access point. Its functions exist only on a unit being set up (on Kaluma a
+      // function that is never made costs no heap once start's code is released); `openAp` only
+      // until the first join.
+      let ap: WifiCredentials | undefined;
+      let apOpen = false;
+      let openAp: (() => void) | undefined;
+      let closeAp: (() => void) | undefined;
       const stored = store.read(Key.WIFI);
       if (stored.ok) {
         credentials = decodeWifi(stored.value);
@@ -111,7 +140,7 @@ export let wifi = function (): HoshiModule {
         console.log('[wifi] no credentials stored: not joining');
       }
       const join = function (): void {
-        if (!credentials || joined || joining) return;
+        if (!credentials || joined || joining || (apOpen && !station.apsta)) return;
         const c = credentials;
         joining = true;
         station.join(c, function (code?: string, detail?: string): void {
@@ -121,25 +150,55 @@ export let wifi = function (): HoshiModule {
             return;
           }
           joined = !code;
+          address = code ? null : detail || null;
           lastError = code ? { error: code, reason: detail || code } : null;
           console.log(code ? '[wifi] could not join "' + c.ssid + '": ' + code + ' (' + (detail || '') + ')' : '[wifi] joined "' + c.ssid + '"');
+          if (!openAp) return;
+          if (!code) {
+            openAp = undefined;
+            setTimeout(closeAp!, Join.GRACE_MS);
+          } else if (!apOpen) openAp();
         });
       };
       station.onDrop(function (reason: string): void {
         if (!joined) return;
         joined = false;
+        address = null;
         lastError = { error: 'wifi-lost', reason: reason };
         console.log('[wifi] lost "' + (credentials ? credentials.ssid : '') + '": ' + reason + '; rejoining');
         join();
       });
+      if (!credentials && station.openAp) {
+        const record = context.provisioning;
+        if (record && record.setupKey) {
+          const a = setupAccessPoint(context.board.crypto, record.setupKey, context.config.model, record.serial);
+          ap = a;
+          openAp = function (): void {
+            station.openAp!(a, function (code?: string, detail?: string): void {
+              apOpen = !code;
+              console.log('[wifi] setup access point "' + a.ssid + '" ' + (code ? 'did not open: ' + detail : 'open'));
+            });
+          };
+          closeAp = function (): void {
+            if (!apOpen) return;
+            apOpen = false;
+            station.closeAp!();
+            console.log('[wifi] setup access point closed');
+          };
+          openAp();
+        } else console.log('[wifi] no setup key in the provisioning record: no setup access point');
+      }
       join();
       context.every(Join.RETRY_MS, join);
+      const status = function (): HttpResponse {
+        return json(200, { ssid: credentials ? credentials.ssid : null, joined: joined, address: address, error: lastError, setupAp: ap ? { ssid: ap.ssid, open: apOpen } : null });
+      };
       context.route({
         method: 'GET',
         path: '/api/network/wifi',
         access: 'admin',
         handler: function (_request, reply): void {
-          reply(json(200, { ssid: credentials ? credentials.ssid : null, joined: joined, error: lastError }));
+          reply(status());
         },
       });
       context.route({
@@ -159,9 +218,13 @@ export let wifi = function (): HoshiModule {
           store.set(Key.WIFI, encodeWifi(parsed.credentials), true);
           credentials = parsed.credentials;
           joined = false;
+          address = null;
           lastError = null;
-          join();
-          reply(json(200, { ssid: credentials.ssid, joined: joined, error: lastError }));
+          reply(status());
+          setTimeout(function (): void {
+            if (closeAp && !station.apsta) closeAp();
+            join();
+          }, Join.FLUSH_MS);
         },
       });
     },

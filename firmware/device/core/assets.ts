@@ -19,6 +19,8 @@ export const enum Asset {
   /** Entry ids. */
   PAGE = 1,
   COMMON_PASSWORDS = 2,
+  /** The Kaluma build's messages (core/messages.ts). */
+  MESSAGES = 3,
 }
 
 export const ASSETS_MAGIC = [0x48, 0x53, 0x41, 0x53]; // "HSAS"

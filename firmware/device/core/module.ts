@@ -85,10 +85,12 @@ export interface RequestHeadView {
 
 /**
  * Decides whether a request may reach a route that is not public: undefined grants it, a response
- * refuses it. One module (modules/accounts) installs the guard; without one, every non-public route
- * is refused (deny by default, S1.1-01).
+ * refuses it, and a handler grants it through that handler, which stands between the route and the
+ * request (modules/accounts: the admin channel opens the request's body and protects the answer).
+ * One module (modules/accounts) installs the guard; without one, every non-public route is refused
+ * (deny by default, S1.1-01).
  */
-export type Guard = (head: RequestHeadView, route: Route) => HttpResponse | undefined;
+export type Guard = (head: RequestHeadView, route: Route) => HttpResponse | RouteHandler | undefined;
 
 export interface Route {
   method: string;

@@ -13,9 +13,11 @@ export const PROVISIONING_MAGIC = [0x48, 0x53, 0x50, 0x52]; // "HSPR"
  */
 export const enum Record {
   /** The version the host tool writes. */
-  VERSION = 2,
+  VERSION = 3,
   /** The first version (no default password): still read. */
   VERSION_1 = 1,
+  /** The second version (no setup key): still read. */
+  VERSION_2 = 2,
   /** Bytes before the fields: magic (4), version (1), flags (1), fields length (2, little-endian). */
   HEADER = 8,
   /** CRC-32 after the fields. */
@@ -24,7 +26,7 @@ export const enum Record {
   MAX_FIELDS = 2048,
   /** Bytes read from the partition: the largest record (header, fields, trailer). */
   READ = HEADER + MAX_FIELDS + TRAILER,
-  /** Field tags. Each appears exactly once: 1..3 in version 1, 1..8 in version 2; any other tag is refused. */
+  /** Field tags. Each appears exactly once: 1..3 in version 1, 1..8 in version 2, 1..9 in version 3; any other tag is refused. */
   FIELD_SERIAL = 0x01,
   FIELD_DEVICE_SECRET = 0x02,
   FIELD_DRBG_SEED = 0x03,
@@ -33,6 +35,9 @@ export const enum Record {
   FIELD_STORED_KEY = 0x06,
   FIELD_SERVER_KEY = 0x07,
   FIELD_DEFAULT_CHECK = 0x08,
+  FIELD_SETUP_KEY = 0x09,
+  /** The setup key: 128 bits (modules/channel/setup.ts). */
+  SETUP_KEY_BYTES = 16,
   SERIAL_MIN = 4,
   SERIAL_MAX = 32,
   DEVICE_SECRET_BYTES = 32,
@@ -48,6 +53,8 @@ export const enum Record {
 
 export const PROVISIONING_VERSION = Record.VERSION;
 export const PROVISIONING_VERSION_1 = Record.VERSION_1;
+export const PROVISIONING_VERSION_2 = Record.VERSION_2;
+export const FIELD_SETUP_KEY = Record.FIELD_SETUP_KEY;
 export const PROVISIONING_HEADER = Record.HEADER;
 export const PROVISIONING_TRAILER = Record.TRAILER;
 export const PROVISIONING_MAX_FIELDS = Record.MAX_FIELDS;
@@ -87,6 +94,13 @@ export interface ProvisioningRecord {
    * that logs in. Undefined in a version-1 record.
    */
   defaultCheck?: Uint8Array;
+  /**
+   * Version 3: the unit's setup key, 16 bytes from the factory's CSPRNG, printed on the label inside
+   * the setup URL's fragment (modules/channel/setup.ts): the admin channel's master salt, the key of
+   * the SCRAM password's pre-hash and the root of the setup access point's passphrase. Undefined
+   * before version 3: the unit serves public routes only.
+   */
+  setupKey?: Uint8Array;
 }
 
 /** Why a stored record was refused. One table: the parser returns these codes, never throws. */
@@ -106,6 +120,7 @@ export const PROVISIONING_REASONS = {
   'bad-seed': 'provisioning record DRBG seed is not 48 bytes, or is constant',
   'bad-verifier': 'provisioning record password verifier is malformed (salt 16-64 bytes, 4096-10000000 iterations, 32-byte keys)',
   'bad-default-check': 'provisioning record default-password check is not 32 bytes, or is constant',
+  'bad-setup-key': 'provisioning record setup key is not 16 bytes, or is constant',
 };
 export type ProvisioningReason = keyof typeof PROVISIONING_REASONS;
 
@@ -115,8 +130,8 @@ export type ProvisioningResult =
 
 /**
  * Parses a provisioning record from the start of `bytes` (untrusted stored bytes): returns the
- * record or the reason it was refused. Never throws on any input. Reads versions 1 and 2; a
- * version-1 record has no `verifier` nor `defaultCheck`.
+ * record or the reason it was refused. Never throws on any input. Reads versions 1, 2 and 3;
+ * a version-1 record has no `verifier` nor `defaultCheck`, a version-2 record no `setupKey`.
  *
  * One function, the fields checked in one loop by tag (on Kaluma every function's bytecode stays in
  * the heap while the function is reachable: a helper per check or per field would cost more than
@@ -138,7 +153,7 @@ export let parseProvisioning = function (bytes: Uint8Array, release?: boolean): 
   if (erased) reason = 'erased';
   // PROVISIONING_MAGIC, "HSPR", as two little-endian halves.
   else if (u16(bytes, 0) !== 0x5348 || u16(bytes, 2) !== 0x5250) reason = 'bad-magic';
-  else if (version !== Record.VERSION && version !== Record.VERSION_1) reason = 'bad-version';
+  else if (version < Record.VERSION_1 || version > Record.VERSION) reason = 'bad-version';
   else if (bytes[5] !== 0) reason = 'bad-flags';
   else if (length > Record.MAX_FIELDS || end + Record.TRAILER > bytes.length) reason = 'bad-length';
   else if (crc32(bytes, 0, end) !== u32(bytes, end)) reason = 'bad-crc';
@@ -146,7 +161,7 @@ export let parseProvisioning = function (bytes: Uint8Array, release?: boolean): 
   if (reason !== 'missing-field') return { ok: false, reason: reason };
 
   // The highest tag this version has; tags 1..last each once (bit `tag` of `seen`).
-  const last = version === Record.VERSION ? Record.FIELD_DEFAULT_CHECK : Record.FIELD_DRBG_SEED;
+  const last = version === Record.VERSION ? Record.FIELD_SETUP_KEY : version === Record.VERSION_2 ? Record.FIELD_DEFAULT_CHECK : Record.FIELD_DRBG_SEED;
   let seen = 0;
   const got: Uint8Array[] = [];
   let iterations = 0;
@@ -165,7 +180,7 @@ export let parseProvisioning = function (bytes: Uint8Array, release?: boolean): 
     // count in range, and every other field not constant (all bytes equal: an all-zero or erased
     // "secret").
     const min =
-      tag === Record.FIELD_SERIAL ? Record.SERIAL_MIN : tag === Record.FIELD_DRBG_SEED ? Record.DRBG_SEED_BYTES : tag === Record.FIELD_SALT ? Record.SALT_MIN : tag === Record.FIELD_ITERATIONS ? 4 : Record.KEY_BYTES;
+      tag === Record.FIELD_SERIAL ? Record.SERIAL_MIN : tag === Record.FIELD_DRBG_SEED ? Record.DRBG_SEED_BYTES : tag === Record.FIELD_SALT ? Record.SALT_MIN : tag === Record.FIELD_ITERATIONS ? 4 : tag === Record.FIELD_SETUP_KEY ? Record.SETUP_KEY_BYTES : Record.KEY_BYTES;
     const max = tag === Record.FIELD_SERIAL ? Record.SERIAL_MAX : tag === Record.FIELD_SALT ? Record.SALT_MAX : min;
     let good = n >= min && n <= max;
     let varied = tag === Record.FIELD_SERIAL || tag === Record.FIELD_ITERATIONS;
@@ -180,16 +195,17 @@ export let parseProvisioning = function (bytes: Uint8Array, release?: boolean): 
     if (!good || !varied) {
       return {
         ok: false,
-        reason: tag === Record.FIELD_SERIAL ? 'bad-serial' : tag === Record.FIELD_DEVICE_SECRET ? 'bad-secret' : tag === Record.FIELD_DRBG_SEED ? 'bad-seed' : tag === Record.FIELD_DEFAULT_CHECK ? 'bad-default-check' : 'bad-verifier',
+        reason: tag === Record.FIELD_SERIAL ? 'bad-serial' : tag === Record.FIELD_DEVICE_SECRET ? 'bad-secret' : tag === Record.FIELD_DRBG_SEED ? 'bad-seed' : tag === Record.FIELD_DEFAULT_CHECK ? 'bad-default-check' : tag === Record.FIELD_SETUP_KEY ? 'bad-setup-key' : 'bad-verifier',
       };
     }
     got[tag] = new Uint8Array(value);
   }
   if (seen !== (1 << (last + 1)) - 2) return { ok: false, reason: reason };
   const record: ProvisioningRecord = { serial: bytesAscii(got[Record.FIELD_SERIAL]), deviceSecret: got[Record.FIELD_DEVICE_SECRET], drbgSeed: got[Record.FIELD_DRBG_SEED] };
-  if (version === Record.VERSION) {
+  if (version !== Record.VERSION_1) {
     record.verifier = { salt: got[Record.FIELD_SALT], iterations: iterations, storedKey: got[Record.FIELD_STORED_KEY], serverKey: got[Record.FIELD_SERVER_KEY] };
     record.defaultCheck = got[Record.FIELD_DEFAULT_CHECK];
+    if (version === Record.VERSION) record.setupKey = got[Record.FIELD_SETUP_KEY];
   }
   return { ok: true, record: record };
 };

@@ -199,9 +199,10 @@
         server.listening = true;
         X.server = server;
         X.onConnect = function (client) {
-          if (!server.listening || X.net.sockets >= LWIP_SOCKETS || !X.wifi.joined) { client.refused = client.closed = true; return; }
+          if (!server.listening || X.net.sockets >= LWIP_SOCKETS || (!X.wifi.joined && !X.wifi.ap)) { client.refused = client.closed = true; return; }
           X.net.sockets++;
-          X.net.connections.push({ client: client, server: server, socket: null, done: false, linkLost: false });
+          // A client that reaches the device while its station is off came through the access point.
+          X.net.connections.push({ client: client, server: server, socket: null, done: false, linkLost: false, viaAp: !X.wifi.joined });
         };
         return server;
       };
@@ -334,13 +335,29 @@
   var TelnetServer = { setOptions: function (o) { X.telnet = o.mode; } };
   // libs/network/esp32/jswrap_esp32_network.c: connect(ssid, options, callback) throws without a
   // string ssid or with a non-string options.password; once the station has an address it emits
-  // 'associated' and 'connected' ({ip, netmask, gw}) and the callback is queued with null, or with
+  // 'associated', the callback is queued with null, then 'connected' ({ip, netmask, gw}); or with
   // the disconnect reason ("no_ap_found", "auth_fail"). A lost link emits 'disconnected' with
   // {ssid, mac, reason, msg}; there is no automatic reconnect. Networks the fake knows:
   // __engine.wifi.networks (ssid -> password); the station's network is __engine.wifi.joined;
   // __engine.wifi.drop() plays the access point going away (accepted connections die at their next
-  // poll), __engine.wifi.up(ssid) a station joined before the program started.
-  X.wifi = { networks: {}, joined: null, attempts: 0 };
+  // poll), __engine.wifi.up(ssid) a station joined before the program started. getIP() (:1535-1578)
+  // returns {ip, netmask, gw, mac} at once: ip "0.0.0.0" while the station has none.
+  // startAP(ssid, options, callback) (:999-1136) throws (Error) for a callback that is not a
+  // function ("Expecting callback function but got …"), an ssid that is not a string ("No SSID"),
+  // options that are not an object ("Expecting Object, got …"), a password that is not a string of
+  // at least 8 characters ("Password must be string of at least 8 characters"), an authMode other
+  // than "open", "wpa2", "wpa", "wpa_wpa2" ("Unknown authMode value"; without one: wpa2 with a
+  // password, open without), a password with "open" or none without ("Auth mode set to open but
+  // password supplied", "Password not set but authMode not open"). Then ESP-IDF's mode gains the
+  // access point (AP+STA when the station is on: the station is untouched) and the callback is
+  // queued with null once it has started (AP_START, :659-665). connect() keeps it (APSTA, :870-883).
+  // stopAP(callback) (:771-804): the mode loses the access point (never an error, also when none is
+  // open), the callback is queued at once; connections that came through it die at their next poll.
+  // __engine.wifi.ap is the open access point ({ssid, password, authMode}) or null;
+  // __engine.wifi.joinAp(password) plays a client joining it (true when it is open and the password
+  // its, or it is open without one).
+  X.wifi = { networks: {}, joined: null, attempts: 0, ap: null };
+  X.wifi.joinAp = function (password) { var ap = X.wifi.ap; return !!ap && (ap.authMode === 'open' || ap.password === password); };
   var wifiEvents = X.emitter();
   X.wifi.up = function (ssid) { X.wifi.joined = ssid; };
   X.wifi.drop = function () {
@@ -351,6 +368,38 @@
   };
   var Wifi = {
     on: function (name, fn) { wifiEvents.on(name, fn); return Wifi; },
+    getIP: function (cb) {
+      if (cb !== undefined && cb !== null && typeof cb !== 'function') throw new Error('Expecting callback function but got ' + cb);
+      var info = { ip: X.wifi.joined ? '192.168.1.60' : '0.0.0.0', netmask: X.wifi.joined ? '255.255.255.0' : '0.0.0.0', gw: X.wifi.joined ? '192.168.1.1' : '0.0.0.0', mac: '30:ae:a4:f1:c2:d8' };
+      if (typeof cb === 'function') g.setTimeout(function () { cb(null, info); }, 0);
+      return info;
+    },
+    startAP: function (ssid, options, callback) {
+      if (callback !== undefined && typeof callback !== 'function') throw new Error('Expecting callback function but got ' + callback);
+      if (typeof ssid !== 'string') throw new Error('No SSID');
+      if (options !== undefined && options !== null && typeof options !== 'object') throw new Error('Expecting Object, got ' + typeof options);
+      var password = '', authMode = 'open';
+      if (options) {
+        if (options.password !== undefined) {
+          if (typeof options.password !== 'string' || options.password.length < 8) throw new Error('Password must be string of at least 8 characters');
+          password = options.password.substr(0, 63);
+        }
+        if (typeof options.authMode === 'string') {
+          if (['open', 'wpa2', 'wpa', 'wpa_wpa2'].indexOf(options.authMode) < 0) throw new Error('Unknown authMode value');
+          authMode = options.authMode;
+        } else authMode = password ? 'wpa2' : 'open';
+        if (authMode !== 'open' && !password) throw new Error('Password not set but authMode not open');
+        if (authMode === 'open' && password) throw new Error('Auth mode set to open but password supplied');
+      }
+      X.wifi.ap = { ssid: ssid.substr(0, 32), password: password, authMode: authMode };
+      if (callback) g.setTimeout(function () { callback(null); }, 0);
+    },
+    stopAP: function (callback) {
+      if (callback !== undefined && typeof callback !== 'function') throw new Error('Expecting callback function but got ' + callback);
+      if (X.wifi.ap) for (var i = 0; i < X.net.connections.length; i++) if (X.net.connections[i].viaAp) X.net.connections[i].linkLost = true;
+      X.wifi.ap = null;
+      if (callback) g.setTimeout(callback, 0);
+    },
     connect: function (ssid, options, callback) {
       if (typeof ssid !== 'string') throw new Error('No SSID provided');
       var password = options && options.password;
@@ -358,13 +407,14 @@
       X.wifi.attempts++;
       var known = Object.prototype.hasOwnProperty.call(X.wifi.networks, ssid);
       var reason = !known ? 'no_ap_found' : X.wifi.networks[ssid] !== (password || '') ? 'auth_fail' : null;
+      // STA_GOT_IP queues the callback before the 'connected' event (:585-611).
       g.setTimeout(function () {
         if (!reason) {
           X.wifi.joined = ssid;
           wifiEvents.emit('associated', {});
-          wifiEvents.emit('connected', { ip: '192.168.1.60', netmask: '255.255.255.0', gw: '192.168.1.1' });
         }
         if (callback) callback(reason);
+        if (!reason) wifiEvents.emit('connected', { ip: '192.168.1.60', netmask: '255.255.255.0', gw: '192.168.1.1' });
       }, 0);
     },
   };

@@ -116,8 +116,9 @@
   // at tag 1.2.1. Hoshi's binding uses it directly rather than net.js, whose stream layer would
   // cost 7.7 KB of heap and whose sockets hide a peer's close.
   // - socket(domain, protocol): "STREAM" or "DGRAM" (else TypeError), throws Error "WiFi is not
-  //   connected." while the station's link is down (:610-614), a SystemError when the 16 slots are
-  //   taken (:615-618); returns the fd and sets this.ip (:590-674).
+  //   connected." while the station's link is down and no access point is open (:610-614), a
+  //   SystemError when the 16 slots are taken (:615-618); returns the fd and sets this.ip, the
+  //   station's address or, in AP mode, the access point's gateway (:590-674, 651-660).
   // - get(fd): the slot's native object {fd, ptcl, state, laddr, lport, raddr, rport}, undefined for a
   //   free slot (:676-683). Callbacks are its properties: accept_cb, read_cb, close_cb, shutdown_cb.
   // - bind(fd, addr, port, cb) and listen(fd, cb): errno 0 or -1 in the `errno` property (:1165-1320).
@@ -131,7 +132,10 @@
   //   close_cb (:1071-1099). shutdown(fd, 1, cb): FIN (:1101-1163).
   // - Callbacks are called synchronously; their exceptions are swallowed (:767, 877, 720): the fake
   //   records them in E.net.swallowed so that tests can require none.
-  // - A lost Wi-Fi link changes nothing for a listening socket (bound to any address).
+  // - A lost Wi-Fi link changes nothing for a listening socket (bound to any address). A chip reset
+  //   (km_cyw43_deinit, :138-167: disable_ap_mode, a failed ap_mode) frees every slot and releases
+  //   its object without calling any callback; lwIP closes the connections (their clients see them
+  //   end) and the listening socket.
   var SLOTS = 16;
   E.net = { slots: [], swallowed: [] };
   var freeSlot = function () { for (var i = 0; i < SLOTS; i++) if (!E.net.slots[i]) return i; return -1; };
@@ -149,12 +153,12 @@
     if (typeof domain !== 'string') throw new TypeError('"domain" argument must be a string');
     if (typeof protocol !== 'string') throw new TypeError('"protocol" argument must be a string');
     if (protocol !== 'STREAM' && protocol !== 'DGRAM') throw new TypeError('un-supported domain or protocol.');
-    if (!E.wifi.joined) throw new Error('WiFi is not connected.');
+    if (!E.wifi.joined && !E.wifi.ap) throw new Error('WiFi is not connected.');
     var fd = freeSlot();
     if (fd < 0) { var full = new Error('Remote I/O error'); full.errno = -121; throw full; }
     this.mac = '28:CD:C1:00:00:01';
-    this.ip = E.wifi.ip;
-    E.net.slots[fd] = { obj: { fd: fd, ptcl: protocol, state: 0, laddr: E.wifi.ip, lport: 0, raddr: '0.0.0.0', rport: 0 } };
+    this.ip = E.wifi.ap ? E.wifi.ap.gateway : E.wifi.ip;
+    E.net.slots[fd] = { obj: { fd: fd, ptcl: protocol, state: 0, laddr: this.ip, lport: 0, raddr: '0.0.0.0', rport: 0 } };
     return fd;
   };
   PicoCYW43Network.prototype.get = function (fd) {
@@ -176,9 +180,9 @@
       s.listening = true;
       E.server = { listening: true, port: s.obj.lport };
       E.onConnect = function (client) {
-        var cfd = E.wifi.joined && E.net.slots[fd] === s ? freeSlot() : -1;
+        var cfd = (E.wifi.joined || E.wifi.ap) && E.net.slots[fd] === s ? freeSlot() : -1;
         if (cfd < 0) { client.refused = client.closed = true; return; }
-        var obj = { fd: cfd, ptcl: 'STREAM', state: 3, laddr: E.wifi.ip, lport: s.obj.lport, raddr: '0.0.0.0', rport: 0 };
+        var obj = { fd: cfd, ptcl: 'STREAM', state: 3, laddr: s.obj.laddr, lport: s.obj.lport, raddr: '0.0.0.0', rport: 0 };
         E.net.slots[cfd] = { obj: obj, client: client, server: fd };
         client.fd = cfd;
         native(s.obj.accept_cb, cfd);
@@ -241,12 +245,44 @@
   // Networks the fake knows: E.wifi.networks (ssid -> password); the station's network is
   // E.wifi.joined; E.wifi.drop() plays the access point going away, E.wifi.up(ssid) a station already
   // joined before the program started.
-  E.wifi = { networks: {}, joined: null, attempts: 0, ip: undefined };
+  // AP mode (:1325-1455): ap_mode(apInfo, cb) requires apInfo (TypeError '"apInfo" argument
+  // required'); its ssid must be a string (TypeError "SSID error"; cut to 32 characters); a string
+  // password under 8 characters throws Error "PASSWORD need to have at least 8 characters" (no
+  // password at all would hand the driver NULL with WPA2-AES: the fake refuses that too, naming
+  // itself); gateway (default "192.168.4.1") and subnetMask (default "255.255.255.0") must be dotted
+  // quads (Error "Can't decode Gateway IP Address", "Can't decode Subnet Mask") and are set as the
+  // device's properties. Then the access point is up (WPA2-AES, a DHCP server), errno 0, and cb(0).
+  // When the DHCP server does not start (the fake: E.wifi.apFails = an lwIP error), the chip is reset
+  // (km_cyw43_deinit) and errno is that error. A second ap_mode is not refused.
+  // disable_ap_mode() throws Error "WiFi AP_mode is not enabled." unless the access point is open,
+  // then resets the chip: every socket gone as above, the station's link too, the chip back in
+  // station mode. E.wifi.ap is the open access point ({ssid, password, gateway}) or null;
+  // E.wifi.joinAp(password) plays a client joining it (true when it is open and the password its).
+  E.wifi = { networks: {}, joined: null, attempts: 0, ip: undefined, ap: null, apFails: 0 };
   E.wifi.drop = function () { E.wifi.joined = null; };
   E.wifi.up = function (ssid) { E.wifi.joined = ssid; E.wifi.ip = '192.168.1.50'; };
+  E.wifi.joinAp = function (password) { return !!E.wifi.ap && E.wifi.ap.password === password; };
+  var deinit = function () {
+    for (var i = 0; i < SLOTS; i++) {
+      var s = E.net.slots[i];
+      if (!s) continue;
+      E.net.slots[i] = undefined;
+      if (s.client) s.client.closed = true;
+      if (s.listening) { E.server = null; E.onConnect = null; }
+    }
+    E.wifi.joined = null;
+    E.wifi.ap = null;
+  };
+  var quad = function (v, fallback, message) {
+    var text = typeof v === 'string' ? v : fallback;
+    var parts = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+    for (var i = 1; parts && i < 5; i++) if (+parts[i] > 255) parts = null;
+    if (!parts) throw new Error(message);
+    return text;
+  };
   // The callback slots start empty (the driver reads them as undefined; declared here so that the
   // watch on this object does not count the fake's own reads as the bundle's).
-  function PicoCYW43WIFI() { this.errno = 0; this.assoc_cb = undefined; this.connect_cb = undefined; this.disconnect_cb = undefined; }
+  function PicoCYW43WIFI() { this.errno = 0; this.assoc_cb = undefined; this.connect_cb = undefined; this.disconnect_cb = undefined; this.gateway = undefined; this.subnetMask = undefined; }
   PicoCYW43WIFI.prototype.connect = function (info, cb) {
     if (info === undefined) throw new TypeError('"connectInfo" argument required');
     if (typeof info.ssid !== 'string') throw new TypeError('SSID error');
@@ -268,6 +304,27 @@
     this.errno = E.wifi.joined ? 0 : -1;
     var info = E.wifi.joined ? { ssid: E.wifi.joined, bssid: '' } : undefined;
     if (cb) { try { if (info) cb(0, info); else cb(0); } catch (e) { E.net.swallowed.push(String(e && e.message ? e.message : e)); } }
+  };
+  PicoCYW43WIFI.prototype.ap_mode = function (info, cb) {
+    if (info === undefined) throw new TypeError('"apInfo" argument required');
+    if (arguments.length > 1 && typeof cb !== 'function') throw new TypeError('"callback" argument must be a function');
+    if (typeof info.ssid !== 'string') throw new TypeError('SSID error');
+    if (typeof info.password === 'string' && info.password.length < 8) throw new Error('PASSWORD need to have at least 8 characters');
+    if (typeof info.password !== 'string') throw new Error('engine check: ap_mode without a password hands the driver NULL with WPA2-AES');
+    this.gateway = quad(info.gateway, '192.168.4.1', "Can't decode Gateway IP Address");
+    this.subnetMask = quad(info.subnetMask, '255.255.255.0', "Can't decode Subnet Mask");
+    if (E.wifi.apFails) {
+      deinit();
+      this.errno = E.wifi.apFails;
+    } else {
+      E.wifi.ap = { ssid: info.ssid.substr(0, 32), password: info.password, gateway: this.gateway };
+      this.errno = 0;
+    }
+    if (cb) native(cb, 0);
+  };
+  PicoCYW43WIFI.prototype.disable_ap_mode = function () {
+    if (!E.wifi.ap) throw new Error('WiFi AP_mode is not enabled.');
+    deinit();
   };
   PicoCYW43WIFI.prototype.disconnect = function (cb) {
     E.wifi.joined = null;

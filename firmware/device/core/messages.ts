@@ -1,0 +1,42 @@
+import { Asset, type Assets } from './assets';
+import { bytesAscii, u16, u32 } from './bytes';
+
+/**
+ * Messages kept in flash (docs/formats/assets.md, asset 3): on Kaluma every string literal of the
+ * parsed application stays in JerryScript's heap for good, and the kit's reasons and log lines
+ * (what makes every refusal specific) would take over 6 KB of it. The Kaluma build
+ * (firmware/host/strings.ts) moves the longer literals inside functions into a table written with
+ * the image's assets, and replaces each with a call of `__hm(index)`, which reads it back from
+ * flash when it is used. Other targets keep their literals: nothing here runs for them.
+ *
+ * The table belongs to one build: the build writes its id into `BUILD` (below, in place of the
+ * placeholder), and a table of another build is not used (its messages show as numbers).
+ */
+const BUILD = 'hoshi-messages-build';
+
+/**
+ * The function the replaced literals call: declared by the Kaluma build on the bundle's first line
+ * (answering "(message N)" until the table is open), set here once it is.
+ */
+declare let __hm: (index: number) => string;
+
+/** Reads messages from the assets from now on; boot calls this first thing. Nothing to do in a build that kept its literals. */
+export function useMessages(assets: Assets): void {
+  // Only Kaluma builds carry the table (the statement is dropped from Espruino bundles).
+  KALUMA_ONLY: {
+    if (BUILD === 'hoshi-messages-build') break KALUMA_ONLY;
+    const span = assets.find(Asset.MESSAGES);
+    const head = span && span.length >= 8 ? assets.read(span.offset, 6) : undefined;
+    if (!span || !head || (u32(head, 0) >>> 0).toString(16) !== BUILD) {
+      console.log('[hoshi] no message table of this build in the assets: messages show as numbers');
+      break KALUMA_ONLY;
+    }
+    const count = u16(head, 4);
+    const base = span.offset + 6;
+    __hm = function (index: number): string {
+      if (!(index >= 0 && index < count)) return '(message ' + index + ')';
+      const at = assets.read(base + 2 * index, 4);
+      return bytesAscii(assets.read(base + 2 * (count + 1) + u16(at, 0), u16(at, 2) - u16(at, 0)));
+    };
+}
+}

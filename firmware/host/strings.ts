@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs';
+import type { Plugin } from 'esbuild';
+import ts from 'typescript';
+import { crc32 } from '../device/core/crc32';
+
+/**
+ * The Kaluma build's message table (firmware/device/core/messages.ts). On Kaluma every string
+ * literal of the application stays in JerryScript's heap; the kit's reasons and log lines are most
+ * of them. While bundling, this plugin rewrites the TypeScript sources: a literal of at least
+ * MESSAGE_MIN printable ASCII characters that is a *message* — a reason of `problem(…)`,
+ * `failure(…)`, `fail(…)`, `refuse401(…)`, a hal callback's `done(code, detail)`, an error's text (`new Error(…)` and its kin), a log line
+ * (`console.log(…)`), a `reason:` property, or a returned reason (a `return` of text with a space) —
+ * becomes `__hm(index)`, padded with spaces to the literal's length so that positions, and the source
+ * map, stay exact. Nothing else moves: codes, header names, key labels, media types and every
+ * literal that is compared, indexed or used as data stay in the code, so a missing table changes
+ * what a message says, never what the device does.
+ *
+ * Table (asset 3, little-endian): id u32 (CRC-32 of the rest), count u16, count + 1 offsets u16
+ * into the strings, the strings' ASCII bytes. The bundle's `BUILD` placeholder becomes the id in hex.
+ */
+
+export const MESSAGE_MIN = 16;
+const PLACEHOLDER = 'hoshi-messages-build';
+/** The global the calls use: a name the minifier never makes, declared on the bundle's first line. */
+const ALIAS = '__hm';
+/** Callees whose string arguments are messages (by their name in the sources). */
+const MESSAGE_CALLS = ['problem', 'failure', 'fail', 'refuse401', 'Error', 'RangeError', 'TypeError', 'log', 'done'];
+
+/** The message table of each Kaluma image built in this process, by its code: the engine check loads it with the image. */
+export const MESSAGES_OF = new Map<string, Uint8Array>();
+
+export interface MessageCollector {
+  plugin: Plugin;
+  /** After the build: the code with the placeholder and the alias set, and the table. */
+  finish(code: string): { code: string; table: Uint8Array | undefined; count: number; chars: number };
+}
+
+/** A message literal inside `node` (not inside nested functions, comparisons or indexing). */
+function collect(node: ts.Node, out: ts.StringLiteral[]): void {
+  if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) {
+    out.push(node as ts.StringLiteral);
+    return;
+  }
+  if (ts.isFunctionLike(node) || ts.isElementAccessExpression(node) || ts.isPropertyAccessExpression(node)) return;
+  if (ts.isBinaryExpression(node) && node.operatorToken.kind !== ts.SyntaxKind.PlusToken) {
+    // a ? b : c keeps its branches; comparisons and the like keep their operands
+    if (node.operatorToken.kind !== ts.SyntaxKind.BarBarToken) return;
+  }
+  if (ts.isCallExpression(node) && !isMessageCall(node)) return;
+  if (ts.isConditionalExpression(node)) {
+    collect(node.whenTrue, out);
+    collect(node.whenFalse, out);
+    return;
+  }
+  ts.forEachChild(node, (c) => collect(c, out));
+}
+
+function calleeName(e: ts.Expression): string | undefined {
+  return ts.isIdentifier(e) ? e.text : ts.isPropertyAccessExpression(e) ? e.name.text : undefined;
+}
+
+function isMessageCall(node: ts.CallExpression | ts.NewExpression): boolean {
+  const name = calleeName(node.expression);
+  if (name === 'log') return ts.isPropertyAccessExpression(node.expression) && ts.isIdentifier(node.expression.expression) && node.expression.expression.text === 'console';
+  return name !== undefined && MESSAGE_CALLS.includes(name);
+}
+
+/** The message literals of a source file. */
+function messageLiterals(file: ts.SourceFile): ts.StringLiteral[] {
+  const out: ts.StringLiteral[] = [];
+  const visit = (node: ts.Node, inFunction: boolean): void => {
+    if (inFunction) {
+      if ((ts.isCallExpression(node) || ts.isNewExpression(node)) && isMessageCall(node)) {
+        const args = node.arguments ?? ts.factory.createNodeArray();
+        // problem(status, code, reason), failure(code, reason), fail(p, code, reason), a hal
+        // callback's done(code, detail): the codes stay.
+        const name = calleeName(node.expression);
+        const from = name === 'problem' || name === 'fail' ? 2 : name === 'failure' || name === 'done' ? 1 : 0;
+        for (let i = from; i < args.length; i++) collect(args[i]!, out);
+      } else if (ts.isPropertyAssignment(node) && ts.isIdentifier(node.name) && node.name.text === 'reason') {
+        collect(node.initializer, out);
+      } else if (ts.isReturnStatement(node) && node.expression) {
+        const found: ts.StringLiteral[] = [];
+        collect(node.expression, found);
+        for (const l of found) if (l.text.includes(' ')) out.push(l);
+      }
+    }
+    ts.forEachChild(node, (c) => visit(c, inFunction || ts.isFunctionLike(node)));
+  };
+  visit(file, false);
+  return out;
+}
+
+export function messageCollector(root: string): MessageCollector {
+  const index = new Map<string, number>();
+  const list: string[] = [];
+  const plugin: Plugin = {
+    name: 'hoshi-messages',
+    setup(build) {
+      build.onLoad({ filter: /\.ts$/ }, (args) => {
+        // messages.ts itself keeps its own line: it says that the table is missing.
+        if (!args.path.startsWith(root) || args.path.includes('node_modules') || args.path.endsWith('core/messages.ts')) return undefined;
+        let text = readFileSync(args.path, 'utf8');
+        const file = ts.createSourceFile(args.path, text, ts.ScriptTarget.Latest, true);
+        const edits: { start: number; end: number; value: string }[] = [];
+        for (const l of messageLiterals(file)) {
+          const s = l.text;
+          if (s.length < MESSAGE_MIN || !/^[\x20-\x7e]*$/.test(s)) continue;
+          let k = index.get(s);
+          if (k === undefined) {
+            k = list.length;
+            list.push(s);
+            index.set(s, k);
+          }
+          const start = l.getStart(file);
+          const end = l.getEnd();
+          const call = ALIAS + '(' + k + ')';
+          if (call.length <= end - start) edits.push({ start, end, value: call.padEnd(end - start, ' ') });
+        }
+        edits.sort((a, b) => b.start - a.start);
+        for (const e of edits) text = text.slice(0, e.start) + e.value + text.slice(e.end);
+        return { contents: text, loader: 'ts' };
+      });
+    },
+  };
+  return {
+    plugin,
+    finish(code) {
+      const at = code.indexOf("'" + PLACEHOLDER + "'") >= 0 ? code.indexOf("'" + PLACEHOLDER + "'") : code.indexOf('"' + PLACEHOLDER + '"');
+      if (at < 0 || list.length === 0) return { code, table: undefined, count: 0, chars: 0 };
+      const bytes = Buffer.from(list.join(''), 'ascii');
+      if (bytes.length > 0xffff || list.length > 0x7fff) throw new Error('messages: the table is too large for 16-bit offsets');
+      const body = new Uint8Array(2 + 2 * (list.length + 1) + bytes.length);
+      const view = new DataView(body.buffer);
+      view.setUint16(0, list.length, true);
+      let offset = 0;
+      for (let i = 0; i <= list.length; i++) {
+        view.setUint16(2 + 2 * i, offset, true);
+        if (i < list.length) offset += list[i]!.length;
+      }
+      body.set(bytes, 2 + 2 * (list.length + 1));
+      const id = crc32(body, 0, body.length) >>> 0;
+      const table = new Uint8Array(4 + body.length);
+      new DataView(table.buffer).setUint32(0, id, true);
+      table.set(body, 4);
+      const width = PLACEHOLDER.length + 2;
+      let out = code.slice(0, at) + ("'" + id.toString(16) + "'").padEnd(width, ' ') + code.slice(at + width);
+      // The first line is the banner's (the source map does not cover it): the alias answers
+      // "(message N)" until core/messages.ts has opened the table.
+      const firstLine = out.indexOf('\n');
+      if (firstLine < 0 || out.slice(0, firstLine).trim() !== "'use strict';") throw new Error('messages: the bundle does not start with a "use strict" line of its own');
+      out = out.slice(0, firstLine) + 'var ' + ALIAS + '=function(i){return"(message "+i+")"};' + out.slice(firstLine);
+      return { code: out, table, count: list.length, chars: bytes.length };
+    },
+  };
+}
