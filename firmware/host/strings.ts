@@ -128,6 +128,16 @@ export function messageCollector(root: string): MessageCollector {
     finish(code) {
       const at = code.indexOf("'" + PLACEHOLDER + "'") >= 0 ? code.indexOf("'" + PLACEHOLDER + "'") : code.indexOf('"' + PLACEHOLDER + '"');
       if (at < 0 || list.length === 0) return { code, table: undefined, count: 0, chars: 0 };
+      // Only what the bundle kept: the sources' code that was shaken out leaves its messages out,
+      // and the calls are numbered again (a smaller number, padded to the same width).
+      const call = new RegExp(ALIAS + '\\((\\d+)\\)', 'g');
+      const kept = [...new Set([...code.matchAll(call)].map((m) => Number(m[1])))].sort((a, b) => a - b);
+      const renumber = new Map(kept.map((old, n) => [old, n] as const));
+      const used = kept.map((old) => list[old]!);
+      // New numbers are never larger than the old, so never wider.
+      code = code.replace(call, (text, k: string) => (ALIAS + '(' + renumber.get(Number(k))! + ')').padEnd(text.length, ' '));
+      list.splice(0, list.length, ...used);
+      index.clear();
       const bytes = Buffer.from(list.join(''), 'ascii');
       if (bytes.length > 0xffff || list.length > 0x7fff) throw new Error('messages: the table is too large for 16-bit offsets');
       const body = new Uint8Array(2 + 2 * (list.length + 1) + bytes.length);

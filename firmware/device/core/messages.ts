@@ -27,16 +27,20 @@ export function useMessages(assets: Assets): void {
     if (BUILD === 'hoshi-messages-build') break KALUMA_ONLY;
     const span = assets.find(Asset.MESSAGES);
     const head = span && span.length >= 8 ? assets.read(span.offset, 6) : undefined;
-    if (!span || !head || (u32(head, 0) >>> 0).toString(16) !== BUILD) {
+    if (!span || !head || (u32(head, 0) >>> 0).toString(16) !== BUILD || 6 + 2 * (u16(head, 4) + 1) > span.length) {
       console.log('[hoshi] no message table of this build in the assets: messages show as numbers');
       break KALUMA_ONLY;
     }
     const count = u16(head, 4);
     const base = span.offset + 6;
+    // Stored bytes: an offset outside the asset gives the number, never a read past it.
+    const end = span.offset + span.length;
+    const strings = base + 2 * (count + 1);
     __hm = function (index: number): string {
-      if (!(index >= 0 && index < count)) return '(message ' + index + ')';
-      const at = assets.read(base + 2 * index, 4);
-      return bytesAscii(assets.read(base + 2 * (count + 1) + u16(at, 0), u16(at, 2) - u16(at, 0)));
+      const at = index >= 0 && index < count ? assets.read(base + 2 * index, 4) : undefined;
+      const a = at ? strings + u16(at, 0) : 0;
+      const b = at ? strings + u16(at, 2) : 0;
+      return at && a <= b && b <= end ? bytesAscii(assets.read(a, b - a)) : '(message ' + index + ')';
     };
-}
+  }
 }
