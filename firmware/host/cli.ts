@@ -10,7 +10,7 @@ import type { Target } from './profiles';
 import { encodeProvisioning, newProvisioningRecord, padTo, seedStateSector, writeProvisioning } from './provision';
 import { readProvisioning } from '../device/core/provisioning';
 import { checkModel, checkSetupUrl, DEFAULT_SETUP_URL, labelJson, labelSheetSvg, labelsCsv, unitLabel, type LabelRecord } from './labels';
-import { changePassword, checkNewPassword, ClientError, deviceInfo, iterationsOk, login, passwordPolicy, setWifi, wifiState } from './client';
+import { changePassword, checkNewPassword, ClientError, deviceInfo, iterationsOk, login, passwordPolicy, setWifi, wifiState, type Session } from './client';
 import { base32Encode, parseSetupKey } from '../../modules/channel/setup';
 import { concatBytes } from './serial/link';
 import { buildAssets } from './assets';
@@ -395,14 +395,20 @@ function clientFailed(error: unknown): never {
 async function loginCommand(args: string[]): Promise<void> {
   const url = deviceUrl(args, 'login');
   const setup = await setupKeyFor(url, args);
-  const password = await secret('HOSHI_PASSWORD', 'password: ');
-  try {
-    const session = await login(url, password, setup.key);
-    setup.keep();
+  await asAdmin(url, setup, await secret('HOSHI_PASSWORD', 'password: '), async (session) => {
     const state = await session.state();
     await session.logout();
     console.log('logged in: access ' + state.access + ', session idle limit ' + state.expiresIn + ' s, admin channel version 1');
     console.error('mustChange: ' + state.mustChange + (state.mustChange ? ' (the default password is in force: change it first, hoshi password ' + url + ')' : ''));
+  });
+}
+
+/** Logs in, keeps a setup key that has proved right, and runs `work` in the session; a client error ends the process (clientFailed). */
+async function asAdmin(url: string, setup: { key: Uint8Array; keep(): void }, password: string, work: (session: Session) => Promise<void>): Promise<void> {
+  try {
+    const session = await login(url, password, setup.key);
+    setup.keep();
+    await work(session);
   } catch (error) {
     clientFailed(error);
   }
@@ -415,15 +421,11 @@ async function wifiCommand(args: string[]): Promise<void> {
   const setup = await setupKeyFor(url, args);
   const password = await secret('HOSHI_PASSWORD', 'password: ');
   const passphrase = ssid === undefined ? undefined : process.env.HOSHI_WIFI_PASSPHRASE ?? (await secret('HOSHI_WIFI_PASSPHRASE', 'passphrase of ' + ssid + ': '));
-  try {
-    const session = await login(url, password, setup.key);
-    setup.keep();
+  await asAdmin(url, setup, password, async (session) => {
     const state = ssid === undefined ? await wifiState(session) : await setWifi(session, ssid, passphrase!);
     console.log(JSON.stringify(state));
     if (ssid === undefined) await session.logout();
-  } catch (error) {
-    clientFailed(error);
-  }
+  });
 }
 
 /** `hoshi password URL`: checks the new password against the policy here, then logs in and sets it. */
@@ -431,29 +433,29 @@ async function passwordCommand(args: string[]): Promise<void> {
   const url = deviceUrl(args, 'password');
   const iterations = iterationsOption(args, 'password');
   const setup = await setupKeyFor(url, args);
-  const setupKey = setup.key;
   const current = await secret('HOSHI_PASSWORD', 'current password: ');
   let next = process.env.HOSHI_NEW_PASSWORD;
   if (next === undefined) {
     next = await secret('HOSHI_NEW_PASSWORD', 'new password: ');
     if ((await secret('HOSHI_NEW_PASSWORD', 'new password again: ')) !== next) throw new Error('password: the two entries differ');
   }
+  let refused: { rule: string; reason: string } | undefined;
   try {
     const identity = await deviceInfo(url);
     const policy = await passwordPolicy(url);
     const { isCommonPassword } = await import('./assets');
-    const refused = next === current ? { rule: 'same', reason: 'the new password is the current one' } : checkNewPassword(next, identity, policy.minLength, isCommonPassword);
-    if (refused) {
-      console.error('hoshi: password refused (' + refused.rule + '): ' + refused.reason);
-      process.exit(1);
-    }
-    const session = await login(url, current, setupKey);
-    setup.keep();
-    await changePassword(session, setupKey, next, { iterations: iterations ?? session.iterations });
-    console.error('password changed; every session of the device has ended: log in again');
+    refused = next === current ? { rule: 'same', reason: 'the new password is the current one' } : checkNewPassword(next, identity, policy.minLength, isCommonPassword);
   } catch (error) {
     clientFailed(error);
   }
+  if (refused) {
+    console.error('hoshi: password refused (' + refused.rule + '): ' + refused.reason);
+    process.exit(1);
+  }
+  await asAdmin(url, setup, current, async (session) => {
+    await changePassword(session, setup.key, next!, { iterations: iterations ?? session.iterations });
+    console.error('password changed; every session of the device has ended: log in again');
+  });
 }
 
 const [command, ...rest] = process.argv.slice(2);
