@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { checkPassword } from '../modules/accounts/policy';
 import { memoryBacking, openSimFlash, type FlashBacking, type SimFlash } from '../boards/host/flash';
 import { createHostIo } from '../boards/host/board';
 import type { Board } from '../hal/board';
@@ -38,7 +39,18 @@ export interface Unit {
  * A version-3 unit with a random default password and setup key (what `hoshi provision` makes,
  * with few iterations): the verifier is over the password pre-hashed with the setup key.
  */
-export function newUnit(password = 'dflt-' + randomBytes(6).toString('hex')): Unit {
+/**
+ * A default password as the factory makes them, that no policy rule but "default" refuses (a random
+ * one could hold a run such as "aaaa" or "1234", which the policy refuses first).
+ */
+function defaultPassword(): string {
+  for (;;) {
+    const p = 'dflt-' + randomBytes(6).toString('hex');
+    if (!checkPassword(p, { minLength: 8, identity: ['HS-PLUG-01', 'HS-ENV-01'] })) return p;
+  }
+}
+
+export function newUnit(password = defaultPassword()): Unit {
   const secret = new Uint8Array(randomBytes(32));
   const setupKey = new Uint8Array(randomBytes(SETUP_KEY_BYTES));
   const record: ProvisioningRecord = {

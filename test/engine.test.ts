@@ -106,3 +106,17 @@ test('the engine lacks what the target lacks', async (t) => {
   const strict = await runInEngine("'use strict'; undeclared = 1;", 'kaluma');
   t.regex(strict.error ?? '', /undeclared/);
 });
+
+test('the Pico W sends an answer larger than lwIP\'s send buffer whole: the admin page, 12 KB gzipped', async (t) => {
+  const { buildAssets } = await import('../firmware/host/assets');
+  const built = await buildImage('smart-plug', 'kaluma');
+  const assets = await buildAssets(built.messages);
+  const page = (await import('../firmware/host/page')).buildPage;
+  const gzip = (await page()).gzip;
+  t.true(gzip.length > 11680, 'the page alone is larger than TCP_SND_BUF (' + gzip.length + ' bytes)');
+  const report = await runInEngine(built.code, 'kaluma', { assets, requests: [{ method: 'GET', url: '/' }, { method: 'GET', url: '/api/info' }] });
+  t.true(report.booted, report.error);
+  t.is(report.replies[0]!.status, 200);
+  t.deepEqual(new Uint8Array(report.replies[0]!.body), gzip, 'every byte, in order');
+  t.is(report.replies[1]!.status, 200, 'and the device serves on');
+});

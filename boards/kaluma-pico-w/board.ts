@@ -7,12 +7,17 @@ import { bytesAscii } from '../../firmware/device/core/bytes';
 import { failure } from '../../firmware/device/core/errors';
 import { jsCryptoCore } from '../../modules/crypto/provider-core';
 import { checkRange, programChecked } from '../common/flash';
+import { message } from '../../firmware/device/core/messages';
 
 /** Flash geometry and the link poll period (a const enum: the bundler writes the values into the code). */
 const enum Pico {
   SECTOR = 4096,
   PAGE = 256,
   LINK_POLL_MS = 10000,
+  /** Bytes handed to the driver per write (two TCP segments), and how it waits for room in lwIP's send buffer. */
+  SEND_CHUNK = 2920,
+  SEND_RETRY_MS = 20,
+  SEND_TRIES = 100,
 }
 
 /**
@@ -182,6 +187,37 @@ interface PicoConnection {
   fd: number;
   open: boolean;
   handlers: TcpHandlers | undefined;
+  /** What waits for room in lwIP's send buffer (`send`). */
+  queue: Uint8Array | undefined;
+  ending: boolean;
+  waiting: boolean;
+  tries: number;
+}
+
+/**
+ * Hands a connection's queue to the driver: tcp_write takes nothing past its 11,680 bytes
+ * (TCP_SND_BUF, lwipopts.h) and write() then sets errno -1 (module_pico_cyw43.c); the rest goes
+ * once the peer has acknowledged, in SEND_CHUNK pieces, tried again every SEND_RETRY_MS. A peer that
+ * takes nothing for SEND_TRIES tries is closed. After `end`, closes once the queue is gone. (One
+ * function for every connection: a closure per connection that retried itself would be a cycle.)
+ */
+function send(dev: any, e: PicoConnection): void {
+  e.waiting = false;
+  while (e.queue && e.open) {
+    const n = e.queue.length < Pico.SEND_CHUNK ? e.queue.length : Pico.SEND_CHUNK;
+    dev.write(e.fd, bytesAscii(e.queue.subarray(0, n)));
+    if (dev.errno !== 0) {
+      if (++e.tries > Pico.SEND_TRIES) return dev.close(e.fd);
+      e.waiting = true;
+      setTimeout(function (): void {
+        send(dev, e);
+      }, Pico.SEND_RETRY_MS);
+      return;
+    }
+    e.tries = 0;
+    e.queue = n < e.queue.length ? e.queue.subarray(n) : undefined;
+  }
+  if (e.ending && e.open) dev.close(e.fd);
 }
 
 /**
@@ -197,7 +233,9 @@ interface PicoConnection {
  *   is always 0.0.0.0: the binding serves one connection at a time (`exclusive`) and destroys a
  *   newcomer in its accept callback, before it can send; the bytes are the one live connection's.
  * - A peer's close calls the accepted connection's own close_cb (which net.js never sets).
- * - write() takes a string, sent one byte per character: bytes go as a byte string.
+ * - write() takes a string, sent one byte per character: bytes go as a byte string. It takes nothing
+ *   of a string that does not fit in lwIP's send buffer (11,680 bytes less what the peer has not
+ *   acknowledged) and sets errno -1: the binding queues and sends in pieces as room comes back.
  * - Callbacks run inside the driver, which swallows their exceptions: nothing here throws on purpose.
  */
 function picoNet(): Net {
@@ -248,7 +286,7 @@ function picoNet(): Net {
           if (live && live.open && live.handlers) live.handlers.data(data);
         };
         server.accept_cb = function (cfd: number): void {
-          const entry: PicoConnection = { fd: cfd, open: true, handlers: undefined };
+          const entry: PicoConnection = { fd: cfd, open: true, handlers: undefined, queue: undefined, ending: false, waiting: false, tries: 0 };
           const close = function (): void {
             if (entry.open) dev.close(cfd);
           };
@@ -262,10 +300,21 @@ function picoNet(): Net {
           entry.handlers = accept({
             remote: '',
             write: function (bytes: Uint8Array): void {
-              if (entry.open) dev.write(cfd, bytesAscii(bytes));
+              if (!entry.open) return;
+              const q = entry.queue;
+              if (q) {
+                const both = new Uint8Array(q.length + bytes.length);
+                both.set(q);
+                both.set(bytes, q.length);
+                entry.queue = both;
+              } else entry.queue = new Uint8Array(bytes);
+              if (!entry.waiting) send(dev, entry);
             },
-            // lwIP's tcp_close sends what was written, then FIN.
-            end: close,
+            // lwIP's tcp_close sends what it has taken, then FIN: after the queue.
+            end: function (): void {
+              entry.ending = true;
+              if (!entry.waiting) send(dev, entry);
+            },
             destroy: close,
           });
           if (!entry.open) entry.handlers.closed();
@@ -302,8 +351,8 @@ function restrictConsole(mode: ConsoleMode): ConsoleReport {
   return {
     state: 'open',
     notClosed: [
-      'USB REPL: always on in Kaluma 1.2.1, JS cannot close it (a firmware build without it can)',
-      'GP22 low at boot skips the app; BOOTSEL reflashes (physical access)',
+      message('USB REPL: always on in Kaluma 1.2.1, JS cannot close it (a firmware build without it can)'),
+      message('GP22 low at boot skips the app; BOOTSEL reflashes (physical access)'),
     ],
   };
 }

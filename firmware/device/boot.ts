@@ -10,7 +10,7 @@ import { defineImage, type Device, type Image } from './image';
 import { deviceKeys, RANDOM_RESERVE, unitRandom } from '../../modules/keys/keys';
 import { openStore } from '../../modules/store/store';
 import { routeRequest } from './router';
-import { useMessages } from './core/messages';
+import { message, useMessages } from './core/messages';
 import { openAssets } from './core/assets';
 
 /** How often boot tries to listen while the board has no network, ms (a const enum: the bundler writes the values into the code). */
@@ -42,7 +42,7 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
   if (once) boot = undefined as never;
   defineImage(image);
   // The assets first: on Kaluma the messages of everything below are read from them (core/messages.ts).
-  const assetsFlash = board.partitions.assets ? readOnly(board.partitions.assets, 'the assets partition') : undefined;
+  const assetsFlash = board.partitions.assets ? readOnly(board.partitions.assets, message('the assets partition')) : undefined;
   const assets = openAssets(assetsFlash, once);
   useMessages(assets);
   const config = image.config;
@@ -62,7 +62,7 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
   // is their prototype (one property held, not a copy of each).
   const moduleBoard = Object.create(board) as { -readonly [K in keyof Board]: Board[K] };
   moduleBoard.partitions = {
-    provisioning: readOnly(board.partitions.provisioning, 'the provisioning partition'),
+    provisioning: readOnly(board.partitions.provisioning, message('the provisioning partition')),
     state: board.partitions.state,
     assets: assetsFlash,
   };

@@ -185,6 +185,8 @@ export interface EngineOptions {
   timeoutMs?: number;
   /** Code to evaluate after the runtime fakes and before the bundle (test set-up, e.g. flash contents). */
   prelude?: string;
+  /** Kaluma: the assets partition's contents (default: a Kaluma image's messages alone, when it has them). */
+  assets?: Uint8Array;
   /**
    * The board's network when the bundle starts: "up" (default: the station already joined, as if
    * by an earlier program) or "down" (the image must join by itself before it can serve).
@@ -328,9 +330,11 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
     evaluate(readFileSync(FAKES[target], 'utf8'), 'engine/' + target + '.js');
     evaluate(strip(target), 'engine/strip.js');
     if ((options.network ?? 'up') === 'up') evaluate("__engine.wifi.up('Workshop');", 'network.js');
-    // A Kaluma image's messages, in its assets partition as `hoshi flash` writes them (core/messages.ts).
+    // The assets partition of a Kaluma image: as given, else its messages as `hoshi flash` writes
+    // them (core/messages.ts).
     const messages = target === 'kaluma' ? MESSAGES_OF.get(code) : undefined;
-    if (messages) evaluate('__engine.flash.load(' + KALUMA_PARTITIONS.assets.sector * 4096 + ', ' + JSON.stringify(Array.from(encodeAssets([{ id: Asset.MESSAGES, bytes: messages }]))) + ');', 'messages.js');
+    const assets = options.assets ?? (messages ? encodeAssets([{ id: Asset.MESSAGES, bytes: messages }]) : undefined);
+    if (assets && target === 'kaluma') evaluate('__engine.flash.load(' + KALUMA_PARTITIONS.assets.sector * 4096 + ', ' + JSON.stringify(Array.from(assets)) + ');', 'assets.js');
     if (options.prelude) evaluate(options.prelude, 'prelude.js');
     settle();
     report.baselineBytes = memoryUsed(runtime, vm);

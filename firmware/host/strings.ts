@@ -8,7 +8,8 @@ import { crc32 } from '../device/core/crc32';
  * literal of the application stays in JerryScript's heap; the kit's reasons and log lines are most
  * of them. While bundling, this plugin rewrites the TypeScript sources: a literal of at least
  * MESSAGE_MIN printable ASCII characters that is a *message* — a reason of `problem(…)`,
- * `failure(…)`, `fail(…)`, `refuse401(…)`, a hal callback's `done(code, detail)`, an error's text (`new Error(…)` and its kin), a log line
+ * `failure(…)`, `fail(…)`, `refuse401(…)`, a hal callback's `done(code, detail)`, what
+ * `message(…)` marks (core/messages.ts: a report's line, a board's note), an error's text (`new Error(…)` and its kin), a log line
  * (`console.log(…)`), a `reason:` property, or a returned reason (a `return` of text with a space) —
  * becomes `__hm(index)`, padded with spaces to the literal's length so that positions, and the source
  * map, stay exact. Nothing else moves: codes, header names, key labels, media types and every
@@ -24,7 +25,7 @@ const PLACEHOLDER = 'hoshi-messages-build';
 /** The global the calls use: a name the minifier never makes, declared on the bundle's first line. */
 const ALIAS = '__hm';
 /** Callees whose string arguments are messages (by their name in the sources). */
-const MESSAGE_CALLS = ['problem', 'failure', 'fail', 'refuse401', 'Error', 'RangeError', 'TypeError', 'log', 'done'];
+const MESSAGE_CALLS = ['problem', 'failure', 'fail', 'refuse401', 'Error', 'RangeError', 'TypeError', 'log', 'done', 'message'];
 
 /** The message table of each Kaluma image built in this process, by its code: the engine check loads it with the image. */
 export const MESSAGES_OF = new Map<string, Uint8Array>();

@@ -1,3 +1,4 @@
+import { message } from '../../firmware/device/core/messages';
 import { utf8Bytes } from '../../firmware/device/core/bytes';
 import type { KeyRing, Store, StoreReserve, UnitRandom } from '../../firmware/device/core/services';
 import type { BlockCipher, CryptoProvider } from '../../hal/crypto';
@@ -110,7 +111,7 @@ export let unitRandom = function (p: CryptoProvider, drbgSeed: Uint8Array, entro
   const instantiate = function (): Drbg {
     const d = createDrbg(p);
     const previous = store.read(Key.RANDOM_STATE);
-    note = previous.ok ? undefined : 'no previous carry: ' + previous.reason;
+    note = previous.ok ? undefined : message('no previous carry: ') + previous.reason;
     quality = drbgInstantiateForUnit(d, drbgSeed, entropy, store.stamp(), previous.ok ? previous.value : undefined);
     store.set(Key.RANDOM_STATE, drbgGenerate(d, 32), true);
     return d;

@@ -1,6 +1,7 @@
 import { u32 } from '../../firmware/device/core/bytes';
 import { Format, crcOk, erasedFrom, parseHeader, parseRecord, type Parsed } from './format';
 import type { Entry, StoreState } from './state';
+import { message } from '../../firmware/device/core/messages';
 
 /**
  * Opening: what open() does with whatever the region holds (docs/formats/store.md, "Opening").
@@ -53,7 +54,7 @@ let apply: ((scan: Scan, p: Parsed, s: number, o: number) => void) | undefined =
 };
 
 let drop: ((scan: Scan, held: Held[], why: string) => void) | undefined = function (scan: Scan, held: Held[], why: string): void {
-  if (held.length) scan.skipped.push(why + ': ' + held.length + ' uncommitted transaction record(s) dropped');
+  if (held.length) scan.skipped.push(why + ': ' + held.length + message(' uncommitted transaction record(s) dropped'));
   held.splice(0, held.length);
 };
 
@@ -79,7 +80,7 @@ let scanGeneration: ((st: StoreState, start: number) => Scan) | undefined = func
       }
       const p = parseRecord(b, at);
       if (!p) {
-        scan.skipped.push('sector ' + s + ' offset ' + at + ': unreadable to the sector end');
+        scan.skipped.push('sector ' + s + ' offset ' + at + message(': unreadable to the sector end'));
         drop!(scan, held, 'sector ' + s);
         break;
       }
@@ -90,22 +91,22 @@ let scanGeneration: ((st: StoreState, start: number) => Scan) | undefined = func
           held.splice(0, held.length);
           inSnapshot = false;
         } else {
-          drop!(scan, held, 'sector ' + s + ' offset ' + at + (count < 0 ? ': torn commit record' : ': commit record count differs'));
+          drop!(scan, held, 'sector ' + s + ' offset ' + at + message(count < 0 ? ': torn commit record' : ': commit record count differs'));
         }
       } else if (inSnapshot || (p.flags & Format.FLAG_TXN) !== 0) {
-        if (!inSnapshot && (p.flags & Format.FLAG_BEGIN) !== 0) drop!(scan, held, 'sector ' + s + ' offset ' + at + ': a new transaction begins');
+        if (!inSnapshot && (p.flags & Format.FLAG_BEGIN) !== 0) drop!(scan, held, 'sector ' + s + ' offset ' + at + message(': a new transaction begins'));
         held.push({ p: p, s: s, o: at });
       } else {
         drop!(scan, held, 'sector ' + s + ' offset ' + at);
         if (!p.committed) scan.skipped.push('sector ' + s + ' offset ' + at + ': torn record of "' + p.key + '"');
-        else if (p.type === Format.TYPE_DELETE && !crcOk(b, at, p.size)) scan.skipped.push('sector ' + s + ' offset ' + at + ': corrupt delete record');
+        else if (p.type === Format.TYPE_DELETE && !crcOk(b, at, p.size)) scan.skipped.push('sector ' + s + ' offset ' + at + message(': corrupt delete record'));
         else apply!(scan, p, s, at);
       }
       at += p.size;
     }
     scan.tail = tail;
   }
-  drop!(scan, held, 'end of the generation');
+  drop!(scan, held, message('end of the generation'));
   scan.complete = !inSnapshot;
   return scan;
 };
@@ -144,10 +145,10 @@ export let recover: ((st: StoreState) => void) | undefined = function (st: Store
   for (let i = 0; i < starts.length && !scan; i++) {
     const r = scanGeneration!(st, starts[i]);
     if (r.complete) scan = r;
-    else skipped.push('generation ' + seqs[starts[i]] + ' (sector ' + starts[i] + '): compaction interrupted, older generation used');
+    else skipped.push('generation ' + seqs[starts[i]] + ' (sector ' + starts[i] + message('): compaction interrupted, older generation used'));
   }
-  if (unreadable) skipped.push(unreadable + ' unreadable sector header(s): erased before reuse');
-  if (!scan && (starts.length || maxSeq)) skipped.push('no complete generation: store empty');
+  if (unreadable) skipped.push(unreadable + message(' unreadable sector header(s): erased before reuse'));
+  if (!scan && (starts.length || maxSeq)) skipped.push(message('no complete generation: store empty'));
   st.needsRepair = unreadable > 0;
   if (!scan) {
     // With no generation, the first write starts one after the newest sector seen (wear).

@@ -6,6 +6,7 @@ import { Format, checkKey, crcOk, openValue, parseRecord, valueFootprint } from 
 import { recover, releaseRecovery } from './scan';
 import type { StoreState } from './state';
 import { commitChanges, snapshotPacking } from './write';
+import { message } from '../../firmware/device/core/messages';
 
 /**
  * A power-loss-safe record store over one flash region (S1.1-11, S1.1-14). Format byte by byte,
@@ -119,7 +120,7 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
   const need = st.names.length || st.reserve.length ? snapshotPacking(st, undefined, [], true).sectors + 1 : 2;
   if (need > st.G) {
     st.G = need < half ? need : half;
-    st.report.skipped.push('stored keys and reserves need ' + need + ' sectors: budget ' + st.G + ', not ' + G + (need > st.G ? ' (over-full: no key may grow)' : ''));
+    st.report.skipped.push(message('stored keys and reserves need ') + need + ' sectors: budget ' + st.G + ', not ' + G + (need > st.G ? message(' (over-full: no key may grow)') : ''));
   }
   st.report.budget = st.G;
   return {

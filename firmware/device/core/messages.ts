@@ -20,6 +20,15 @@ const BUILD = 'hoshi-messages-build';
  */
 declare let __hm: (index: number) => string;
 
+/**
+ * Marks `text` as a message where no call says so (`problem`, `failure`, `console.log`, an error…):
+ * a report's line, a board's note. It returns `text` as it is; the Kaluma build moves the literals
+ * inside the call to the table like any other message (firmware/host/strings.ts).
+ */
+export function message(text: string): string {
+  return text;
+}
+
 /** Reads messages from the assets from now on; boot calls this first thing. Nothing to do in a build that kept its literals. */
 export function useMessages(assets: Assets): void {
   // Only Kaluma builds carry the table (the statement is dropped from Espruino bundles).

@@ -194,9 +194,14 @@
     if (typeof fd !== 'number') throw new TypeError('"fd" argument must be a number');
     if (typeof data !== 'string') throw new TypeError('"data" argument must be a string');
     var s = E.net.slots[fd];
-    if (s && s.client) {
+    // tcp_write with TCP_WRITE_FLAG_COPY (:1030) takes the whole string or nothing: ERR_MEM past the
+    // send buffer, TCP_SND_BUF = 8 * TCP_MSS = 11,680 bytes (src/modules/pico_cyw43/lwipopts.h:33-34),
+    // less what the peer has not acknowledged yet; any error sets errno -1. The peer here
+    // acknowledges at the driver's next poll pass (below).
+    if (s && s.client && (s.unacked || 0) + data.length <= 11680) {
       var bytes = [];
       for (var i = 0; i < data.length; i++) { var c = data.charCodeAt(i); bytes.push(c < 256 ? c : 0); }
+      s.unacked = (s.unacked || 0) + data.length;
       E.deliver(s.client, bytes);
       this.errno = 0;
     } else {
@@ -226,6 +231,7 @@
       if (!c || c.fd === undefined || c.closed) continue;
       var s = E.net.slots[c.fd];
       if (!s || s.client !== c) continue;
+      if (s.unacked) { s.unacked = 0; ran++; }
       if (c.closedByClient) { closeSlot(c.fd); ran++; continue; }
       var chunk = c.take(1460);
       if (!chunk) continue;
