@@ -197,7 +197,10 @@ export const ESPRUINO: RuntimeProfile = {
   runtimeModules: {},
   // smart-plug: QuickJS peak 193,745 bytes over the fakes; Espruino, running the image from Storage
   // as an ESP32 does, 9,960 variables less 4,170 for the fakes = 5,790 of 16 bytes = 92,640: 2.09.
-  // env-sensor: 184,499 and 5,503 variables: 2.10.
+  // env-sensor: 184,499 and 5,503 variables: 2.10. (Those variables held the image's own text too,
+  // ≈ 4,400, which the measuring script kept; written to Storage in a run of its own, as flashing
+  // does, the images take 2,714-2,806 variables after a request (docs/architecture.md): 2.0 is
+  // conservative.)
   quickjsFactor: 2.0,
 };
 

@@ -78,8 +78,8 @@ export function runOnRealEngine(bin: string, target: DeviceTarget, code: string)
     } else {
       // The image is stored in the real Storage first and run from there, as an ESP32 runs
       // .bootcde: its functions keep their code in flash instead of copying it into variables.
-      const store = "var __realStorage = require('Storage');__realStorage.write('hoshi.js'," + JSON.stringify(code) + ');';
-      writeFileSync(join(dir, 'app.js'), store + '\n' + fakes(target) + "\neval(__realStorage.read('hoshi.js'));\n" + DRIVE + memory);
+      storeImage(bin, dir, code);
+      writeFileSync(join(dir, 'app.js'), "var __realStorage = require('Storage');\n" + fakes(target) + "\neval(__realStorage.read('hoshi.js'));\n" + DRIVE + memory);
     }
     const base = run(bin, target, [join(dir, 'fakes.js')], dir);
     const output = target === 'kaluma' ? run(bin, target, [join(dir, 'fakes.js'), join(dir, 'app.js'), join(dir, 'drive.js')], dir) : run(bin, target, [join(dir, 'app.js')], dir);
@@ -88,6 +88,16 @@ export function runOnRealEngine(bin: string, target: DeviceTarget, code: string)
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Writes the image into the Linux build's Storage (`espruino.flash` in `dir`, kept between runs) in
+ * a run of its own, as `hoshi flash` writes an ESP32's before it boots: a script that still runs
+ * holds its own text, and a 60 KB image's text would take about 4,400 variables of the 12,000.
+ */
+function storeImage(bin: string, dir: string, code: string): void {
+  writeFileSync(join(dir, 'store.js'), "require('Storage').write('hoshi.js'," + JSON.stringify(code) + ');');
+  run(bin, 'espruino', [join(dir, 'store.js')], dir);
 }
 
 /** True when valgrind (callgrind) is on PATH: instruction counts need it. */
@@ -157,9 +167,9 @@ export async function hostileOnEspruino(bin: string, code: string, port: number,
   const { spawn } = await import('node:child_process');
   const { connect } = await import('node:net');
   const dir = mkdtempSync(join(tmpdir(), 'hoshi-hostile-'));
-  const store = "var __realStorage = require('Storage');__realStorage.write('hoshi.js'," + JSON.stringify(code) + ');';
+  storeImage(bin, dir, code);
   // The fakes' timers run on the engine check's simulated clock: a real interval advances it.
-  const app = [store, 'var __hoshiRealNet = true; var __tick = setInterval;', fakes('espruino'), "eval(__realStorage.read('hoshi.js'));",
+  const app = ["var __realStorage = require('Storage');", 'var __hoshiRealNet = true; var __tick = setInterval;', fakes('espruino'), "eval(__realStorage.read('hoshi.js'));",
     "__tick(function () { __engine.advance(20); print('hoshi-memory ' + __real.memory().usage); }, 20);"].join('\n');
   writeFileSync(join(dir, 'app.js'), app);
   const child = spawn(bin, [join(dir, 'app.js')], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
