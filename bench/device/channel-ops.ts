@@ -71,10 +71,11 @@ export function runChannel(p: CryptoProvider, op: string, k: number, input: Chan
   const serve = (method: string, path: string, carried: Uint8Array | undefined, length: number): void => {
     const d = carried && carried.length ? decodeProtected(carried, true) : 'no protected request';
     if (typeof d === 'string') throw new Error('channel bench: ' + d);
-    const seq = seqOf(d[0]);
-    if (seq <= session.seq) throw new Error('channel bench: sequence number ' + seq + ' replayed');
+    // In the guard's order: authenticity first, then the sequence number.
     const body = openRequest(p, session.keys, d[0], method + ' ' + path, d[1]);
     if (!body || body.length !== length) throw new Error('channel bench: ' + method + ' ' + path + ' does not open');
+    const seq = seqOf(d[0]);
+    if (seq <= session.seq) throw new Error('channel bench: sequence number ' + seq + ' replayed');
     session.seq = seq;
     const answer = protectAnswer(p, session.keys, d[0], 200, utf8Bytes(input.answer));
     sum = sum + answer.length;

@@ -229,6 +229,7 @@ export function buildAssets(messages?: Uint8Array): Promise<Uint8Array> {
   if (!built) {
     built = (async () => {
       page = (await buildPage()).gzip;
+      filter = buildCommonFilter().bytes;
       return assetsWith(undefined);
     })();
     built.catch(() => {
@@ -238,13 +239,15 @@ export function buildAssets(messages?: Uint8Array): Promise<Uint8Array> {
   return built;
 }
 
+/** The page and the filter of this process's container (a Kaluma image's adds its messages to them). */
 let page: Uint8Array | undefined;
+let filter: Uint8Array | undefined;
 
 /** The container: the page, the filter and, for a Kaluma image, its message table (core/messages.ts). */
 function assetsWith(messages: Uint8Array | undefined): Uint8Array {
   const entries = [
     { id: Asset.PAGE, bytes: page! },
-    { id: Asset.COMMON_PASSWORDS, bytes: buildCommonFilter().bytes },
+    { id: Asset.COMMON_PASSWORDS, bytes: filter! },
   ];
   if (messages) entries.push({ id: Asset.MESSAGES, bytes: messages });
   const container = encodeAssets(entries);

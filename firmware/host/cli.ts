@@ -10,7 +10,7 @@ import type { Target } from './profiles';
 import { encodeProvisioning, newProvisioningRecord, padTo, seedStateSector, writeProvisioning } from './provision';
 import { readProvisioning } from '../device/core/provisioning';
 import { checkModel, checkSetupUrl, DEFAULT_SETUP_URL, labelJson, labelSheetSvg, labelsCsv, unitLabel, type LabelRecord } from './labels';
-import { changePassword, checkNewPassword, ClientError, deviceInfo, iterationsOk, login, passwordPolicy, setWifi, wifiState, type Session } from './client';
+import { changePassword, checkNewPassword, ClientError, deviceInfo, iterationsOk, login, passwordPolicy, setWifi, wifiState, type DeviceIdentity, type Session } from './client';
 import { base32Encode, parseSetupKey } from '../../modules/channel/setup';
 import { concatBytes } from './serial/link';
 import { buildAssets } from './assets';
@@ -328,7 +328,7 @@ function keptKeysFile(): string {
  * prompt. `keep()` keeps a key given anew for that serial (owner-only file): the commands call it
  * once a login has proved the key right, so a mistyped key is never kept.
  */
-async function setupKeyFor(url: string, args: string[]): Promise<{ key: Uint8Array; keep(): void }> {
+async function setupKeyFor(url: string, args: string[]): Promise<{ key: Uint8Array; keep(): void; identity: DeviceIdentity }> {
   const file = keptKeysFile();
   let kept: { [serial: string]: string } = {};
   if (existsSync(file)) {
@@ -338,12 +338,13 @@ async function setupKeyFor(url: string, args: string[]): Promise<{ key: Uint8Arr
       throw new Error(file + ' is not JSON: move it away');
     }
   }
-  let serial: string;
+  let identity: DeviceIdentity;
   try {
-    serial = (await deviceInfo(url)).serial ?? new URL(url).origin;
+    identity = await deviceInfo(url);
   } catch (error) {
     clientFailed(error);
   }
+  const serial = identity.serial ?? new URL(url).origin;
   const label = option(args, '--label');
   let text: string | undefined;
   if (label !== undefined) {
@@ -356,6 +357,7 @@ async function setupKeyFor(url: string, args: string[]): Promise<{ key: Uint8Arr
   if (!key) throw new Error('the setup key must be 26 base32 characters (as on the label)');
   return {
     key,
+    identity,
     keep() {
       if (kept[serial] === base32Encode(key)) return;
       kept[serial] = base32Encode(key);
@@ -441,7 +443,7 @@ async function passwordCommand(args: string[]): Promise<void> {
   }
   let refused: { rule: string; reason: string } | undefined;
   try {
-    const identity = await deviceInfo(url);
+    const identity = setup.identity;
     const policy = await passwordPolicy(url);
     const { isCommonPassword } = await import('./assets');
     refused = next === current ? { rule: 'same', reason: 'the new password is the current one' } : checkNewPassword(next, identity, policy.minLength, isCommonPassword);

@@ -43,10 +43,9 @@ function collect(node: ts.Node, out: ts.StringLiteral[]): void {
     return;
   }
   if (ts.isFunctionLike(node) || ts.isElementAccessExpression(node) || ts.isPropertyAccessExpression(node)) return;
-  if (ts.isBinaryExpression(node) && node.operatorToken.kind !== ts.SyntaxKind.PlusToken) {
-    // a ? b : c keeps its branches; comparisons and the like keep their operands
-    if (node.operatorToken.kind !== ts.SyntaxKind.BarBarToken) return;
-  }
+  // Concatenations and `x || 'default'` hold messages; comparisons and every other operator keep
+  // their operands in the code.
+  if (ts.isBinaryExpression(node) && node.operatorToken.kind !== ts.SyntaxKind.PlusToken && node.operatorToken.kind !== ts.SyntaxKind.BarBarToken) return;
   if (ts.isCallExpression(node) && !isMessageCall(node)) return;
   if (ts.isConditionalExpression(node)) {
     collect(node.whenTrue, out);
@@ -138,7 +137,6 @@ export function messageCollector(root: string): MessageCollector {
       // New numbers are never larger than the old, so never wider.
       code = code.replace(call, (text, k: string) => (ALIAS + '(' + renumber.get(Number(k))! + ')').padEnd(text.length, ' '));
       list.splice(0, list.length, ...used);
-      index.clear();
       const bytes = Buffer.from(list.join(''), 'ascii');
       if (bytes.length > 0xffff || list.length > 0x7fff) throw new Error('messages: the table is too large for 16-bit offsets');
       const body = new Uint8Array(2 + 2 * (list.length + 1) + bytes.length);

@@ -25,8 +25,9 @@ const enum Join {
  * - `PUT /api/network/wifi` (admin): `{"ssid": "…", "passphrase": "…"}` seals the credentials into
  *   the store, answers, then joins (a second later). Both are "admin" routes (granted by
  *   modules/accounts); credentials can also arrive with `hoshi provision --wifi-ssid`
- *   (firmware/host/provision.ts writes them, sealed, into the unit's store). Over plain HTTP the
- *   passphrase is readable on the LAN: docs/accounts.md.
+ *   (firmware/host/provision.ts writes them, sealed, into the unit's store). Like every admin
+ *   route, PUT takes its body only through the admin channel (modules/accounts, docs/formats/channel.md):
+ *   the passphrase never crosses the LAN in clear.
  * - The setup access point (WPA2 with a passphrase of its own: no open setup network): a unit
  *   whose store holds no usable credentials, on a board whose station has one (hal/net.ts
  *   `openAp`), opens it at start, its SSID and passphrase derived from the provisioning record's
