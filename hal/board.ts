@@ -7,6 +7,7 @@ import type { Identity } from './identity';
 import type { Io } from './io';
 import type { Net } from './net';
 import type { Power } from './power';
+import type { UpdateSupport } from './update';
 
 /**
  * The flash partitions every board provides. Each is a region no other partition overlaps, carved
@@ -15,12 +16,36 @@ import type { Power } from './power';
  *   `hoshi provision`; device code only reads it.
  * - `state`: the device's own persistent state (the journal of later modules).
  * - `assets`: read-only data written with the image by `hoshi flash` (firmware/device/core/assets.ts):
- *   what must not take heap. Absent on a board without room for it.
+ *   what must not take heap. Absent on a board without room for it. On a board with slots, the
+ *   running slot's assets container (docs/formats/update.md §3–4: `assetsOf` in core/bootctl.ts).
+ * - `bootctl`: the boot control record's two erase units (its two halves, each a whole number of
+ *   erase units; docs/formats/update.md §5). Absent on a board without slots.
+ * - `slots`: slots A and B (two regions of equal size: a 4 KB header, then the payload; §4).
  */
 export interface Partitions {
   readonly provisioning: Flash;
   readonly state: Flash;
   readonly assets?: Flash;
+  readonly bootctl?: Flash;
+  readonly slots?: Flash[];
+}
+
+/**
+ * What the loader (firmware/device/loader.ts) tells the image it booted: which slot runs, whether
+ * on trial, and how the image says it is healthy.
+ */
+export interface LoaderHandle {
+  /** The slot running (0 = A, 1 = B). */
+  readonly slot: number;
+  /** True while the slot runs on trial (docs/formats/update.md §7): it must confirm in time; false once it has. */
+  readonly trial: boolean;
+  /** The security counter floor the loader read at this boot (the confirmed counter). */
+  readonly floor: number;
+  /**
+   * The image is healthy: cancels the loader's trial deadline (a no-op when not on trial). Called
+   * by modules/ota once its confirming record is written.
+   */
+  confirmed(): void;
 }
 
 /**
@@ -41,6 +66,10 @@ export interface Board {
   readonly power: Power;
   readonly console: ConsoleControl;
   readonly partitions: Partitions;
+  /** Signed updates (hal/update.ts); absent on a board without slots. */
+  readonly update?: UpdateSupport;
+  /** What the loader booted (absent on a board without slots, or before the loader ran). */
+  readonly loader?: LoaderHandle;
   /**
    * Heap in use and in total, in the runtime's own unit (bytes on Kaluma and the host, variables
    * on Espruino), or undefined if the runtime does not say.

@@ -38,6 +38,13 @@ export interface Flash {
   write(offset: number, data: Uint8Array): void;
   /** Erases `length` bytes at `offset` (both aligned to `eraseSize`). */
   erase(offset: number, length: number): void;
+  /**
+   * SHA-256 of `length` bytes at `offset`, computed natively in one call without copying the
+   * region into RAM: only where the runtime memory-maps this flash and hashes it in place
+   * (Espruino on ESP32: a Storage file read is a string over mapped flash, and `crypto.SHA256`
+   * reads it where it lies). Absent elsewhere: callers hash what `read` returns, a block at a time.
+   */
+  sha256?(offset: number, length: number): Uint8Array;
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
- * Net: a TCP server on the board's network, and its Wi-Fi station. HTTP is the kit's own
- * (firmware/device/core/http-server.ts over core/http-parser.ts, one parser for every board): the
- * runtimes' `http` modules buffer a request of any size before JavaScript sees it, so one hostile
- * request could exhaust a device. Over TCP every byte is counted as it arrives.
+ * Net: a TCP server on the board's network, a TCP client where the runtime has one, and its Wi-Fi
+ * station. HTTP is the kit's own (firmware/device/core/http-server.ts over core/http-parser.ts,
+ * one parser for every board; core/http-client.ts for the client): the runtimes' `http` modules
+ * buffer a request of any size before JavaScript sees it, so one hostile request could exhaust a
+ * device. Over TCP every byte is counted as it arrives.
  *
  * Contract for a binding:
  * - `listen` starts a server on `port` (0 = any free port, host board only) and calls `ready` once
@@ -20,6 +21,7 @@
  *   and behind the same `TcpServer`, at the next link-up.
  * - `onLink(true)` means `listen` can succeed: the station has joined, or the setup access point
  *   has opened.
+ * - `connect`, where the board has it, opens an outgoing connection (its contract is at `connect`).
  * - `limits.connections` is how many accepted connections the runtime can serve at once; the
  *   server refuses the others at once. `exclusive` says that a further connection accepted while
  *   one is open disturbs the open one (Kaluma on the Pico W delivers every connection's data to
@@ -42,6 +44,24 @@ export interface TcpConnection {
 export interface TcpHandlers {
   data(bytes: Uint8Array): void;
   closed(): void;
+}
+
+/**
+ * What the owner of an outgoing connection (`Net.connect`) does with its events: those of an
+ * accepted one, plus `connected`, and `closed` saying why when the connection failed.
+ */
+export interface TcpClientHandlers extends TcpHandlers {
+  /** The connection is established: `write` may be called from now on. Called at most once. */
+  connected(): void;
+  /**
+   * Called once, when the connection is gone (after `connected` or without it). `failure` is
+   * undefined for an orderly end (the peer closed, or the owner called `end` or `destroy`), else
+   * one of: `net-down` (no link to connect over), `net-unresolved` (the host name did not
+   * resolve), `net-refused` (the peer or the way to it refused the connection), `net-reset` (the
+   * connection was reset once established), `net-failed` (any other failure the runtime reports;
+   * `detail` says what it said).
+   */
+  closed(failure?: string, detail?: string): void;
 }
 
 export interface TcpServer {
@@ -112,4 +132,53 @@ export interface Net {
    */
   onLink(changed: (up: boolean) => void): void;
   listen(port: number, accept: (connection: TcpConnection) => TcpHandlers, ready: (server: TcpServer) => void): TcpServer;
+  /**
+   * A TCP client (optional: a board without one leaves it out, and cannot pull updates). Opens a
+   * connection to `host` (an IPv4 dotted quad, or a host name the runtime resolves) on `port`, and
+   * returns it at once. Contract for a binding:
+   * - No handler is called from inside `connect`: every event comes later, from the event loop,
+   *   so the caller holds the returned connection first. `connect` itself does not throw for a
+   *   runtime condition: a link that is down, a name that does not resolve, a runtime that refuses
+   *   the socket all end in `closed(failure, detail)`, later.
+   * - `connected()` once the connection is established; `write` before it is the caller's mistake
+   *   (each runtime queues it differently). `data` brings the bytes as they arrive (a view valid
+   *   during the call only); `closed` comes once, whoever closed, with a failure code when it was
+   *   not an orderly end (`TcpClientHandlers`).
+   * - No binding sets a timeout of its own beyond the runtime's: the caller bounds the exchange
+   *   and calls `destroy()` when its time is up (on Kaluma the only end some failures have).
+   * - Neither device runtime lets a receiver slow its sender down: each piece of data must be
+   *   dealt with within the call that brings it.
+   * What each runtime does:
+   * - Host (node:net): names resolved by the system; every failure reported with its errno
+   *   (ECONNREFUSED, EHOSTUNREACH, ENETUNREACH → `net-refused`; ENOTFOUND, EAI_AGAIN →
+   *   `net-unresolved`; ECONNRESET, EPIPE → `net-reset`; ENETDOWN → `net-down`; others
+   *   `net-failed`); data in pieces of up to 64 KB.
+   * - Kaluma 1.2.1, Pico W (`__netdev`, module_pico_cyw43.c): socket() throws "WiFi is not
+   *   connected." while the link is down (`net-down`). connect() resolves a host name through
+   *   lwIP's DNS (IPv4), blocking the runtime for up to 3 s, and throws when it cannot
+   *   (`net-unresolved`); an IP literal needs no lookup. The connection reports its establishment
+   *   through the socket's connect_cb, the peer's close through close_cb, and its data through its
+   *   own read_cb (a client socket has no server_fd: its bytes are its own, unlike an accepted
+   *   connection's). lwIP's error callback is set to NULL: a refused, unreachable or reset
+   *   connection is never reported to JavaScript (it neither connects nor closes), so the caller's
+   *   timeout is its end; lwIP has freed such a connection's pcb, which the module still holds and
+   *   hands to tcp_close() when it is closed (a defect of module_pico_cyw43.c that affects accepted
+   *   connections alike, and that no binding can avoid). The window is reopened (tcp_recved) before
+   *   JavaScript sees the data: nothing slows the sender.
+   * - Espruino 2v29, ESP32 (`require("net").connect`, socketserver.c over network_esp32.c):
+   *   connect() throws "Not connected to the internet" without a link, and leaves behind a
+   *   connection object that, having no socket, the idle loop never closes (the binding does not
+   *   call it while its link is down: `net-down`); it throws "Unable to locate host" for a name lwIP's gethostbyname
+   *   (blocking) cannot resolve (`net-unresolved`), then closes that connection by itself.
+   *   'connect' is emitted at the first pass of the event loop that finds nothing wrong, before
+   *   the handshake has completed (net_esp32_recv answers 0 for a socket with nothing to read);
+   *   writes wait in Espruino's queue until the socket is writable. net_esp32_recv answers -1
+   *   for any failure, which socketserver.c reads as SOCKET_ERR_CLOSED: a refused, unreachable or
+   *   reset connection closes with no 'error', `closed()` with no failure, which the ESP32 cannot
+   *   tell from a peer that closed (the caller tells it by what it had received). An 'error'
+   *   event, where one comes, carries Espruino's socket error code (socketerrors.h: -9 reset →
+   *   `net-reset`, others `net-failed`). 'data' brings at most 536 bytes per pass of the event
+   *   loop: lwIP holds the rest within the TCP window.
+   */
+  connect?(host: string, port: number, handlers: TcpClientHandlers): TcpConnection;
 }

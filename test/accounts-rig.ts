@@ -118,6 +118,8 @@ export function rig(module: () => HoshiModule, unit: Unit | undefined, backing: 
       every: (_ms, task) => {
         tasks.push(task);
       },
+      whenServing: () => undefined,
+      status: {},
     };
     m.start(context);
   };

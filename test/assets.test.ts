@@ -1,8 +1,11 @@
 import test from 'ava';
 import { buildPage } from '../firmware/host/page';
 import { gunzipSync } from 'node:zlib';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { memoryBacking, openSimFlash, PICO_GEOMETRY, type SimFlash } from '../boards/host/flash';
-import { HOST_FLASH_SIZE, HOST_PARTITIONS } from '../boards/host/board';
+import { HOST_FLASH_SIZE, HOST_PARTITIONS, hostAssets } from '../boards/host/board';
 import { partition, type Flash } from '../hal/flash';
 import { Asset, openAssets } from '../firmware/device/core/assets';
 import { crc32 } from '../firmware/device/core/crc32';
@@ -30,15 +33,21 @@ import {
 import { startSimulator } from '../firmware/host/simulator';
 import echoImage from './fixtures/echo-image';
 
-/** An assets partition of the host board's size on a fresh simulated flash. */
+/**
+ * A 64 KB assets region on the host flash: where slot A's container lies after the simulator's
+ * marker (the payload's second 4 KB, docs/formats/update.md §3), as flashing writes it.
+ */
+const AREA = { offset: HOST_PARTITIONS.slots[0]!.offset + 8192, size: 0x10000 };
+
+/** An assets region on a fresh simulated flash. */
 function assetsFlash(): { flash: SimFlash; assets: Flash } {
   const flash = openSimFlash(memoryBacking(HOST_FLASH_SIZE), PICO_GEOMETRY);
-  return { flash, assets: partition(flash, HOST_PARTITIONS.assets.offset, HOST_PARTITIONS.assets.size) };
+  return { flash, assets: partition(flash, AREA.offset, AREA.size) };
 }
 
 /** A partition holding exactly `bytes` (0xFF after them), written without any check. */
 function rawPartition(bytes: Uint8Array): Flash {
-  const assets = openSimFlash(memoryBacking(HOST_PARTITIONS.assets.size), PICO_GEOMETRY);
+  const assets = openSimFlash(memoryBacking(AREA.size), PICO_GEOMETRY);
   const padded = new Uint8Array(Math.ceil(bytes.length / 256) * 256).fill(0xff);
   padded.set(bytes);
   assets.write(0, padded);
@@ -72,7 +81,7 @@ test('container: byte layout, 4-byte aligned entries, round trip through openAss
   t.is(c.length, 3049);
   const { flash, assets } = assetsFlash();
   writeAssets(assets, c);
-  t.is(flash.bytesErased, HOST_PARTITIONS.assets.size, 'the whole partition is erased first');
+  t.is(flash.bytesErased, AREA.size, 'the whole partition is erased first');
   const opened = openAssets(assets);
   t.is(opened.problem(), '');
   const page = opened.find(Asset.PAGE)!;
@@ -104,7 +113,7 @@ test('container: a write cut at any operation leaves the old assets or none, nev
   let none = 0;
   for (let cut = 1; ; cut++) {
     const backing = memoryBacking(HOST_FLASH_SIZE);
-    const area = (f: SimFlash): Flash => partition(f, HOST_PARTITIONS.assets.offset, HOST_PARTITIONS.assets.size);
+    const area = (f: SimFlash): Flash => partition(f, AREA.offset, AREA.size);
     writeAssets(area(openSimFlash(backing, PICO_GEOMETRY)), old);
     const flash = openSimFlash(backing, PICO_GEOMETRY);
     flash.cutAt(cut, cut % 2 ? { scramble: cut } : {});
@@ -301,24 +310,33 @@ test('the real container: the gzip page and the filter, within the smallest boar
   t.is(await buildAssets(), container, 'built once per process');
 });
 
-test('the simulator writes the current assets at every power-on, as flashing would', async (t) => {
+test('the simulator flashes the current assets into slot A at its start; a reboot does not rewrite them', async (t) => {
   const container = await buildAssets();
-  const sim = await startSimulator({ image: echoImage, quiet: true });
+  const dir = mkdtempSync(join(tmpdir(), 'hoshi-assets-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  let sim = await startSimulator({ image: echoImage, quiet: true, dir });
   t.teardown(() => sim.stop());
-  const view = (): Flash => partition(sim.flash, HOST_PARTITIONS.assets.offset, HOST_PARTITIONS.assets.size);
+  const view = (): Flash => hostAssets(sim.flash)!;
+  t.is(view().size, HOST_PARTITIONS.slots[0]!.size - 8192, 'the container region: after the header and the marker');
   t.deepEqual(view().read(0, container.length), container);
-  // A corrupted partition is rewritten at the next power-on.
+  t.is(openAssets(view()).problem(), '');
+  // A corrupted container stays corrupted across reboots (a reboot flashes nothing): the device serves without it.
   const raw = openSimFlash(sim.backing, PICO_GEOMETRY);
-  raw.erase(HOST_PARTITIONS.assets.offset, 4096);
+  raw.erase(AREA.offset, 4096);
   await sim.reboot();
+  t.is(openAssets(view()).problem(), 'erased');
+  t.is((await fetch(sim.url + '/api/info')).status, 200);
+  // Flashing again (a new start) restores it.
+  sim.stop();
+  sim = await startSimulator({ image: echoImage, quiet: true, dir });
   t.deepEqual(view().read(0, container.length), container);
   t.is(openAssets(view()).problem(), '');
 });
 
-test('the simulator with assets: null leaves the partition as it is (the device serves without them)', async (t) => {
+test('the simulator with assets: null leaves the region as it is (the device serves without them)', async (t) => {
   const sim = await startSimulator({ image: echoImage, quiet: true, assets: null });
   t.teardown(() => sim.stop());
-  const opened = openAssets(partition(sim.flash, HOST_PARTITIONS.assets.offset, HOST_PARTITIONS.assets.size));
+  const opened = openAssets(hostAssets(sim.flash));
   t.is(opened.problem(), 'erased');
   const res = await fetch(sim.url + '/api/info');
   t.is(res.status, 200);

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { runInEngine } from '../firmware/host/engine';
+import { createHash } from 'node:crypto';
+import { EngineFlash, runInEngine } from '../firmware/host/engine';
 import { checkProfile, formatViolations } from '../firmware/host/profile';
 import type { DeviceTarget } from '../firmware/host/profiles';
 import { bundleFixture } from './helpers';
@@ -155,3 +156,74 @@ test('espruino binding: the setup access point stays open while the station join
   );
   t.deepEqual(report.missing, []);
 });
+
+/**
+ * The boot control record and the slots of each binding (hal/board.ts `bootctl`, `slots`;
+ * docs/formats/update.md §4-5) against the runtime's fake: Kaluma's sectors through
+ * require('flash'); the ESP32's Storage files, with what Storage allows (src/jsflash.c
+ * jsfWriteFile): a file is erased whole (its first 4 KB erased makes it anew), bytes are programmed
+ * into erased space only, and a write at a file's offset 0 is allowed right after it was erased.
+ */
+const SLOT_CALLS = ['geometry', 'loader', 'assets', 'records', 'erase', 'header', 'payload', 'read', 'rewriteHeader', 'masked', 'eraseErased', 'eraseWritten', 'sha256', 'misaligned'];
+
+for (const [target, fixture, geometry] of [
+  ['kaluma', 'binding-slots-kaluma.ts', [8192, 4096, 256, 2, 245760, 4096, 256]],
+  ['espruino', 'binding-slots-espruino.ts', [8192, 4096, 256, 2, 266240, 4096, 256]],
+] as [DeviceTarget, string, number[]][]) {
+  test(`${target} binding: the boot control record's two units and the slots against the runtime fake`, async (t) => {
+    const { code, map } = await bundleFixture(fixture, target);
+    t.deepEqual(checkProfile(code, target, map).violations, []);
+    const report = await runInEngine(code, target, { library: true, budgetBytes: 16 * 1024 * 1024, probes: SLOT_CALLS.map((c) => `__slots(${JSON.stringify(c)})`) });
+    t.true(report.booted, report.error);
+    const r: { [k: string]: { ok?: any; error?: string } } = {};
+    SLOT_CALLS.forEach((c, i) => (r[c] = JSON.parse(report.values[i] as string)));
+    t.deepEqual(r.geometry!.ok, geometry);
+    t.true(r.loader!.ok, 'no loader ran: board.loader is undefined');
+    t.true(r.assets!.ok > 0, 'slot A holds the bundle (engine.ts): its assets partition follows the text');
+    t.deepEqual(r.records!.ok, [1, 0, 2, 1, 3, 2], 'each record in the other unit, seq rising');
+    t.is(r.erase!.error, undefined);
+    t.is(r.header!.error, undefined, 'the header at offset 0, right after the erase');
+    t.is(r.payload!.error, undefined);
+    t.deepEqual(r.read!.ok, [2, 9, 16, 23]);
+    t.regex(r.rewriteHeader!.error!, target === 'kaluma' ? /already programmed/ : /offset 0 only right after erase/);
+    t.deepEqual(r.masked!.ok, [0x10, 0x10, 0x20, 0x20], 'a write of 0xff leaves programmed bytes as they are');
+    t.is(r.eraseErased!.error, undefined);
+    if (target === 'kaluma') {
+      t.is(r.eraseWritten!.error, undefined);
+      t.is(r.sha256!.ok, 'none', 'Kaluma hashes what read() returns');
+    } else {
+      t.regex(r.eraseWritten!.error!, /erases hoshi\.b whole only/);
+      const expected = new Uint8Array(256).map((_, i) => (2 + i * 7) & 255);
+      t.deepEqual(r.sha256!.ok, Array.from(createHash('sha256').update(expected).digest()), 'crypto.SHA256 over the file, in place');
+    }
+    t.regex(r.misaligned!.error!, /multiple/);
+    t.deepEqual(report.missing, []);
+  });
+}
+
+/**
+ * Each binding's `assets` partition is the running slot's assets container (docs/formats/update.md
+ * §3; core/bootctl.ts assetsOf): with slot A holding the bundle and the assets as `hoshi flash`
+ * writes them (engine.ts), the device finds the page and its password filter answers as the host's
+ * builder; Espruino reads them through Storage.read, mapped onto the flash.
+ */
+for (const target of ['kaluma', 'espruino'] as DeviceTarget[]) {
+  test(`${target} binding: the assets are the running slot's container; the filter answers as the host builder`, async (t) => {
+    const { buildAssets, describeAssets, filterHas, buildCommonFilter, commonPasswordList, randomProbes } = await import('../firmware/host/assets');
+    const assets = await buildAssets();
+    const filter = buildCommonFilter();
+    const words = [...commonPasswordList().slice(0, 40), ...randomProbes(200, 5)];
+    const { code } = await bundleFixture('assets-' + target + '.ts', target);
+    const report = await runInEngine(code, target, { library: true, budgetBytes: 16 * 1024 * 1024, assets, probes: [`__assets(${JSON.stringify(words)})`] });
+    t.true(report.booted, report.error);
+    const device = JSON.parse(report.values[0] as string);
+    t.is(device.problem, '');
+    t.is(device.page, describeAssets(assets)[0]!.length);
+    t.deepEqual(device.pageStart, [0x1f, 0x8b], 'the gzip page');
+    t.deepEqual(device.common, words.map((w) => filterHas(filter.bytes, w)));
+    t.regex(device.refused, /read-only/);
+    t.deepEqual(report.missing, []);
+    const none = await runInEngine(code, target, { library: true, budgetBytes: 16 * 1024 * 1024, flash: new EngineFlash(), probes: ['__assets([])'] });
+    t.regex(JSON.parse(none.values[0] as string).problem, /.+/, 'an empty slot: no assets, said so');
+  });
+}

@@ -10,6 +10,16 @@ import { adminPage } from '../modules/admin-page';
 import smartPlug from '../examples/smart-plug/image';
 import envSensor from '../examples/env-sensor/image';
 import type { Image } from '../firmware/device/image';
+import { fileBacking, openSimFlash, PICO_GEOMETRY } from '../boards/host/flash';
+import { HOST_FLASH_SIZE, HOST_PARTITIONS } from '../boards/host/board';
+import { partition } from '../hal/flash';
+import { encodeProvisioning, newProvisioningRecord, writeProvisioning } from '../firmware/host/provision';
+import { unitLabel, type LabelRecord } from '../firmware/host/labels';
+import { buildPayload } from '../firmware/host/payload';
+import { createImagePackage, kidOf, type SigningKey } from '../firmware/host/update/package';
+import { rawPublicKey } from '../firmware/host/update/keys';
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 
 /**
  * The admin page in a real browser: Debian's headless Chromium (installed by
@@ -265,4 +275,202 @@ test('a sensor in Chromium, the setup key typed from the label: the reading inst
   await page.getByRole('button', { name: 'Refresh' }).click();
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.getByLabel('Administrator password').waitFor();
+});
+
+/** A signing key of the test's own (never printed). */
+function signingKey(): SigningKey {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const raw = rawPublicKey(publicKey);
+  return { privateKey, publicKey: raw, kid: kidOf(raw) };
+}
+
+/**
+ * Provisions a simulated unit in `dir` that trusts `updateKeys` for its packages, as
+ * `hoshi provision --sim DIR --update-key PUB` does; its label.
+ */
+function provisionSim(dir: string, model: string, updateKeys: Uint8Array[]): LabelRecord {
+  const { record, password } = newProvisioningRecord(undefined, { iterations: 4096, updateKeys });
+  const backing = fileBacking(join(dir, 'flash.bin'), HOST_FLASH_SIZE);
+  try {
+    const flash = openSimFlash(backing, PICO_GEOMETRY);
+    writeProvisioning(partition(flash, HOST_PARTITIONS.provisioning.offset, HOST_PARTITIONS.provisioning.size), encodeProvisioning(record));
+  } finally {
+    backing.close();
+  }
+  return unitLabel(model, record, password);
+}
+
+/** A port on 127.0.0.1 that nothing listens on (the simulator's own choice changes at each reboot). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The next patch version. */
+function bump(version: string): string {
+  const [major, minor, patch] = version.split('.').map(Number);
+  return major + '.' + minor + '.' + (patch! + 1);
+}
+
+/** A package the device refuses at its head (another model): a tiny payload, signed by `key`. */
+function otherModelPackage(key: SigningKey, example: Image, version: string): Uint8Array {
+  const app = 'export function start() {}';
+  const payload = new Uint8Array(app.length + 1);
+  payload.set(new TextEncoder().encode(app));
+  return createImagePackage({ vendor: example.config.vendor, model: 'HS-OTHER-01', runtime: 'host', board: 'host', version, counter: 1, app: app.length }, payload, key);
+}
+
+/** Through the label password and the forced change: the admin view, logged in with a new password (returned). */
+async function firstLogin(page: Page, url: string, label: LabelRecord, example: Image): Promise<string> {
+  await page.goto(url + '/' + label.setupUrl.slice(label.setupUrl.indexOf('#')));
+  await page.getByLabel('Administrator password').fill(label.defaultPassword);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  const password = newPassword([label.model, label.serial, example.config.vendor]);
+  await page.getByLabel('New password', { exact: true }).fill(password);
+  await page.getByLabel('New password again').fill(password);
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.getByRole('button', { name: 'Log out' }).waitFor();
+  return password;
+}
+
+test('a firmware update in Chromium: a refused package shows its code and reason, a crashing one is reverted, a good one changes the version', async (t) => {
+  if (!haveChromium(t)) return;
+  t.timeout(120000);
+  const started = Date.now();
+  const key = signingKey();
+  const dir = mkdtempSync(join(tmpdir(), 'hoshi-update-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const label = provisionSim(dir, image.config.model, [key.publicKey]);
+  const from = image.config.firmwareVersion;
+  const to = bump(from);
+  // The release: the smart plug's host payload at the next version, signed (what `hoshi release --target host` writes).
+  const built = await buildPayload('smart-plug', 'host', { version: to, outDir: join(dir, 'dist') });
+  const release = createImagePackage({ vendor: built.vendor, model: built.model, runtime: built.runtime, board: built.board, version: to, counter: 1, app: built.app }, built.payload, key);
+  // A fixed port: the page's origin must be the same device after its restart.
+  const sim = await startSimulator({ image, dir, quiet: true, iterations: 4096, port: await freePort() });
+  t.teardown(() => sim.stop());
+  const page = await openPage(t);
+  const problems: string[] = [];
+  const puts: { type: string; header: string; body: Buffer }[] = [];
+  let inFlight = 0;
+  let mostInFlight = 0;
+  page.on('console', (m) => {
+    // Expected: the refusal (422), the dead session and the unreachable device while it restarts.
+    if (m.type() === 'error' && !/^Failed to load resource: (the server responded with a status of (401|404|422) |net::ERR_)/.test(m.text())) problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('request', (r) => {
+    inFlight++;
+    mostInFlight = Math.max(mostInFlight, inFlight);
+    if (r.method() === 'PUT' && new URL(r.url()).pathname === '/api/update/package') {
+      const h = r.headers();
+      puts.push({ type: h['content-type'] ?? '', header: h['hoshi-channel'] ?? '', body: r.postDataBuffer() ?? Buffer.alloc(0) });
+    }
+  });
+  const done = (): void => {
+    inFlight--;
+  };
+  page.on('requestfinished', done);
+  page.on('requestfailed', done);
+
+  const password = await firstLogin(page, sim.url, label, image);
+  // The public information and the update section: what runs, the counter, the phase.
+  t.is(await text(page, 'firmware'), from);
+  t.is(await text(page, 'counter'), '0');
+  t.is(await text(page, 'phase'), 'idle');
+  await page.locator('#update').waitFor();
+  t.is(await text(page, 'update-state'), 'Running ' + from + ' from slot A; security counter 0; update idle.');
+
+  // A package for another model: refused at its head, with the code and the reason; nothing installed.
+  const choose = page.getByLabel('Signed update package (.hoshi file)');
+  const install = page.getByRole('button', { name: 'Upload and install' });
+  await choose.setInputFiles({ name: 'other.hoshi', mimeType: 'application/octet-stream', buffer: Buffer.from(otherModelPackage(key, image, to)) });
+  await install.click();
+  await page.locator('#error').filter({ hasText: /wrong-model/ }).waitFor();
+  t.regex(await text(page, 'error'), /^Refused \(422\): wrong-model: the package is for model HS-OTHER-01, this device is a HS-PLUG-01$/);
+  t.is(puts.length, 1, 'refused at the first chunk');
+  t.is(sim.boots, 1);
+
+  // A signed package whose image crashes at boot: its trial boots fail, the unit reverts to the
+  // running version, and the page says so; after login, the slot's refusal.
+  const crashing = 'export function start() { throw new Error("crash at boot"); }';
+  const crashPayload = new Uint8Array(crashing.length + 1);
+  crashPayload.set(new TextEncoder().encode(crashing));
+  const crashPackage = createImagePackage({ vendor: built.vendor, model: built.model, runtime: 'host', board: 'host', version: to, counter: 1, app: crashing.length }, crashPayload, key);
+  await choose.setInputFiles({ name: 'crash.hoshi', mimeType: 'application/octet-stream', buffer: Buffer.from(crashPackage) });
+  await install.click();
+  await page.locator('#error').filter({ hasText: /reverted/ }).waitFor({ timeout: 60000 });
+  t.is(await text(page, 'error'), 'The device restarted on ' + from + ': the update was refused at boot, or reverted (log in to see why).');
+  t.is(await text(page, 'firmware'), from);
+  t.is(sim.slot, 0, 'slot A runs again');
+  await page.getByLabel('Administrator password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.locator('#update-state').filter({ hasText: /trial-crashed/ }).waitFor();
+  t.is(await text(page, 'update-state'), 'Running ' + from + ' from slot A; security counter 0; update idle; slot B ' + to + ' refused: trial-crashed.');
+  const beforeRelease = puts.length;
+
+  // The release: uploaded in 4 KB chunks, installed, the unit restarts on it; the page says so.
+  await choose.setInputFiles({ name: 'release.hoshi', mimeType: 'application/octet-stream', buffer: Buffer.from(release) });
+  await install.click();
+  await page.locator('#status').filter({ hasText: /^Updated to / }).waitFor({ timeout: 90000 });
+  t.is(await text(page, 'status'), 'Updated to ' + to + '. The restart ended the session: log in again.');
+  t.is(await text(page, 'error'), '');
+  t.is(await text(page, 'firmware'), to);
+  t.is(await text(page, 'counter'), '1', 'the trial image confirmed: the counter floor is its counter');
+  t.true(await page.getByLabel('Administrator password').isVisible(), 'the login form: sessions end with the restart');
+  t.is(sim.slot, 1, 'slot B runs');
+  t.true(sim.boots >= 2);
+  // On the wire: the chunks in order, each the package's bytes as they are, with its protected request in the header.
+  const chunks = puts.slice(beforeRelease);
+  t.is(chunks.length, Math.ceil(release.length / 4096));
+  t.deepEqual(Buffer.concat(chunks.map((c) => c.body)), Buffer.from(release));
+  for (const c of chunks) {
+    t.is(c.type, 'application/octet-stream');
+    t.regex(c.header, /^[A-Za-z0-9+/]+=*$/);
+  }
+
+  // The new password still logs in (the store survived the update); the new image's update state.
+  await page.getByLabel('Administrator password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('button', { name: 'Log out' }).waitFor();
+  await page.locator('#update-state').filter({ hasText: /^Running / }).waitFor();
+  t.is(await text(page, 'update-state'), 'Running ' + to + ' from slot B; security counter 1; update idle.');
+  t.is(mostInFlight, 1, 'one request at a time');
+  t.deepEqual(problems, [], 'no script error, no CSP violation');
+  t.log(`update flow: ${Date.now() - started} ms, package ${release.length} bytes`);
+});
+
+test('an update on the sensor in Chromium: the chunk halves to its 1 KB body limit, and a package signed by an unknown key is refused', async (t) => {
+  if (!haveChromium(t)) return;
+  const sensor = withPage(envSensor);
+  const dir = mkdtempSync(join(tmpdir(), 'hoshi-update-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const trusted = signingKey();
+  const label = provisionSim(dir, sensor.config.model, [trusted.publicKey]);
+  const sim = await startSimulator({ image: sensor, dir, quiet: true, iterations: 4096, analog: { temperature: 0.07 } });
+  t.teardown(() => sim.stop());
+  const page = await openPage(t);
+  const sizes: number[] = [];
+  page.on('request', (r) => {
+    if (r.method() === 'PUT') sizes.push(r.postDataBuffer()?.length ?? 0);
+  });
+  await firstLogin(page, sim.url, label, sensor);
+  await page.locator('#update').waitFor();
+  // Another signer's package for this very unit, large enough for several chunks.
+  const app = 'x'.repeat(9000);
+  const payload = new Uint8Array(app.length + 1);
+  payload.set(new TextEncoder().encode(app));
+  const pkg = createImagePackage({ vendor: sensor.config.vendor, model: sensor.config.model, runtime: 'host', board: 'host', version: bump(sensor.config.firmwareVersion), counter: 1, app: app.length }, payload, signingKey());
+  await page.getByLabel('Signed update package (.hoshi file)').setInputFiles({ name: 'foreign.hoshi', mimeType: 'application/octet-stream', buffer: Buffer.from(pkg) });
+  await page.getByRole('button', { name: 'Upload and install' }).click();
+  await page.locator('#error').filter({ hasText: /key-unknown/ }).waitFor();
+  t.is(await text(page, 'error'), 'Refused (422): key-unknown: the package is signed by a key this device does not trust');
+  t.deepEqual(sizes, [4096, 2048, 1024], '413 twice (the sensor takes 1 KB), then the head, refused');
+  t.is(await text(page, 'firmware'), sensor.config.firmwareVersion);
 });

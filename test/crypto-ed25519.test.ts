@@ -1,9 +1,10 @@
 import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
+import type { CryptoProvider } from '../hal/crypto';
 import nacl from 'tweetnacl';
-import { ed25519Verify } from '../modules/crypto/ed25519';
+import { ed25519Verify, ed25519VerifySteps } from '../modules/crypto/ed25519';
 import { jsCrypto } from '../modules/crypto/provider-js';
-import { sha512 } from '../modules/crypto/sha512.js';
+import { sha512, sha512Begin, sha512Step } from '../modules/crypto/sha512.js';
 import { readFileSync } from 'node:fs';
 import { ed25519CoreSource, ED25519_CORE_FILE } from '../firmware/host/gen/ed25519-core';
 import { bytes, ED25519_RFC8032, hex, wycheproof } from './vectors';
@@ -21,6 +22,95 @@ test('SHA-512: FIPS 180-4 examples and node:crypto on random lengths', (t) => {
     const m = randomBytes(n);
     t.is(hex(sha512(m)), createHash('sha512').update(m).digest('hex'));
   }
+});
+
+test('SHA-512 in steps: node:crypto on random lengths, split into parts, 16 to 80 rounds per step', (t) => {
+  for (let n = 0; n <= 420; n += 3) {
+    const m = randomBytes(n);
+    const want = createHash('sha512').update(m).digest('hex');
+    const a = n % 37;
+    const b = Math.min(n, a + (n % 129));
+    for (const rounds of [16, 40, 80]) {
+      const s = sha512Begin([m.subarray(0, a), new Uint8Array(0), m.subarray(a, b), m.subarray(b)]);
+      let d: Uint8Array | null = null;
+      let calls = 0;
+      while (d === null) {
+        d = sha512Step(s, rounds);
+        calls++;
+      }
+      t.is(hex(d), want);
+      // One block per 80 rounds: the message, 0x80 and the 16-byte length.
+      t.is(calls, (Math.ceil((n + 17) / 128) * 80) / rounds);
+    }
+  }
+});
+
+/** Runs a stepped verification to its end: its answer and the number of step() calls. */
+function run(steps: { step(): number }): [number, number] {
+  let r = 0;
+  let n = 0;
+  while (r === 0) {
+    r = steps.step();
+    n++;
+    if (n > 1000) throw new Error('no end');
+  }
+  return [r, n];
+}
+
+// A provider with a one-shot SHA-512 of its own (as Espruino's native one): hashed in one step.
+const native: CryptoProvider = { ...jsCrypto, name: 'native-sha512', sha512: (d: Uint8Array) => new Uint8Array(createHash('sha512').update(d).digest()) };
+
+test('Ed25519 in steps: the answers of ed25519Verify and tweetnacl, in a bounded number of steps that repeat their result', (t) => {
+  const check = (pub: Uint8Array, m: Uint8Array, sig: Uint8Array, want: boolean, what: string): void => {
+    for (const p of [jsCrypto, native]) {
+      const steps = ed25519VerifySteps(p, pub, m, sig);
+      const [r, n] = run(steps);
+      t.is(r, want ? 1 : -1, what + ' (' + p.name + ')');
+      t.is(steps.step(), r);
+      t.is(steps.step(), r);
+      // 77–86 steps besides the pure-JavaScript SHA-512, which takes two per 128-byte block of R ‖ A ‖ M
+      // (3,000 random signatures: 77–86; the RFC 8032 and Wycheproof vectors up to 86).
+      t.true(n <= 90 + (p === jsCrypto ? 2 * Math.ceil((m.length + 81) / 128) : 0), what + ': ' + n + ' steps');
+    }
+    t.is(verify(pub, m, sig), want, what + ' (ed25519Verify)');
+  };
+  for (const [pub, msg, sig] of ED25519_RFC8032) check(bytes(pub), bytes(msg), bytes(sig), true, 'RFC 8032');
+  for (const v of wycheproof('ed25519_test.json')) check(bytes(v.group.publicKey.pk), bytes(v.msg), bytes(v.sig), v.result === 'valid', `tcId ${v.tcId}`);
+  for (let i = 0; i < 60; i++) {
+    const kp = nacl.sign.keyPair();
+    const m = randomBytes(230 + i);
+    const sig = nacl.sign.detached(m, kp.secretKey);
+    check(kp.publicKey, m, sig, true, 'tweetnacl');
+    const bad = new Uint8Array(sig);
+    bad[(i * 7) % 64] ^= 1 << (i % 8);
+    check(kp.publicKey, m, bad, nacl.sign.detached.verify(m, bad, kp.publicKey), 'flipped signature bit ' + i);
+    const pk = new Uint8Array(kp.publicKey);
+    pk[(i * 5) % 32] ^= 1 << (i % 8);
+    check(pk, m, sig, false, 'flipped key bit ' + i);
+    const m2 = new Uint8Array(m);
+    m2[(i * 11) % m2.length] ^= 1 << (i % 8);
+    check(kp.publicKey, m2, sig, false, 'flipped message bit ' + i);
+  }
+  t.is(run(ed25519VerifySteps(jsCrypto, new Uint8Array(31), new Uint8Array(0), new Uint8Array(64)))[0], -1);
+  t.is(run(ed25519VerifySteps(jsCrypto, new Uint8Array(32), new Uint8Array(0), new Uint8Array(65)))[0], -1);
+});
+
+test('Ed25519 in steps: verifications may be interleaved step by step', (t) => {
+  const cases = Array.from({ length: 6 }, (_, i) => {
+    const kp = nacl.sign.keyPair();
+    const m = randomBytes(40 * i);
+    const sig = nacl.sign.detached(m, kp.secretKey);
+    if (i % 2) sig[33] ^= 4;
+    return { steps: ed25519VerifySteps(i % 3 ? jsCrypto : native, kp.publicKey, m, sig), want: i % 2 ? -1 : 1, r: 0 };
+  });
+  for (let round = 0; cases.some((c) => c.r === 0); round++) {
+    // Each round steps the cases in another order.
+    for (let j = 0; j < cases.length; j++) {
+      const c = cases[(j * (round % 5 + 1)) % cases.length]!;
+      if (c.r === 0) c.r = c.steps.step();
+    }
+  }
+  t.deepEqual(cases.map((c) => c.r), cases.map((c) => c.want));
 });
 
 test('Ed25519: RFC 8032 §7.1 vectors verify; any altered byte does not', (t) => {

@@ -120,3 +120,20 @@ test('the Pico W sends an answer larger than lwIP\'s send buffer whole: the admi
   t.deepEqual(new Uint8Array(report.replies[0]!.body), gzip, 'every byte, in order');
   t.is(report.replies[1]!.status, 200, 'and the device serves on');
 });
+
+test('the loader check: each runtime\'s fixed loader boots the smart plug from slot A of the fake flash (as hoshi flash leaves a unit) and it serves', async (t) => {
+  const { buildLoader } = await import('../firmware/host/loader-build');
+  const { runLoaderInEngine } = await import('../firmware/host/engine');
+  for (const target of TARGETS) {
+    const built = await buildImage('smart-plug', target);
+    const loader = await buildLoader(target);
+    const direct = await runInEngine(built.code, target, { budgetBytes: 64 * 1024 * 1024, requests: [{ method: 'GET', url: '/api/info' }] });
+    const report = await runLoaderInEngine(loader.code, built.code, target, { budgetBytes: 64 * 1024 * 1024, requests: [{ method: 'GET', url: '/api/info' }] });
+    t.true(report.booted, report.error);
+    t.is(report.replies[0]!.status, 200, target);
+    t.true(report.logs.includes('[hoshi] [loader] booting slot A 0.1.0'), target);
+    t.deepEqual(report.missing, [], target);
+    t.is(report.reset, undefined);
+    t.log(target + ': loader ' + loader.bytes + ' bytes (gzip ' + loader.gzipBytes + '); QuickJS after boot ' + report.bootBytes + ' bytes through the loader, ' + direct.bootBytes + ' as the program text (peaks ' + report.peakBytes + ', ' + direct.peakBytes + ')');
+  }
+});

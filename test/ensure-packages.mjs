@@ -2,7 +2,9 @@
 // - chromium: test/browser.test.ts drives the admin page in it (the browser builds playwright
 //   would download cannot be fetched here);
 // - python3-cryptography and python3-cbor2: test/channel-interop.test.ts reads and writes the
-//   admin channel with them (test/interop/open_channel.py), in Debian's /usr/bin/python3.
+//   admin channel with them (test/interop/open_channel.py), in Debian's /usr/bin/python3;
+// - python3-nacl (with python3-cbor2): test/update-interop.test.ts signs and verifies update
+//   packages with them.
 // Installs what is missing with one apt-get call as root, runs `apt-get update` once if that fails,
 // and exits non-zero with a clear message if a package still cannot be had.
 // `node test/ensure-packages.mjs [package…]` checks the packages named, or all of them.
@@ -20,7 +22,8 @@ const pythonHas = (module) => existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'im
 export const PACKAGES = {
   chromium: { present: () => existsSync(CHROMIUM), for: 'test/browser.test.ts (' + CHROMIUM + ')' },
   'python3-cryptography': { present: () => pythonHas('cryptography.hazmat.primitives.ciphers.aead'), for: 'test/channel-interop.test.ts (' + PYTHON + ', AESCCM)' },
-  'python3-cbor2': { present: () => pythonHas('cbor2'), for: 'test/channel-interop.test.ts (' + PYTHON + ', cbor2)' },
+  'python3-cbor2': { present: () => pythonHas('cbor2'), for: 'test/channel-interop.test.ts and test/update-interop.test.ts (' + PYTHON + ', cbor2)' },
+  'python3-nacl': { present: () => pythonHas('nacl.signing'), for: 'test/update-interop.test.ts (' + PYTHON + ', Ed25519)' },
 };
 
 function aptGet(args) {

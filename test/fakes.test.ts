@@ -270,6 +270,78 @@ test("Espruino Storage (jswrap_storage.c, jsflash.c): zero-length files refused,
   );
 });
 
+test("Espruino Storage.write at offsets (jsfWriteFile): a file made at its full size, bytes programmed into erased space only; at offset 0 a file not wholly erased is made anew", async (t) => {
+  const S = 'require("Storage")';
+  t.deepEqual(
+    await espruino([
+      // Made at 8 bytes holding "ab"; the rest reads 0xFF.
+      `(function () { ${S}.write("f", "ab", 0, 8); return ${S}.read("f"); })()`,
+      `(function () { ${S}.write("f", "cd", 4); return ${S}.read("f"); })()`,
+      `${S}.write("f", "x", 5)`,
+      `${S}.write("f", "xyz", 6)`,
+      `${S}.write("g", "x", 3)`,
+      `${S}.write("f", "x", -1)`,
+      // Offset 0 again: "f" is not wholly erased, so it is made anew (8 bytes, "Z" then 0xFF).
+      `(function () { ${S}.write("f", "Z", 0, 8); return ${S}.read("f"); })()`,
+      // A wholly erased file of the same size is written in place.
+      `(function () { ${S}.write("e", "\\xff", 0, 8); ${S}.write("e", "p", 0, 8); ${S}.write("e", "q", 2); return ${S}.read("e"); })()`,
+      `${S}.read("f", 1, 2)`,
+      `${S}.read("f", 6, 10)`,
+      `${S}.read("f", 9)`,
+      `${S}.read("nope", 0, 1)`,
+    ]),
+    [
+      '"abÿÿÿÿÿÿ"',
+      '"abÿÿcdÿÿ"',
+      'Error: File already written with different data',
+      'Error: Too much data for file size',
+      'Error: Unable to find or create file',
+      'false',
+      '"Zÿÿÿÿÿÿÿ"',
+      '"pÿqÿÿÿÿÿ"',
+      '"ÿÿ"',
+      '"ÿÿ"',
+      '""',
+      undefined,
+    ],
+  );
+});
+
+test("Espruino Storage space (jsfCreateFile): a file made anew leaves the old one's bytes as trash until a compaction, which runs when a file would not fit otherwise; past that, no file", async (t) => {
+  const S = 'require("Storage")';
+  const [before, after, stats, full] = await espruino([
+    `${S}.getFree()`,
+    // 200 KB three times over: the third needs the trash of the first two compacted.
+    `(function () { for (var i = 0; i < 5; i++) ${S}.write("big", "x" + i, 0, 200000); return ${S}.getFree(); })()`,
+    '__engine.storageStats()',
+    `${S}.write("huge", "x", 0, 900000)`,
+  ]);
+  t.is(before, String(0xe0000));
+  t.is(after, String(0xe0000 - 32 - 200000));
+  t.like(JSON.parse(stats as string), { files: 1 });
+  t.true(JSON.parse(stats as string).compactions >= 1);
+  t.is(full, 'Error: Unable to find or create file');
+});
+
+test("watchdogs: Kaluma's WDT (module_wdt.c) resets the chip unless fed within its timeout; Espruino's (E.enableWatchdog) too, and in automatic mode each pass of the idle loop kicks it", async (t) => {
+  const run = async (target: 'kaluma' | 'espruino', setup: string, steps: string[]): Promise<unknown[]> => {
+    const report = await runInEngine(target === 'kaluma' ? "'use strict';" : '', target, { library: true, network: 'down', prelude: setup, probes: steps.map((s) => `(function () { ${s}; return __engine.reset; })()`) });
+    if (!report.booted) throw new Error(report.error);
+    return report.values;
+  };
+  t.deepEqual(
+    await run('kaluma', 'var w = new (require("wdt").WDT)(1000);', ['__engine.advance(900)', 'w.feed(); __engine.advance(900)', '__engine.advance(200)', '__engine.advance(10000)']),
+    [null, null, 'watchdog', 'watchdog'],
+  );
+  t.deepEqual(await run('kaluma', 'new (require("wdt").WDT)(100000);', ['__engine.advance(8300)', '__engine.advance(200)']), [null, 'watchdog'], 'the RP2040 counts ≈ 8.3 s at most');
+  t.deepEqual(
+    await run('espruino', 'E.enableWatchdog(1.4, false);', ['__engine.advance(900)', 'E.kickWatchdog(); __engine.advance(900)', '__engine.advance(200)']),
+    [null, null, 'watchdog'],
+  );
+  t.deepEqual(await run('espruino', 'E.enableWatchdog(1);', ['__engine.advance(900)', '__engine.advance(5000)']), [null, null], 'automatic: the event loop kicks it');
+  t.deepEqual(await run('espruino', '', ['E.reboot()', '__engine.advance(10)']), ['reboot', 'reboot']);
+});
+
 test("Espruino net (jswrap_net.c, socketserver.c): data in byte strings of at most 536 bytes a pass; write() of a Uint8Array sends its text; no writing after end(); a peer's close gives 'end' then 'close'", async (t) => {
   const prelude = [
     'var log = []; var socks = [];',

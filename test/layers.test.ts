@@ -11,6 +11,8 @@ import { ROOT } from '../firmware/host/build';
  *   examples/                  → firmware/device, modules, core, hal
  *   firmware/device/ (boot)    → modules, core, hal
  *   boards/<runtime>           → boards/common, modules/crypto, core, hal
+ *   boards/<runtime>/loader.ts → its board, firmware/device (the loader's decisions), modules/ota
+ *                                (the Kaluma loader verifies updates), modules/crypto, core, hal
  *   modules/<feature>          → modules/keys, modules/store, modules/channel, modules/crypto, core, hal
  *   modules/keys, modules/store, modules/channel → modules/crypto, core, hal
  *   modules/crypto             → core, hal
@@ -27,6 +29,9 @@ const LAYERS: { [layer: string]: string[] } = {
   'modules/': ['modules/keys/', 'modules/store/', 'modules/channel/', 'modules/crypto/', 'firmware/device/core/', 'hal/'],
   'boards/common/': ['firmware/device/core/', 'hal/'],
   'boards/': ['boards/common/', 'modules/crypto/', 'firmware/device/core/', 'hal/'],
+  // The fixed loaders' entries: a program of their own that composes, as boot does.
+  'boards/kaluma-pico-w/loader.ts': ['boards/', 'boards/common/', 'firmware/device/', 'modules/', 'modules/ota/', 'modules/crypto/', 'firmware/device/core/', 'hal/'],
+  'boards/espruino-esp32/loader.ts': ['boards/', 'boards/common/', 'firmware/device/', 'modules/', 'modules/ota/', 'modules/crypto/', 'firmware/device/core/', 'hal/'],
   'firmware/device/': ['modules/', 'firmware/device/core/', 'hal/'],
   'examples/': ['firmware/device/', 'modules/', 'firmware/device/core/', 'hal/'],
 };

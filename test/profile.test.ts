@@ -111,3 +111,15 @@ test('the runtimes\' own globals and modules pass on their target', (t) => {
   t.true(checkProfile("var s=getSerial();", 'kaluma').violations.some((v) => v.rule === 'unknown-global'));
   t.true(checkProfile("'use strict';var e=new TextEncoder();", 'espruino').violations.some((v) => v.rule === 'unknown-global'));
 });
+
+test('code made from text (eval, Function) is refused in images on both runtimes, and allowed to the fixed loader alone', (t) => {
+  for (const target of ['kaluma', 'espruino'] as const) {
+    for (const code of ["var x=eval('1');", "var x=(0,eval)('1');", "var e=eval;", "var f=new Function('return 1');", "var f=Function('return 1');"]) {
+      const report = checkProfile(code, target);
+      t.deepEqual(report.violations.map((v) => v.rule), ['code-evaluation'], target + ': ' + code);
+      t.regex(report.violations[0]!.message, /only the fixed loader evaluates text/);
+      t.deepEqual(checkProfile(code, target, undefined, { allow: ['code-evaluation'] }).violations, [], 'the loader: ' + code);
+    }
+    t.deepEqual(checkProfile('var o={eval:1};var v=o.eval;function g(Function){return new Function()}', target).violations, [], 'a property or a local of that name is not the global');
+  }
+});

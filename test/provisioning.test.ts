@@ -92,6 +92,16 @@ function v3(change: { [tag: number]: Uint8Array | undefined } = {}, extra: [numb
   return reseal(b);
 }
 
+/** A public key's stand-in: 32 random bytes (the parser checks length and variety, not the curve). */
+const updateKey = () => bytes(32);
+
+/** The fields of a valid version-4 record: version 3's and the update keys (tag 10: one key unless changed), each replaceable. */
+function v4(change: { [tag: number]: Uint8Array | undefined } = {}, extra: [number, Uint8Array][] = []): Uint8Array {
+  const b = v3(change, [...(10 in change ? (change[10] ? [[10, change[10]] as [number, Uint8Array]] : []) : [[10, updateKey()] as [number, Uint8Array]]), ...extra]);
+  b[4] = 4;
+  return reseal(b);
+}
+
 test('a record round-trips through encode and parse (version 3, with the verifier, the default check and the setup key)', (t) => {
   const record = newRecord();
   const encoded = encodeProvisioning(record);
@@ -124,7 +134,7 @@ test('a version-1 record still parses, without a verifier or a default check', (
   const s1 = secret();
   const d1 = seed();
   const parsed = parseProvisioning(withFields([[1, serial], [2, s1], [3, d1]]));
-  t.deepEqual(parsed, { ok: true, record: { serial: 'HS0123456789AB', deviceSecret: s1, drbgSeed: d1 } });
+  t.deepEqual(parsed, { ok: true, record: { serial: 'HS0123456789AB', deviceSecret: s1, drbgSeed: d1, updateKeys: [] } });
   t.true(parsed.ok && parsed.record.verifier === undefined && parsed.record.defaultCheck === undefined);
 });
 
@@ -135,6 +145,43 @@ test('a version-2 record still parses, with its verifier and default check but n
   t.like(parsed.record, { serial: 'HS0123456789AB', deviceSecret: s2, drbgSeed: d2, verifier: { salt, iterations: 5000, storedKey, serverKey }, defaultCheck: check });
   t.is(parsed.record.setupKey, undefined, 'no setup key: the accounts module serves public routes only (503 no-setup-key)');
   t.true(parseProvisioning(v2()).ok);
+});
+
+test('a version-4 record carries the update keys (1 to 4, in the order given); without keys the host tool writes version 3', (t) => {
+  for (const n of [1, 2, 3, 4]) {
+    const keys = Array.from({ length: n }, updateKey);
+    const record = newProvisioningRecord(undefined, { ...FAST, updateKeys: keys }).record;
+    const encoded = encodeProvisioning(record);
+    t.is(encoded[4], 4, 'version 4 with ' + n + ' key(s)');
+    const parsed = parseProvisioning(encoded);
+    if (!parsed.ok) return t.fail(parsed.reason);
+    t.deepEqual(parsed.record, record);
+    t.deepEqual(parsed.record.updateKeys, keys);
+    // The update keys are the last field: tag 0A, n × 32 bytes, concatenated, just before the CRC.
+    t.deepEqual([...encoded.subarray(encoded.length - 4 - 2 - 32 * n, encoded.length - 4)], [0x0a, 32 * n, ...keys.flatMap((k) => [...k])]);
+  }
+  const plain = encodeProvisioning(newRecord());
+  t.is(plain[4], 3, 'no update keys: version 3, as before');
+  const parsed = parseProvisioning(plain);
+  t.deepEqual(parsed.ok && parsed.record.updateKeys, []);
+  // Versions 1 to 3 read with no update keys.
+  for (const old of [withFields([[1, serial], [2, secret()], [3, seed()]]), v2(), v3()]) {
+    const r = parseProvisioning(old);
+    t.deepEqual(r.ok && r.record.updateKeys, [], 'version ' + old[4]);
+  }
+  const four = parseProvisioning(v4({ 10: bytes(128) }));
+  t.is(four.ok && four.record.updateKeys!.length, 4);
+  t.true(encodeProvisioning(newProvisioningRecord(undefined, { ...FAST, updateKeys: [updateKey(), updateKey(), updateKey(), updateKey()] }).record).length <= 512, 'two write pages at most');
+});
+
+test('the host tool refuses update keys the device would refuse', (t) => {
+  t.throws(() => newProvisioningRecord(undefined, { ...FAST, updateKeys: [1, 2, 3, 4, 5].map(updateKey) }), { message: /at most 4/ });
+  t.throws(() => newProvisioningRecord(undefined, { ...FAST, updateKeys: [bytes(31)] }), { message: /updateKeys\[0\]: 32 bytes/ });
+  t.throws(() => newProvisioningRecord(undefined, { ...FAST, updateKeys: [updateKey(), new Uint8Array(32)] }), { message: /updateKeys\[1\]: constant/ });
+  const k = updateKey();
+  t.throws(() => newProvisioningRecord(undefined, { ...FAST, updateKeys: [k, k.slice()] }), { message: /updateKeys\[1\]: given twice/ });
+  const r = newRecord();
+  t.throws(() => encodeProvisioning({ ...r, updateKeys: [bytes(33)] }), { message: /32 bytes/ });
 });
 
 test("the record's verifier limits are SCRAM's", (t) => {
@@ -261,7 +308,23 @@ const hostile: [string, () => Uint8Array, ProvisioningReason][] = [
   ['an erased partition', () => new Uint8Array(256).fill(0xff), 'erased'],
   ['zeroes', () => new Uint8Array(256), 'bad-magic'],
   ['too short to hold a header', () => new Uint8Array(5), 'bad-length'],
-  ['version 4', () => reseal(Object.assign(encodeProvisioning(newRecord()), { 4: 4 })), 'bad-version'],
+  ['version 5', () => reseal(Object.assign(encodeProvisioning(newRecord()), { 4: 5 })), 'bad-version'],
+  ['version 4 without update keys (a version-3 record relabelled)', () => reseal(Object.assign(encodeProvisioning(newRecord()), { 4: 4 })), 'missing-field'],
+  ['version 4 without update keys', () => v4({ 10: undefined }), 'missing-field'],
+  ['version 4 without a setup key', () => v4({ 9: undefined }), 'missing-field'],
+  ['version 4 with two update-key fields', () => v4({}, [[10, updateKey()]]), 'duplicate-field'],
+  ['version 4 with tag 11', () => v4({}, [[11, bytes(4)]]), 'unknown-field'],
+  ['version 2 with update keys', () => v2({}, [[10, updateKey()]]), 'unknown-field'],
+  ['version 1 with update keys', () => withFields([[1, serial], [2, secret()], [3, seed()], [10, updateKey()]]), 'unknown-field'],
+  ['empty update keys', () => v4({ 10: new Uint8Array(0) }), 'bad-update-keys'],
+  ['a 31-byte update key', () => v4({ 10: bytes(31) }), 'bad-update-keys'],
+  ['a 33-byte update key', () => v4({ 10: bytes(33) }), 'bad-update-keys'],
+  ['update keys of 48 bytes (one and a half keys)', () => v4({ 10: bytes(48) }), 'bad-update-keys'],
+  ['five update keys', () => v4({ 10: bytes(160) }), 'bad-update-keys'],
+  ['an all-zero update key', () => v4({ 10: new Uint8Array(32) }), 'bad-update-keys'],
+  ['an erased (all-FF) second update key', () => v4({ 10: Uint8Array.from([...updateKey(), ...new Uint8Array(32).fill(0xff)]) }), 'bad-update-keys'],
+  ['an all-zero last update key of four', () => v4({ 10: Uint8Array.from([...bytes(96), ...new Uint8Array(32)]) }), 'bad-update-keys'],
+  ['update keys running past the end', () => reseal(Object.assign(v4(), { [v4().length - 4 - 33]: 0xff })), 'bad-field'],
   ['version 255', () => reseal(Object.assign(encodeProvisioning(newRecord()), { 4: 255 })), 'bad-version'],
   ['version 0', () => reseal(Object.assign(encodeProvisioning(newRecord()), { 4: 0 })), 'bad-version'],
   ['non-zero flags', () => reseal(Object.assign(encodeProvisioning(newRecord()), { 5: 1 })), 'bad-flags'],
@@ -369,12 +432,12 @@ test('random bytes, truncations and bit flips never throw and never parse as val
   t.is(refused, 6000);
 });
 
-test('hostile mutations behind a valid CRC (versions 1, 2 and 3) never throw, and every answer is a record or a known reason', (t) => {
-  const records = [encodeProvisioning(newRecord()), withFields([[1, serial], [2, secret()], [3, seed()]]), v2()];
+test('hostile mutations behind a valid CRC (versions 1, 2, 3 and 4) never throw, and every answer is a record or a known reason', (t) => {
+  const records = [encodeProvisioning(newRecord()), withFields([[1, serial], [2, secret()], [3, seed()]]), v2(), v4({ 10: bytes(64) })];
   const reasons = new Map<string, number>();
   let valid = 0;
   for (let i = 0; i < 6000; i++) {
-    const base = records[i % 3]!;
+    const base = records[i % records.length]!;
     const b = base.slice();
     const fieldsEnd = b.length - 4;
     const kind = i % 4;
@@ -386,7 +449,7 @@ test('hostile mutations behind a valid CRC (versions 1, 2 and 3) never throw, an
       b[PROVISIONING_HEADER + 1] = i & 0xff;
     } else if (kind === 2) {
       // the version changed: each record read as each other version
-      b[4] = 1 + ((b[4]! + (i >> 2) % 2) % 3);
+      b[4] = 1 + ((b[4]! + (i >> 2) % 3) % 4);
     } else {
       // a run of random bytes inside the fields
       const at = PROVISIONING_HEADER + (i % (fieldsEnd - PROVISIONING_HEADER));
@@ -397,6 +460,7 @@ test('hostile mutations behind a valid CRC (versions 1, 2 and 3) never throw, an
       valid++;
       t.true(r.record.verifier === undefined || (r.record.verifier.iterations >= 4096 && r.record.verifier.salt.length >= 16));
       t.true(r.record.setupKey === undefined || (r.record.setupKey.length === 16 && new Set(r.record.setupKey).size > 1));
+      t.true(r.record.updateKeys!.length <= 4 && r.record.updateKeys!.every((k) => k.length === 32 && new Set(k).size > 1));
     } else {
       t.truthy(PROVISIONING_REASONS[r.reason], r.reason);
       reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + 1);

@@ -6,13 +6,16 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { buildImage, ROOT } from '../firmware/host/build';
 import { runInEngine } from '../firmware/host/engine';
-import { espruinoAssetsLines, espruinoFlash, espruinoFlashLines, espruinoFlashTranscript, espruinoProvisionLines, espruinoProvisionTranscript, toJSONishString } from '../firmware/host/serial/espruino';
-import { kalumaAssets, kalumaAssetsLines, kalumaAssetsTranscript, kalumaFlash, kalumaFlashTranscript, kalumaProvisionLines, kalumaProvisionTranscript, parseKalumaReadBack } from '../firmware/host/serial/kaluma';
+import { createHash } from 'node:crypto';
+import { espruinoFactory, espruinoFactorySections, espruinoFactoryTranscript, espruinoProvisionLines, espruinoProvisionTranscript, storageRegionLines, toJSONishString } from '../firmware/host/serial/espruino';
+import { kalumaFactoryRegions, kalumaFactoryTranscript, kalumaFlash, kalumaFlashTranscript, kalumaProvisionLines, kalumaProvisionTranscript, kalumaRegion, kalumaRegionLines, kalumaRegionTranscript, parseKalumaReadBack } from '../firmware/host/serial/kaluma';
 import { SERIAL_BOARDS } from '../firmware/host/serial/boards';
-import { buildAssets, describeAssets, filterHas, buildCommonFilter, commonPasswordList, randomProbes } from '../firmware/host/assets';
 import { KALUMA_PARTITIONS } from '../boards/kaluma-pico-w/board';
-import { ESP32_ASSETS } from '../boards/espruino-esp32/board';
-import { bundleFixture } from './helpers';
+import { ESP32_BOOT } from '../boards/espruino-esp32/board';
+import { EngineFlash } from '../firmware/host/engine';
+import { buildLoader, factoryImage } from '../firmware/host/loader-build';
+import { parse } from 'acorn';
+import { decodeBootRecord, SlotState } from '../firmware/device/core/bootctl';
 import { BufferedLink, concatBytes } from '../firmware/host/serial/link';
 import { ACK, BLOCK, crc16xmodem, EOT, headerBlock, packet, STX } from '../firmware/host/serial/ymodem';
 import { encodeProvisioning, newProvisioningRecord } from '../firmware/host/provision';
@@ -133,24 +136,12 @@ test('Kaluma provisioning: the REPL lines write the record into sector 0 of the 
   t.is(new TextDecoder().decode(transcript.subarray(1)), '\r.echo off\r' + lines.map((l) => l + '\r').join('') + '\r.echo on\r');
 });
 
-test('Espruino: toJSONishString literals read back byte for byte; the flash lines store .bootcde and print its CRC-32', async (t) => {
+test('Espruino: toJSONishString literals read back byte for byte', (t) => {
   let all = '';
   for (let c = 0; c < 256; c++) all += String.fromCharCode(c);
   all += '\u00007\u00018"\\';
   // QuickJS reads the literal as Espruino's lexer does for these escapes.
   t.is(new Function('return ' + toJSONishString(all))(), all);
-  const built = await buildImage('env-sensor', 'espruino');
-  for (const code of [new TextEncoder().encode(built.code), new Uint8Array(3000).map((_, i) => (i * 7) & 255)]) {
-    const lines = espruinoFlashLines(code);
-    const report = await runInEngine('', 'espruino', { library: true, budgetBytes: 8 * 1024 * 1024, probes: lines.map((l) => `(0, eval)(${JSON.stringify(l)}), 0`).concat(['Array.prototype.slice.call(__engine.storage[".bootcde"])']) });
-    t.true(report.booted, report.error);
-    t.deepEqual(new Uint8Array(report.values[report.values.length - 1] as number[]), code);
-    t.true(report.logs.some((l) => new RegExp('<<\\s*' + crc32(code) + '\\s*>>').test(l)));
-    t.deepEqual(report.missing, []);
-    const assets = new Uint8Array([1, 2, 3]);
-    const transcript = espruinoFlashTranscript(code, assets);
-    t.is(Buffer.from(transcript).toString('latin1'), [...lines, ...espruinoAssetsLines(assets)].map((l) => '\x10' + l + '\n').join('') + '\x10load()\n\n');
-  }
 });
 
 test('Espruino provisioning: the lines check the partition table, write 0xE000 and print the CRC-32; no free partition, nothing written', async (t) => {
@@ -173,16 +164,24 @@ test('hoshi flash and hoshi provision --dry-run write the exact bytes', async (t
   const dir = mkdtempSync(join(tmpdir(), 'hoshi-dry-'));
   const hoshi = (...args: string[]): string => execFileSync(process.execPath, [join(ROOT, 'bin/hoshi.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
   hoshi('flash', 'smart-plug', '--board', 'kaluma-pico-w', '--dry-run', join(dir, 'k.bin'));
-  const code = readFileSync(join(ROOT, 'dist/smart-plug/kaluma/app.js'));
-  // A Kaluma image's assets carry its messages (firmware/device/core/messages.ts).
-  const messages = new Uint8Array(readFileSync(join(ROOT, 'dist/smart-plug/kaluma/messages.bin')));
-  const kalumaAssets = await buildAssets(messages);
-  t.true(kalumaAssets.length > (await buildAssets()).length, 'the message table is in the assets');
-  t.deepEqual(new Uint8Array(readFileSync(join(dir, 'k.bin'))), concatBytes([kalumaAssetsTranscript(kalumaAssets), kalumaFlashTranscript(new Uint8Array(code))]), 'the assets, then the image');
-  const assets = await buildAssets();
+  // A Kaluma build numbers its messages anew each time (firmware/host/strings.ts): the sectors the
+  // dry run writes are read back from it, then checked against each other and the transcript rebuilt.
+  const k = new Uint8Array(readFileSync(join(dir, 'k.bin')));
+  const sectors = kalumaTranscriptSectors(k);
+  const record = decodeBootRecord(sectors.get(166)!)!;
+  t.truthy(record, 'sector 166 holds the factory boot record');
+  const slot = new Uint8Array(60 * 4096).fill(0xff);
+  for (let n = 0; n < 60; n++) if (sectors.has(12 + n)) slot.set(sectors.get(12 + n)!, n * 4096);
+  const payload = slot.subarray(4096, 4096 + record.slots[0]!.size);
+  t.deepEqual(record.slots[0]!.digest, new Uint8Array(createHash('sha256').update(payload).digest()), 'the record holds the SHA-256 of the payload in slot A');
+  const app = new TextDecoder().decode(payload.subarray(0, record.slots[0]!.app));
+  t.true(app.startsWith('/*parts:') && payload[record.slots[0]!.app] === 0, 'the app text in parts (loader-build.ts partedText), then NUL');
+  t.notThrows(() => parse(app, { ecmaVersion: 'latest', sourceType: 'script' }), 'a script');
+  const loader = await buildLoader('kaluma', 'kaluma-pico-w');
+  const image = { loader: new Uint8Array(Buffer.from(loader.code, 'latin1')), slot: slot.subarray(0, 4096 + payload.length), record: sectors.get(166)!.subarray(0, 512) };
+  t.deepEqual(k, kalumaFactoryTranscript(image), 'slot A, the boot record, then the loader');
   hoshi('flash', 'env-sensor', '--board', 'espruino-esp32', '--dry-run', join(dir, 'e.bin'));
-  const ecode = readFileSync(join(ROOT, 'dist/env-sensor/espruino/app.js'));
-  t.deepEqual(new Uint8Array(readFileSync(join(dir, 'e.bin'))), espruinoFlashTranscript(new Uint8Array(ecode), assets));
+  t.deepEqual(new Uint8Array(readFileSync(join(dir, 'e.bin'))), espruinoFactoryTranscript(await factoryImage('env-sensor', 'espruino-esp32')));
   const out = hoshi('provision', '--board', 'kaluma-pico-w', '--dry-run', join(dir, 'p.bin'), '--serial', 'HSTEST0000001', '--model', 'HS-PLUG-01', '--iterations', '4096');
   t.regex(out, /unit HSTEST0000001/);
   const sent = new TextDecoder().decode(readFileSync(join(dir, 'p.bin')));
@@ -214,60 +213,92 @@ test('hoshi flash to a port that does not exist fails with the reason, and usage
 /** Probe expressions that evaluate each REPL line at the global scope, as the REPL does. */
 const evalLines = (lines: string[]): string[] => lines.map((l) => `(0, eval)(${JSON.stringify(l)}), 0`);
 
-/** Words to ask the device's filter: listed ones (all true) and random strings (true at ≈1 %). */
-function filterWords(): { words: string[]; expected: boolean[] } {
-  const filter = buildCommonFilter();
-  const words = [...commonPasswordList().slice(0, 40), ...randomProbes(200, 5)];
-  return { words, expected: words.map((w) => filterHas(filter.bytes, w)) };
+/** The sectors a Kaluma flash transcript writes (Kaluma's flash area numbering), from its REPL lines. */
+function kalumaTranscriptSectors(transcript: Uint8Array): Map<number, Uint8Array> {
+  const out = new Map<number, Uint8Array>();
+  let base = 0;
+  let buffer = new Uint8Array(4096);
+  for (const line of Buffer.from(transcript).toString('latin1').split('\r')) {
+    const region = /__hoshiA=\{f:new \(require\('flash'\)\.Flash\)\((\d+),\d+\)/.exec(line);
+    if (region) base = Number(region[1]);
+    const fill = /^__hoshiA\.h\((\d+),'([0-9a-f]{512})'\)/.exec(line);
+    if (fill) buffer.set(Buffer.from(fill[2]!, 'hex'), Number(fill[1]));
+    const write = /A\.f\.write\((\d+),A\.b\)/.exec(line);
+    if (write) {
+      out.set(base + Number(write[1]), buffer);
+      buffer = new Uint8Array(4096);
+    }
+  }
+  return out;
 }
 
-test('Kaluma assets: the REPL lines erase and write the assets sectors (header last), print each back, and the binding reads them', async (t) => {
-  const assets = await buildAssets();
-  const lines = kalumaAssetsLines(assets);
-  for (const line of lines) t.true(line.length <= 1023, 'the REPL line buffer holds 1,023 characters');
-  const sectors = Math.ceil(assets.length / 4096);
-  t.is(lines.length, 2 + 17 * sectors);
-  t.true(lines[1]!.startsWith(`__hoshiA.h(0,'${Buffer.from(assets.subarray((sectors - 1) * 4096, (sectors - 1) * 4096 + 256)).toString('hex')}`), 'the last sector first');
-  t.true(lines[lines.length - 2]!.includes('A.f.write(0,'), 'the header sector last');
-  const base = KALUMA_PARTITIONS.assets.sector * 4096;
-  // Old data in the sectors, as a previous flash left them: all of them are erased first.
-  const prelude = `__engine.flash.load(${base + 15 * 4096}, [1,2,3,4]);`;
-  const { code } = await bundleFixture('assets-kaluma.ts', 'kaluma');
-  const { words, expected } = filterWords();
-  const report = await runInEngine(code, 'kaluma', {
-    library: true,
-    budgetBytes: 8 * 1024 * 1024,
-    prelude,
-    probes: [
-      ...evalLines(lines),
-      `Array.prototype.slice.call((function(){var b=[];for(var i=0;i<${16 * 4096};i++)b.push(__engine.flash.read(${base}+i));return b;})())`,
-      `__assets(${JSON.stringify(words)})`,
-      'typeof __hoshiA',
-    ],
-  });
-  t.true(report.booted, report.error);
-  const flash = new Uint8Array(report.values[lines.length] as number[]);
-  const padded = new Uint8Array(16 * 4096).fill(0xff);
-  padded.set(assets);
-  t.deepEqual(flash, padded, 'the container, and every other assets sector erased');
-  const device = JSON.parse(report.values[lines.length + 1] as string);
-  t.is(device.problem, '');
-  t.is(device.page, describeAssets(assets)[0]!.length);
-  t.deepEqual(device.pageStart, [0x1f, 0x8b], 'the gzip page');
-  t.deepEqual(device.common, expected, 'the device filter on the Kaluma binding answers as the host builder');
-  t.regex(device.refused, /read-only/);
-  t.is(report.values[lines.length + 2], 'undefined', 'the REPL state is dropped');
-  t.deepEqual(report.missing, []);
-  // Each sector's read-back is printed between markers.
-  const text = report.logs.join('\n');
-  for (let n = 0; n < lines.length; n++) t.true(text.includes('<A' + n + '>'));
-  t.deepEqual(parseKalumaReadBack(text.slice(text.indexOf('<A16>'), text.indexOf('<A17>'))), padded.subarray((sectors - 1) * 4096, sectors * 4096), 'the last sector, printed back first');
-  t.throws(() => kalumaAssetsLines(new Uint8Array(16 * 4096 + 1)), { message: /hold 65536/ });
+/** The factory image of `example` for `board`, built once per test run. */
+const factories = new Map<string, ReturnType<typeof factoryImage>>();
+const factory = (example: string, board: string): ReturnType<typeof factoryImage> => {
+  const key = example + ' ' + board;
+  if (!factories.has(key)) factories.set(key, factoryImage(example, board));
+  return factories.get(key)!;
+};
+
+test('the factory image: the loader, slot A (header L = 0, then the payload) and the factory boot record (seq 1, slot A good at the image\'s version)', async (t) => {
+  const image = await factory('smart-plug', 'kaluma-pico-w');
+  t.deepEqual([...image.slot.subarray(0, 8)], [0, 0, 0, 0, 255, 255, 255, 255]);
+  t.true(image.slot.subarray(4, 4096).every((b) => b === 0xff));
+  t.deepEqual(image.slot.subarray(4096), image.payload);
+  t.is(image.payload[image.app], 0, 'the app text ends with NUL');
+  const r = decodeBootRecord(image.record)!;
+  t.truthy(r);
+  t.like(r, { seq: 1, active: 0, trial: 0xff, tries: 0, floor: 0, keys: [], retired: [] });
+  t.like(r.slots[0], { state: SlotState.GOOD, version: [0, 1, 0], counter: 0, size: image.payload.length, app: image.app, received: image.payload.length });
+  t.deepEqual(r.slots[0]!.digest, new Uint8Array(createHash('sha256').update(image.payload).digest()));
+  t.is(r.slots[1]!.state, SlotState.EMPTY);
+  t.true(image.loader.length > 0 && image.loader.length < 32768, 'the loader fits its sectors 4-11');
+  t.false(image.loader.includes(0), 'Kaluma ends the program at the first NUL');
 });
 
-test('Kaluma assets: the sender against a REPL that runs the lines in the fake writes and verifies each sector; a bad read-back fails', async (t) => {
-  const assets = (await buildAssets()).subarray(0, 9000);
-  const lines = kalumaAssetsLines(assets);
+test('Kaluma flash: the REPL lines erase the boot record first, write slot A (header last) and the record, print each sector back; the loader then boots the image from slot A', async (t) => {
+  const image = await factory('smart-plug', 'kaluma-pico-w');
+  const regions = kalumaFactoryRegions(image);
+  const lines = regions.flatMap(kalumaRegionLines);
+  for (const line of lines) t.true(line.length <= 1023, 'the REPL line buffer holds 1,023 characters');
+  const slotLines = kalumaRegionLines(regions[0]!);
+  const sectors = Math.ceil(image.slot.length / 4096);
+  t.is(slotLines.length, 2 + 17 * sectors);
+  t.true(slotLines[1]!.startsWith(`__hoshiA.h(0,'${Buffer.from(image.slot.subarray((sectors - 1) * 4096, (sectors - 1) * 4096 + 256)).toString('hex')}`), 'the last sector first');
+  t.true(slotLines[slotLines.length - 2]!.includes('A.f.write(0,'), 'the header sector last');
+  t.regex(slotLines[0]!, /new \(require\('flash'\)\.Flash\)\(166,2\)/, 'the boot record sectors are erased before the slot is written');
+  // What a previous flash left: a record, another image's bytes in slot A.
+  const P = KALUMA_PARTITIONS;
+  const flash = new EngineFlash();
+  flash.load(P.bootctl.sector * 4096, image.record);
+  flash.load(P.bootctl.sector * 4096 + 4096, [1, 2, 3, 4]);
+  flash.load((P.slots[0]!.sector + 45) * 4096, [5, 6, 7, 8]);
+  const report = await runInEngine("'use strict';", 'kaluma', { library: true, budgetBytes: 8 * 1024 * 1024, flash, probes: evalLines(lines).concat(['typeof __hoshiA']) });
+  t.true(report.booted, report.error);
+  const slot = report.flash.read('flash', P.slots[0]!.sector * 4096, P.slots[0]!.count * 4096);
+  const padded = new Uint8Array(P.slots[0]!.count * 4096).fill(0xff);
+  padded.set(image.slot);
+  t.deepEqual(slot, padded, 'slot A holds the factory image, every other sector of it erased');
+  const bootctl = report.flash.read('flash', P.bootctl.sector * 4096, 8192);
+  const expected = new Uint8Array(8192).fill(0xff);
+  expected.set(image.record);
+  t.deepEqual(bootctl, expected, 'the record in sector 166, sector 167 erased');
+  t.is(report.values[lines.length], 'undefined', 'the REPL state is dropped');
+  t.deepEqual(report.missing, []);
+  const text = report.logs.join('\n');
+  t.deepEqual(parseKalumaReadBack(text.slice(text.indexOf('<A16>'), text.indexOf('<A17>'))), padded.subarray((sectors - 1) * 4096, sectors * 4096), 'the last sector, printed back first');
+  // The program area then holds the loader: it boots the image from slot A.
+  const boot = await runInEngine(new TextDecoder().decode(image.loader), 'kaluma', { flash: report.flash, budgetBytes: 8 * 1024 * 1024, requests: [{ method: 'GET', url: '/api/info' }] });
+  t.true(boot.booted, boot.error);
+  t.is(boot.replies[0]!.status, 200);
+  t.true(boot.logs.includes('[hoshi] [loader] booting slot A 0.1.0'));
+  t.deepEqual(boot.missing, []);
+  t.throws(() => kalumaRegionLines({ name: 'slot A', sector: 168, count: 46, bytes: new Uint8Array(46 * 4096 + 1) }), { message: /46 sectors hold 188416/ });
+});
+
+test('Kaluma flash: the sender against a REPL that runs the lines in the fake writes and verifies each sector; a bad read-back fails', async (t) => {
+  const region = { name: 'slot A', sector: 168, count: 46, bytes: new Uint8Array(9000).map((_, i) => (i * 13) & 255), eraseFirst: { sector: 166, count: 2 } };
+  const lines = kalumaRegionLines(region);
   const report = await runInEngine("'use strict';", 'kaluma', { library: true, probes: evalLines(lines) });
   t.true(report.booted, report.error);
   // What the board prints after each line, in order, split at the markers.
@@ -293,68 +324,96 @@ test('Kaluma assets: the sender against a REPL that runs the lines in the fake w
         setImmediate(() => link.push(new Uint8Array(Buffer.from(out, 'latin1'))));
       }
     });
-    await kalumaAssets(link, assets, () => {});
+    await kalumaRegion(link, region, () => {});
     return sent;
   };
   const sent = await run((_, out) => out);
-  t.deepEqual(concatBytes(sent), kalumaAssetsTranscript(assets));
+  t.deepEqual(concatBytes(sent), kalumaRegionTranscript(region));
   await t.throwsAsync(
     run((n, out) => (n === 17 ? out.replace(/<V3:([0-9a-f])/, (_m, c: string) => '<V3:' + (c === '0' ? '1' : '0')) : out)),
-    { message: /read back differs/ },
+    { message: /slot A sector 170 read back differs/ },
   );
 });
 
-test('Espruino assets: the lines store hoshi.assets in Storage and print its CRC-32; the binding reads it through Storage.read', async (t) => {
-  const assets = await buildAssets();
-  const lines = espruinoAssetsLines(assets);
-  // Header last: the file made at its full size with its first byte only, then filled from the end.
-  t.is(lines[0], `require("Storage").write("hoshi.assets","H",0,${assets.length});`);
-  t.true(lines[1]!.endsWith(',' + (1 + 1024 * Math.floor((assets.length - 2) / 1024)) + ');'), 'the last chunk first');
-  t.true(lines[lines.length - 2]!.endsWith(',1);'), 'offset 1 last');
-  const { code } = await bundleFixture('assets-espruino.ts', 'espruino');
-  const { words, expected } = filterWords();
-  const report = await runInEngine(code, 'espruino', {
-    library: true,
-    budgetBytes: 8 * 1024 * 1024,
-    probes: [`__assets([])`, ...evalLines(lines), `Array.prototype.slice.call(__engine.storage[${JSON.stringify(ESP32_ASSETS.file)}])`, `__assets(${JSON.stringify(words)})`],
-  });
+test('Espruino flash: the lines make the boot record files erased, slot A at its full size, slot B erased, the record, the loader, each printing its CRC-32; the loader then boots the image from hoshi.a', async (t) => {
+  const image = await factory('env-sensor', 'espruino-esp32');
+  const sections = espruinoFactorySections(image);
+  t.deepEqual(sections.map((s) => s.name), ['hoshi.bc0', 'hoshi.bc1', 'hoshi.a', 'hoshi.b', 'hoshi.bc0', 'hoshi.assets', '.bootcde']);
+  const slotLines = sections[2]!.lines;
+  t.is(slotLines[0], `require("Storage").write("hoshi.a","\\0",0,${ESP32_BOOT.slotSize});`, 'made at full size with its first byte');
+  t.true(slotLines[slotLines.length - 2]!.endsWith(',1);'), 'offset 1 last');
+  t.false(slotLines.some((l) => /"\\\\xff(\\\\xff)*"/.test(l) && l.length > 2100), 'chunks of 0xFF are left out');
+  // What a previous flash left: an old image, its assets, a record in hoshi.bc1.
+  const flash = new EngineFlash();
+  flash.storageWrite('.bootcde', new TextEncoder().encode('print("old image")'));
+  flash.storageWrite('hoshi.assets', new Uint8Array(100).fill(7));
+  flash.storageWrite('hoshi.bc1', image.record, 4096);
+  flash.storageWrite('hoshi.a', new Uint8Array(ESP32_BOOT.slotSize).fill(0x11));
+  const lines = sections.flatMap((s) => s.lines);
+  const report = await runInEngine('', 'espruino', { library: true, budgetBytes: 64 * 1024 * 1024, flash, probes: evalLines(lines) });
   t.true(report.booted, report.error);
-  const before = JSON.parse(report.values[0] as string);
-  t.is(before.problem, 'erased', 'no file yet: the partition reads as erased');
-  t.is(before.page, -1);
-  t.deepEqual(new Uint8Array(report.values[lines.length + 1] as number[]), assets);
-  t.true(report.logs.some((l) => new RegExp('<<\\s*' + crc32(assets) + '\\s*>>').test(l)));
-  const device = JSON.parse(report.values[lines.length + 2] as string);
-  t.is(device.problem, '');
-  t.is(device.page, describeAssets(assets)[0]!.length);
-  t.deepEqual(device.pageStart, [0x1f, 0x8b]);
-  t.deepEqual(device.common, expected, 'the device filter on the ESP32 binding answers as the host builder');
-  t.regex(device.refused, /read-only/);
-  t.regex(device.rawRefused, /hoshi flash only/);
-  t.is(device.size, ESP32_ASSETS.size);
+  const files = report.flash;
+  const filled = (b: Uint8Array, n: number): Uint8Array => {
+    const out = new Uint8Array(n).fill(0xff);
+    out.set(b);
+    return out;
+  };
+  t.deepEqual(files.storageRead('hoshi.a'), filled(image.slot, ESP32_BOOT.slotSize));
+  t.deepEqual(files.storageRead('hoshi.b'), filled(new Uint8Array(0), ESP32_BOOT.slotSize));
+  t.deepEqual(files.storageRead('hoshi.bc0'), filled(image.record, 4096));
+  t.deepEqual(files.storageRead('hoshi.bc1'), filled(new Uint8Array(0), 4096));
+  t.deepEqual(files.storageRead('.bootcde'), image.loader);
+  t.is(files.storageRead('hoshi.assets'), undefined, 'the assets of earlier versions are gone');
+  const printed = report.logs.map((l) => /<<\s*(\d+)\s*>>/.exec(l)?.[1]).filter((x) => x !== undefined).map(Number);
+  t.deepEqual(printed, sections.map((s) => s.crc), 'each file prints the CRC-32 the host expects');
   t.deepEqual(report.missing, []);
-  t.throws(() => espruinoAssetsLines(new Uint8Array(ESP32_ASSETS.size + 1)), { message: /at most 65536/ });
+  const boot = await runInEngine(new TextDecoder().decode(image.loader), 'espruino', { flash: files, budgetBytes: 64 * 1024 * 1024, requests: [{ method: 'GET', url: '/api/info' }] });
+  t.true(boot.booted, boot.error);
+  t.is(boot.replies[0]!.status, 200);
+  t.true(boot.logs.includes('[hoshi] [loader] booting slot A 0.1.0'));
+  t.deepEqual(boot.missing, []);
+  t.throws(() => storageRegionLines('hoshi.a', new Uint8Array(ESP32_BOOT.slotSize + 1), ESP32_BOOT.slotSize), { message: /its file holds 266240/ });
 });
 
-test('Espruino flash: the sender stores the image, then the assets, checks both CRC-32s, then load(); a wrong CRC stops before load()', async (t) => {
-  const code = new Uint8Array(1200).map((_, i) => 0x20 + (i % 90));
-  const assets = new Uint8Array(1100).map((_, i) => (i * 13) & 255);
+test('Espruino flash: the sender checks every file\'s CRC-32 before the next, then load(); a wrong CRC stops before load()', async (t) => {
+  const image = { loader: new Uint8Array(1200).map((_, i) => 0x20 + (i % 90)), slot: new Uint8Array(5000).map((_, i) => (i * 13) & 255), record: new Uint8Array(512).fill(0x42) };
+  const sections = espruinoFactorySections(image);
   const run = async (crcs: number[]): Promise<Uint8Array[]> => {
     const sent: Uint8Array[] = [];
     let link!: BufferedLink;
     let k = 0;
     link = new BufferedLink(async (bytes) => {
       sent.push(new Uint8Array(bytes));
-      if (/E\.CRC32/.test(Buffer.from(bytes).toString('latin1'))) {
+      if (/E\.CRC32|read\("hoshi\.assets"\)/.test(Buffer.from(bytes).toString('latin1'))) {
         const crc = crcs[k++]!;
         setImmediate(() => link.push(new Uint8Array(Buffer.from('< << ' + crc + ' >> >\r\n', 'latin1'))));
       }
     });
-    await espruinoFlash(link, code, assets, () => {});
+    await espruinoFactory(link, image, () => {});
     return sent;
   };
-  const sent = await run([crc32(code), crc32(assets)]);
-  t.deepEqual(concatBytes(sent.slice(1)), espruinoFlashTranscript(code, assets), 'after the interrupt, exactly the dry run');
-  await t.throwsAsync(run([crc32(code), 1]), { message: /hoshi\.assets on the board has CRC-32 1/ });
-  t.is(SERIAL_BOARDS['espruino-esp32']!.flashTranscript(code, assets).length, espruinoFlashTranscript(code, assets).length);
+  const sent = await run(sections.map((s) => s.crc));
+  t.deepEqual(concatBytes(sent.slice(1)), espruinoFactoryTranscript(image), 'after the interrupt, exactly the dry run');
+  const wrong = sections.map((s) => s.crc);
+  wrong[2] = 1;
+  const stopped: Uint8Array[] = [];
+  await t.throwsAsync(
+    (async () => {
+      let link!: BufferedLink;
+      let k = 0;
+      link = new BufferedLink(async (bytes) => {
+        stopped.push(new Uint8Array(bytes));
+        if (/E\.CRC32|read\("hoshi\.assets"\)/.test(Buffer.from(bytes).toString('latin1'))) {
+          const crc = wrong[k++]!;
+          setImmediate(() => link.push(new Uint8Array(Buffer.from('< << ' + crc + ' >> >\r\n', 'latin1'))));
+        }
+      });
+      await espruinoFactory(link, image, () => {});
+    })(),
+    { message: /hoshi\.a on the board has CRC-32 1/ },
+  );
+  const text = Buffer.from(concatBytes(stopped)).toString('latin1');
+  t.false(text.includes('load()'), 'nothing loads');
+  t.false(text.includes('.bootcde'), 'the loader is not written');
+  t.is(SERIAL_BOARDS['espruino-esp32']!.flashTranscript(image).length, espruinoFactoryTranscript(image).length);
 });

@@ -168,6 +168,8 @@ export function runAccounts(p: CryptoProvider, writeSize: number, op: string, k:
       routes.push(route);
     },
     every: (): void => undefined,
+    whenServing: (): void => undefined,
+    status: {},
   };
   module.start(context);
   let login: Route | undefined;

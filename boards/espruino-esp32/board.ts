@@ -1,10 +1,13 @@
-import type { Board } from '../../hal/board';
+import type { Board, LoaderHandle } from '../../hal/board';
 import type { ConsoleMode, ConsoleReport } from '../../hal/console';
 import type { Flash } from '../../hal/flash';
 import type { Io, Pin } from '../../hal/io';
 import type { Net, TcpConnection, TcpHandlers, TcpServer, Wifi, WifiCredentials } from '../../hal/net';
 import { failure } from '../../firmware/device/core/errors';
 import { checkRange, programChecked } from '../common/flash';
+import { appOf, assetsOf, Boot, readBootRecord, runningSlot } from '../../firmware/device/core/bootctl';
+import { Asset, openAssets } from '../../firmware/device/core/assets';
+import { evaluate } from '../../firmware/device/core/code';
 import { espruinoCrypto } from './crypto';
 
 /**
@@ -15,8 +18,9 @@ import { espruinoCrypto } from './crypto';
  * (targets/esp32/Changes_V3.1/partitions_espruino.csv), so only the first two are free:
  *   0x00E000  8 KB   provisioning record
  *   0x310000  64 KB  state
- * No raw region is left for the assets: they are the Storage file "hoshi.assets", written next to
- * `.bootcde` by `hoshi flash` (docs/formats/assets.md).
+ * No raw region is left for the update slots: the boot control record and slots A and B are Storage
+ * files (docs/formats/update.md §4-5, `ESP32_BOOT`), the slot the image runs from holds its assets
+ * (§3), and the fixed loader is `.bootcde` (boards/espruino-esp32/loader.ts).
  * Flash writes are 4-byte aligned (JSF_ALIGNMENT, src/jsutils.h); sectors are 4 KB.
  */
 declare function require(name: string): any;
@@ -28,14 +32,27 @@ declare function pinMode(pin: Pin, mode: string): void;
 declare function digitalWrite(pin: Pin, value: boolean): void;
 declare function analogRead(pin: Pin): number;
 declare function digitalRead(pin: Pin): number;
+/**
+ * What the fixed loader booted (firmware/device/loader.ts): set by boards/espruino-esp32/loader.ts
+ * before it evaluates the image; undefined when the image runs without the loader (the engine check).
+ */
+declare const __hoshiLoader: LoaderHandle | undefined;
 
 export const ESP32_PARTITIONS = {
   provisioning: { address: 0x00e000, size: 0x2000 },
   state: { address: 0x310000, size: 0x10000 },
 };
 
-/** The Storage file holding the assets, and the most it may hold (hoshi flash refuses more). */
-export const ESP32_ASSETS = { file: 'hoshi.assets', size: 0x10000 };
+/**
+ * The Storage files of signed updates (docs/formats/update.md §4-5): the boot control record's two
+ * erase units, and slots A and B, each a 4 KB header and a 262,144-byte payload.
+ */
+export const ESP32_BOOT = {
+  bootctl: ['hoshi.bc0', 'hoshi.bc1'],
+  slots: ['hoshi.a', 'hoshi.b'],
+  unit: 4096,
+  slotSize: 4096 + 262144,
+};
 
 const SECTOR = 4096;
 const WORD = 4;
@@ -64,36 +81,167 @@ export function esp32Flash(address: number, size: number): Flash {
   };
 }
 
+/** Storage's write unit as this binding offers it: any length works, 256 bytes bounds what a writer buffers. */
+const STORAGE_WRITE = 256;
+/** E.CRC32 of 4096 bytes of 0xFF: an erased 4 KB of a Storage file. */
+const ERASED_CRC = 0xf154670a;
+
 /**
- * A Storage file seen as a read-only flash region of `size` bytes (src/jswrap_storage.c,
- * src/jsflash.c jsfReadFile): read(name, offset, length) returns a string mapped onto the flash, so
- * only the bytes asked for are copied (E.toUint8Array). The file is looked up at every read, so
- * a Storage compaction that moves it is harmless. Bytes past the end of the file, or of a missing
- * file, read as erased (0xFF): the assets reader then finds the partition erased. Device code
- * never writes it (hoshi flash does, through the REPL): write and erase throw.
+ * Storage files (src/jswrap_storage.c over src/jsflash.c) seen as one flash region: `names`, each
+ * of `fileSize` bytes, one after the other. Storage decides how it behaves:
+ * - read(name, offset, length) returns a string mapped onto the flash (only what is converted is
+ *   copied: E.toUint8Array). A missing file, or bytes past its end, read as erased (0xFF). The file
+ *   is looked up at every call, so a compaction that moves it is harmless.
+ * - write(name, data, 0, size) makes a file of `size` bytes, erased but for `data`. At offset 0 into
+ *   an existing file that is not wholly erased (or of another size), Storage makes the file anew (the
+ *   old one is only marked deleted until the next compaction: jsfWriteFile). So erasing is making
+ *   the file anew: erase() of a file's first 4 KB erases the whole file, and of a later 4 KB checks
+ *   that it is erased already (it is once the first was) and throws otherwise.
+ * - write(name, data, offset) programs erased bytes only ("File already written with different
+ *   data"). The binding writes the runs that fall on erased bytes, skips 0xFF written over
+ *   programmed ones (hal/flash.ts), refuses programming a byte twice, and reads back. A write at a
+ *   file's offset 0 would make the file anew unless it is wholly erased: it is allowed on a missing
+ *   file and right after this binding erased the file (a boot record, a slot's header), refused
+ *   otherwise.
+ * - `sha256` hashes in place: crypto.SHA256 reads the mapped string (hal/flash.ts).
  */
-export function storageFlash(name: string, size: number): Flash {
-  const refuse = (): void => {
-    throw new Error('the Storage file ' + name + ' is written by hoshi flash only');
-  };
+export function storageFlash(names: string[], fileSize: number): Flash {
+  const s: StorageFiles = { names: names, fileSize: fileSize, size: names.length * fileSize, fresh: [] };
   return {
-    size: size,
+    size: s.size,
     eraseSize: SECTOR,
-    writeSize: WORD,
+    writeSize: STORAGE_WRITE,
     erasedValue: 0xff,
-    read: (offset: number, length: number): Uint8Array => {
-      checkRange('read', offset, length, size, 1);
-      const out = new Uint8Array(length);
-      // length 0 would read the whole file (jsfReadFile).
-      const mapped = length > 0 ? require('Storage').read(name, offset, length) : undefined;
-      const got = mapped === undefined ? 0 : mapped.length;
-      if (got > 0) out.set(E.toUint8Array(mapped));
-      for (let i = got; i < length; i++) out[i] = 0xff;
-      return out;
-    },
-    write: refuse,
-    erase: refuse,
+    read: (offset: number, length: number): Uint8Array => storageRead(s, offset, length),
+    write: (offset: number, data: Uint8Array): void => storageWrite(s, offset, data),
+    erase: (offset: number, length: number): void => storageErase(s, offset, length),
+    sha256: (offset: number, length: number): Uint8Array => storageSha256(s, offset, length),
   };
+}
+
+/** A storageFlash's state: its files, and which of them it made anew with nothing written since. */
+interface StorageFiles {
+  names: string[];
+  fileSize: number;
+  size: number;
+  fresh: boolean[];
+}
+
+/** `length` bytes at `offset` of file i; past the file's end, or of a missing file, 0xFF. */
+function fileRead(s: StorageFiles, i: number, offset: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  // length 0 would read the whole file (jsfReadFile).
+  const mapped = length > 0 ? require('Storage').read(s.names[i], offset, length) : undefined;
+  const got = mapped === undefined ? 0 : mapped.length;
+  if (got > 0) out.set(E.toUint8Array(mapped));
+  for (let k = got; k < length; k++) out[k] = 0xff;
+  return out;
+}
+
+/** File i made anew at its full size, erased. */
+function fileRenew(s: StorageFiles, i: number): void {
+  require('Storage').write(s.names[i], '\xff', 0, s.fileSize);
+  s.fresh[i] = true;
+}
+
+/** Programs `data` at `offset` of file i: the runs over erased bytes, each one Storage.write; then reads back. */
+function fileWrite(s: StorageFiles, i: number, offset: number, data: Uint8Array): void {
+  const S = require('Storage');
+  const name = s.names[i];
+  if (S.read(name, 0, 1) === undefined) fileRenew(s, i);
+  else if (offset === 0 && !s.fresh[i]) throw new Error('write: ' + name + ' is written at offset 0 only right after erase (Storage would make the file anew)');
+  s.fresh[i] = false;
+  const current = fileRead(s, i, offset, data.length);
+  const at = i * s.fileSize + offset;
+  for (let k = 0; k < data.length; k++) if (data[k] !== 0xff && current[k] !== 0xff) throw new Error('write: byte at ' + (at + k) + ' is already programmed');
+  let k = 0;
+  while (k < data.length) {
+    while (k < data.length && (current[k] !== 0xff || data[k] === 0xff)) k++;
+    const start = k;
+    while (k < data.length && current[k] === 0xff) k++;
+    let end = k;
+    while (end > start && data[end - 1] === 0xff) end--;
+    if (end > start) S.write(name, data.subarray(start, end), offset + start, offset + start === 0 ? s.fileSize : undefined);
+  }
+  const back = fileRead(s, i, offset, data.length);
+  for (let m = 0; m < data.length; m++) if (back[m] !== (data[m] === 0xff ? current[m] : data[m])) throw new Error('write: verify failed at ' + (at + m));
+}
+
+function storageRead(s: StorageFiles, offset: number, length: number): Uint8Array {
+  checkRange('read', offset, length, s.size, 1);
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const i = Math.floor((offset + done) / s.fileSize);
+    const at = (offset + done) % s.fileSize;
+    const n = Math.min(s.fileSize - at, length - done);
+    out.set(fileRead(s, i, at, n), done);
+    done += n;
+  }
+  return out;
+}
+
+function storageWrite(s: StorageFiles, offset: number, data: Uint8Array): void {
+  checkRange('write', offset, data.length, s.size, STORAGE_WRITE);
+  let done = 0;
+  while (done < data.length) {
+    const i = Math.floor((offset + done) / s.fileSize);
+    const at = (offset + done) % s.fileSize;
+    const n = Math.min(s.fileSize - at, data.length - done);
+    fileWrite(s, i, at, data.subarray(done, done + n));
+    done += n;
+  }
+}
+
+function storageErase(s: StorageFiles, offset: number, length: number): void {
+  checkRange('erase', offset, length, s.size, SECTOR);
+  for (let o = offset; o < offset + length; o += SECTOR) {
+    const i = Math.floor(o / s.fileSize);
+    const at = o % s.fileSize;
+    if (at === 0) fileRenew(s, i);
+    else {
+      const mapped = require('Storage').read(s.names[i], at, SECTOR);
+      if (mapped !== undefined && mapped.length > 0 && (mapped.length !== SECTOR || E.CRC32(mapped) !== ERASED_CRC)) {
+        throw new Error('erase: Storage erases ' + s.names[i] + ' whole only: erase its first 4 KB first');
+      }
+    }
+  }
+}
+
+function storageSha256(s: StorageFiles, offset: number, length: number): Uint8Array {
+  checkRange('sha256', offset, length, s.size, 1);
+  const i = Math.floor(offset / s.fileSize);
+  const at = offset % s.fileSize;
+  if (length === 0 || at + length > s.fileSize) throw new Error('sha256: the range must lie in one Storage file');
+  const mapped = require('Storage').read(s.names[i], at, length);
+  if (mapped === undefined || mapped.length !== length) throw new Error('sha256: ' + s.names[i] + ' does not hold the range');
+  return new Uint8Array(require('crypto').SHA256(mapped));
+}
+
+/** The boot control record and the slots (Storage files), and the running slot's assets. */
+function esp32Slots(): { bootctl: Flash; slots: Flash[]; assets: Flash | undefined; loader: LoaderHandle | undefined } {
+  const bootctl = storageFlash(ESP32_BOOT.bootctl, ESP32_BOOT.unit);
+  const slots = [storageFlash([ESP32_BOOT.slots[0]], ESP32_BOOT.slotSize), storageFlash([ESP32_BOOT.slots[1]], ESP32_BOOT.slotSize)];
+  const loader = typeof __hoshiLoader !== 'undefined' ? __hoshiLoader : undefined;
+  // Without the loader (the engine check, tests that run an image by itself) the image is slot A's.
+  const slot = loader ? loader.slot : 0;
+  const app = 0;
+  return { bootctl: bootctl, slots: slots, assets: assetsOf(slots[slot], app), loader: loader };
+}
+
+/**
+ * The Ed25519 verifier in steps: asset 4 of the running slot (firmware/host/verifier-asset.ts),
+ * evaluated from its Storage file in place, so that its function code stays in flash; it is held
+ * only while a package is checked.
+ */
+function espruinoVerifier(bootctl: Flash, slots: Flash[]): (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, sha512: (d: Uint8Array) => Uint8Array) => { step(): number } {
+  const record = readBootRecord(bootctl);
+  const s = runningSlot(record);
+  const app = appOf(slots[s], record.slots[s].app);
+  const span = openAssets(assetsOf(slots[s], app)).find(Asset.VERIFIER);
+  if (!span) throw new Error('the update verifier is missing from the running slot\'s assets');
+  const base = Boot.SLOT_HEADER + Math.ceil((app + 1) / SECTOR) * SECTOR + span.offset;
+  return evaluate(require('Storage').read(ESP32_BOOT.slots[s], base, span.length)) as never;
 }
 
 /** Codes of libs/network/esp32's disconnect reasons (ESP-IDF's wifi_err_reason_t names). */
@@ -255,6 +403,8 @@ function restrictConsole(mode: ConsoleMode): ConsoleReport {
 
 export function createBoard(): Board {
   let last = 0;
+  const boot = esp32Slots();
+  const crypto = espruinoCrypto();
   return {
     name: 'espruino-esp32',
     identity: { uid: getSerial(), model: 'ESP32 (Espruino 2v29)', hardwareRevision: 'ESP32' },
@@ -270,7 +420,7 @@ export function createBoard(): Board {
         return t > 1704067200000 ? Math.floor(t) : undefined;
       },
     },
-    crypto: espruinoCrypto(),
+    crypto: crypto,
     io: espruinoIo(),
     entropy: {
       // E.hwRand() is rand() with a fixed seed (targets/esp32/jshardware.c): no entropy at all.
@@ -287,7 +437,21 @@ export function createBoard(): Board {
     partitions: {
       provisioning: esp32Flash(ESP32_PARTITIONS.provisioning.address, ESP32_PARTITIONS.provisioning.size),
       state: esp32Flash(ESP32_PARTITIONS.state.address, ESP32_PARTITIONS.state.size),
-      assets: storageFlash(ESP32_ASSETS.file, ESP32_ASSETS.size),
+      assets: boot.assets,
+      bootctl: boot.bootctl,
+      slots: boot.slots,
+    },
+    loader: boot.loader,
+    // Verified in the running image, a slice per turn of the event loop (docs/design/
+    // espruino-update-authentication.md: ≈ 1,650 variables at most, 95–145 s on an ESP32); the
+    // payload is hashed in place by the slots' native sha256.
+    update: {
+      runtime: 'espruino',
+      verifyIn: 'image',
+      hashSlice: 4096,
+      signatureSteps: function (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): { step(): number } {
+        return espruinoVerifier(boot.bootctl, boot.slots)(publicKey, message, signature, crypto.sha512!);
+      },
     },
     memory: (): { used: number; total: number } => {
       const m = process.memory();

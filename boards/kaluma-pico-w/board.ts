@@ -1,4 +1,4 @@
-import type { Board } from '../../hal/board';
+import type { Board, LoaderHandle } from '../../hal/board';
 import type { ConsoleMode, ConsoleReport } from '../../hal/console';
 import type { Flash } from '../../hal/flash';
 import type { Io, Pin } from '../../hal/io';
@@ -8,6 +8,7 @@ import { failure } from '../../firmware/device/core/errors';
 import { jsCryptoCore } from '../../modules/crypto/provider-core';
 import { checkRange, programChecked } from '../common/flash';
 import { message } from '../../firmware/device/core/messages';
+import { assetsOf, readBootRecord, runningSlot } from '../../firmware/device/core/bootctl';
 
 /** Flash geometry and the link poll period (a const enum: the bundler writes the values into the code). */
 const enum Pico {
@@ -24,14 +25,16 @@ const enum Pico {
  * Kaluma 1.2.1 on Raspberry Pi Pico W, wired to the HAL.
  *
  * Flash: Kaluma's flash area follows its 1008 KB firmware in 4 KB sectors
- * (targets/rp2/boards/pico-w/board.h): 0-3 key-value `storage`, 4-131 the app, 132-259 LittleFS.
- * Hoshi keeps its partitions in sectors Kaluma itself never writes (docs/architecture.md, "Flash
- * maps"): the provisioning record in sector 0 of the `storage` area (untouched unless code uses
- * `storage`, which Hoshi images may not: src/modules/startup/startup.js loads it lazily), and the
- * state and the assets in the LittleFS area past its first two blocks (board.js mounts LittleFS at
- * boot and writes only blocks 0-1 when it formats; Hoshi images may not write files, so LittleFS
- * never allocates the blocks behind them). The app area is no
- * place for data: every `kaluma flash` erases all 128 of its sectors (src/prog.c km_prog_clear).
+ * (targets/rp2/boards/pico-w/board.h): 0-3 key-value `storage`, 4-131 the program, 132-259 LittleFS.
+ * Hoshi keeps its partitions in sectors Kaluma itself never writes (docs/boards.md, "Flash maps"):
+ * the provisioning record in sector 0 of the `storage` area (untouched unless code uses `storage`,
+ * which Hoshi images may not: src/modules/startup/startup.js loads it lazily), and the state, the
+ * boot control record and the two update slots in the LittleFS area past its first two blocks
+ * (board.js mounts LittleFS at boot and writes only blocks 0-1 when it formats; Hoshi images may
+ * not write files, so LittleFS never allocates the blocks behind them). The program area holds the
+ * fixed loader only (boards/kaluma-pico-w/loader.ts, docs/formats/update.md §7): every `kaluma
+ * flash` erases all 128 of its sectors (src/prog.c km_prog_clear), and the loader never rewrites
+ * it. The image runs from a slot; its assets are that slot's assets container (§3).
  * Writes are 256-byte pages: module_flash.c drops misaligned writes silently, so this binding
  * refuses them first.
  */
@@ -47,13 +50,27 @@ declare const process: any;
 /** The CYW43's network and Wi-Fi devices, made by board.js at boot (targets/rp2/boards/pico-w/board.js:14-16). */
 declare const __netdev: any;
 declare const __ieee80211dev: any;
+/**
+ * What the fixed loader booted (firmware/device/loader.ts): set by boards/kaluma-pico-w/loader.ts
+ * before it evaluates the image; undefined when the image runs without the loader (the engine check).
+ */
+declare const __hoshiLoader: LoaderHandle | undefined;
 
-/** Sector ranges, relative to Kaluma's flash area (the base of `new Flash(base, count)`). */
+/**
+ * Sector ranges, relative to Kaluma's flash area (the base of `new Flash(base, count)`). The slots
+ * are 60 sectors each: a 4 KB header and a 241,664-byte payload (docs/formats/update.md §4).
+ */
 export const KALUMA_PARTITIONS = {
   provisioning: { sector: 0, count: 1 },
   state: { sector: 134, count: 32 },
-  /** Read-only data written by `hoshi flash` next to the image (docs/formats/assets.md). */
-  assets: { sector: 166, count: 16 },
+  /** The boot control record: two sectors, one record each (§5). */
+  bootctl: { sector: 166, count: 2 },
+  // In the program area (sectors 4-131), past the loader's 32 KB (sectors 4-11): the area Kaluma
+  // erases whole before it takes a program (src/prog.c), so `hoshi flash` writes the loader first.
+  slots: [
+    { sector: 12, count: 60 },
+    { sector: 72, count: 60 },
+  ],
 };
 
 /** Sectors [sector, sector + count) through require('flash') (src/modules/flash/module_flash.c). */
@@ -375,10 +392,23 @@ function weakBytes(length: number): Uint8Array {
   return out;
 }
 
+/**
+ * The boot control record and the slots (docs/formats/update.md §4-5), and the running slot's assets:
+ * the slot the loader booted, or without the loader the one the record names.
+ */
+function kalumaSlots(): { assets: Flash | undefined; loader: LoaderHandle | undefined } {
+  const P = KALUMA_PARTITIONS;
+  const loader = typeof __hoshiLoader !== 'undefined' ? __hoshiLoader : undefined;
+  // Without the loader (the engine check, tests that run an image by itself) the image is slot A's.
+  const slot = loader ? loader.slot : 0;
+  return { assets: assetsOf(kalumaFlash(P.slots[slot].sector, P.slots[slot].count), 0), loader: loader };
+}
+
 /** A Kaluma board on the RP2040: the Pico W, or the Pico, which has the same flash map and no network. */
 export function createKalumaBoard(name: string, model: string, net: Net): Board {
   // Holds the armed watchdog so nothing collects it before it fires.
   let wdt: any;
+  const boot = kalumaSlots();
   return {
     name: name,
     identity: { uid: board.uid, model: model, hardwareRevision: board.name },
@@ -407,8 +437,23 @@ export function createKalumaBoard(name: string, model: string, net: Net): Board 
     partitions: {
       provisioning: kalumaFlash(KALUMA_PARTITIONS.provisioning.sector, KALUMA_PARTITIONS.provisioning.count),
       state: kalumaFlash(KALUMA_PARTITIONS.state.sector, KALUMA_PARTITIONS.state.count),
-      assets: kalumaFlash(KALUMA_PARTITIONS.assets.sector, KALUMA_PARTITIONS.assets.count),
+      assets: boot.assets,
+      // Made when first asked for (an update: modules/ota's worker), not at every boot: each is a
+      // flash object the heap would hold for the image's life.
+      get bootctl(): Flash {
+        return kalumaFlash(KALUMA_PARTITIONS.bootctl.sector, KALUMA_PARTITIONS.bootctl.count);
+      },
+      get slots(): Flash[] {
+        const S = KALUMA_PARTITIONS.slots;
+        return [kalumaFlash(S[0].sector, S[0].count), kalumaFlash(S[1].sector, S[1].count)];
+      },
     },
+    loader: boot.loader,
+    // The running image receives and hashes a package (128 bytes per slice: two SHA-256 blocks,
+    // ≈ 3.6 M instructions, 0.2–0.3 s on a Pico); the loader verifies its signature at the next
+    // boot with the whole heap (boards/kaluma-pico-w/loader.ts): the Ed25519 verifier's 41 KB peak
+    // does not fit beside the running image (docs/performance.md, "Updates").
+    update: { runtime: 'kaluma', verifyIn: 'loader', hashSlice: 128 },
     memory: function (): { used: number; total: number } {
       const m = process.memoryUsage();
       return { used: m.heapUsed, total: m.heapTotal };

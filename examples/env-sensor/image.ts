@@ -3,6 +3,7 @@ import { accounts } from '../../modules/accounts';
 import { adminPage } from '../../modules/admin-page';
 import { deviceInfo } from '../../modules/device-info';
 import { wifi } from '../../modules/network/wifi';
+import { ota } from '../../modules/ota';
 import { temperatureSensor } from './sensor';
 
 /**
@@ -27,6 +28,7 @@ export default defineImage({
     adminPage(),
     accounts({ clearButton: { 'espruino-esp32': 'D0', host: 'button' } }),
     wifi(),
+    ota(),
     temperatureSensor({ pins: { 'espruino-esp32': 'D36', 'kaluma-pico-w': 26, host: 'temperature' }, fullScaleVolts: 3.3, offsetVolts: 0, voltsPerDegree: 0.01 }),
   ],
 });

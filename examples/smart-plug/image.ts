@@ -3,6 +3,7 @@ import { accounts } from '../../modules/accounts';
 import { adminPage } from '../../modules/admin-page';
 import { deviceInfo } from '../../modules/device-info';
 import { wifi } from '../../modules/network/wifi';
+import { ota } from '../../modules/ota';
 import { relay } from './relay';
 
 /**
@@ -21,5 +22,5 @@ export default defineImage({
       console: 'off',
     },
   },
-  modules: [deviceInfo(), adminPage(), accounts({ clearButton: { 'espruino-esp32': 'D0', host: 'button' } }), wifi(), relay({ 'kaluma-pico-w': 15, 'kaluma-pico': 15, 'espruino-esp32': 'D26', host: 'relay' })],
+  modules: [deviceInfo(), adminPage(), accounts({ clearButton: { 'espruino-esp32': 'D0', host: 'button' } }), wifi(), ota(), relay({ 'kaluma-pico-w': 15, 'kaluma-pico': 15, 'espruino-esp32': 'D26', host: 'relay' })],
 });

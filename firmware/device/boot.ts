@@ -61,11 +61,12 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
   // Modules see the provisioning partition read-only: only the factory tool writes it. The board
   // is their prototype (one property held, not a copy of each).
   const moduleBoard = Object.create(board) as { -readonly [K in keyof Board]: Board[K] };
-  moduleBoard.partitions = {
-    provisioning: readOnly(board.partitions.provisioning, message('the provisioning partition')),
-    state: board.partitions.state,
-    assets: assetsFlash,
-  };
+  // The board's partitions are the prototype too: those made when first asked for (a Kaluma
+  // board's update slots) stay unmade until a module asks.
+  const parts = Object.create(board.partitions) as { -readonly [K in keyof Board['partitions']]: Board['partitions'][K] };
+  parts.provisioning = readOnly(board.partitions.provisioning, message('the provisioning partition'));
+  parts.assets = assetsFlash;
+  moduleBoard.partitions = parts;
   // The state store: sealed with the device key when the unit is provisioned (modules/keys).
   // Every module's declared reserve (and the DRBG carry's) is room no other key can take.
   const reserve: StoreReserve[] = record ? [RANDOM_RESERVE] : [];
@@ -81,6 +82,7 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
   if (assets.problem()) console.log('[hoshi] assets: ' + assets.problem());
 
   const routes: Route[] = [];
+  const serving: (() => void)[] = [];
   let guard: Guard | undefined;
   const timers: ReturnType<typeof setInterval>[] = [];
   const context: ModuleContext = {
@@ -105,6 +107,10 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
     // A task's exception is reported (`task-failed`) as a route handler's is, and the task runs
     // again at its next period. Unreported, it would reach the runtime, which on Espruino removes the
     // interval for good.
+    whenServing: function (task: () => void): void {
+      serving.push(task);
+    },
+    status: {},
     every: function (ms: number, task: () => void): void {
       timers.push(
         setInterval(function (): void {
@@ -160,6 +166,13 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
           listening = true;
           if (retry !== undefined) clearInterval(retry);
           console.log('[hoshi] ' + config.model + ' ' + config.firmwareVersion + ' listening on port ' + device.port());
+          while (serving.length) {
+            try {
+              serving.shift()!();
+            } catch (error) {
+              console.log('[hoshi] task-failed: ' + String((error as Error).message || error));
+            }
+          }
           if (ready) ready(device);
         },
       );

@@ -11,12 +11,18 @@ import { buildPage } from './page';
 /**
  * The assets container (docs/formats/assets.md) and what goes in it: the admin page (gzip, from
  * page.ts) and the common-password filter. `hoshi flash` writes the container next to the image;
- * the simulator writes it at every power-on. The device reads it with firmware/device/core/assets.ts
+ * the simulator writes it into slot A at its start. The device reads it with firmware/device/core/assets.ts
  * and modules/accounts/common.ts: the constants and the hash are theirs.
  */
 
-/** The most any board's assets partition holds (the Pico's 16 sectors; the ESP32's Storage file is given the same). */
-export const ASSETS_MAX_BYTES = 64 * 1024;
+/**
+ * The most a container may hold. It travels in the update payload after the app text (docs/formats/
+ * update.md §3), so the real bound is each board's slot capacity (firmware/host/payload.ts checks
+ * it); this catches a runaway asset. 128 KB: the page, the filter, a Kaluma image's messages, the
+ * update verifier's text (29 KB on Kaluma, 23 KB on Espruino) and a Kaluma image's on-demand code
+ * (the update worker, the SCRAM server and the new-password check: firmware/host/ondemand.ts).
+ */
+export const ASSETS_MAX_BYTES = 128 * 1024;
 
 /** One asset of the container. */
 export interface AssetEntry {
@@ -223,14 +229,18 @@ export function measureFalsePositives(bytes: Uint8Array, probes: string[]): numb
 
 let built: Promise<Uint8Array> | undefined;
 
-/** The whole container: the admin page (gzip) and the common-password filter, built once per process. */
-export function buildAssets(messages?: Uint8Array): Promise<Uint8Array> {
-  if (messages) return buildAssets().then(() => assetsWith(messages));
+/**
+ * The whole container: the admin page (gzip) and the common-password filter, built once per
+ * process; with a Kaluma image's `messages` and the update `verifier`'s text (Kaluma and Espruino
+ * payloads), those too.
+ */
+export function buildAssets(messages?: Uint8Array, verifier?: Uint8Array, code?: AssetEntry[]): Promise<Uint8Array> {
+  if (messages || verifier || code) return buildAssets().then(() => assetsWith(messages, verifier, code));
   if (!built) {
     built = (async () => {
       page = (await buildPage()).gzip;
       filter = buildCommonFilter().bytes;
-      return assetsWith(undefined);
+      return assetsWith(undefined, undefined);
     })();
     built.catch(() => {
       built = undefined;
@@ -243,13 +253,16 @@ export function buildAssets(messages?: Uint8Array): Promise<Uint8Array> {
 let page: Uint8Array | undefined;
 let filter: Uint8Array | undefined;
 
-/** The container: the page, the filter and, for a Kaluma image, its message table (core/messages.ts). */
-function assetsWith(messages: Uint8Array | undefined): Uint8Array {
+/** The container: the page, the filter, for a Kaluma image its message table (core/messages.ts), and the update verifier. */
+function assetsWith(messages: Uint8Array | undefined, verifier?: Uint8Array, code?: AssetEntry[]): Uint8Array {
   const entries = [
     { id: Asset.PAGE, bytes: page! },
     { id: Asset.COMMON_PASSWORDS, bytes: filter! },
   ];
   if (messages) entries.push({ id: Asset.MESSAGES, bytes: messages });
+  if (verifier) entries.push({ id: Asset.VERIFIER, bytes: verifier });
+  // A Kaluma image's on-demand code (firmware/host/ondemand.ts).
+  for (const c of code ?? []) entries.push(c);
   const container = encodeAssets(entries);
   if (container.length > ASSETS_MAX_BYTES) throw new Error('assets: the container is ' + container.length + ' bytes; the boards hold ' + ASSETS_MAX_BYTES);
   return container;

@@ -13,11 +13,12 @@ import { checkModel, checkSetupUrl, DEFAULT_SETUP_URL, labelJson, labelSheetSvg,
 import { changePassword, checkNewPassword, ClientError, deviceInfo, iterationsOk, login, passwordPolicy, setWifi, wifiState, type DeviceIdentity, type Session } from './client';
 import { base32Encode, parseSetupKey } from '../../modules/channel/setup';
 import { concatBytes } from './serial/link';
-import { buildAssets } from './assets';
 import { runImage } from './run';
 import { provisioningArea, SERIAL_BOARDS, type SerialBoard } from './serial/boards';
 import { openSerialLink } from './serial/link';
 import type { Image } from '../device/image';
+import { updateCommands, UPDATE_USAGE } from './update/commands';
+import { readPublicKey } from './update/keys';
 
 /**
  * hoshi: the host tools.
@@ -29,7 +30,9 @@ import type { Image } from '../device/image';
  *   hoshi flash <example> --board B (--port P | --dry-run FILE)
  *   hoshi login <device-url> [--label FILE]
  *   hoshi password <device-url> [--iterations N] [--label FILE]
- *   hoshi wifi <device-url> [--ssid SSID] [--label FILE]
+ *   hoshi keygen | release | verify | inspect | rotate | publish   signed updates (update/commands.ts, its own exit codes)
+ *   hoshi update <device-url> <package>            upload a signed package, install it, and follow the device until it runs it (HOSHI_PASSWORD or a prompt)
+  hoshi wifi <device-url> [--ssid SSID] [--label FILE]
  * Exit codes: 0 ok, 1 the work failed (message says why), 2 usage; login, password and wifi also
  * 3 locked (too many failed logins: Retry-After given), 4 login failed.
  */
@@ -48,15 +51,20 @@ const USAGE = `usage:
                           and DIR/labels.svg (an A4 sheet of labels with QR codes); all mode 0600
       [--setup-url URL]   the setup page on the labels (default ${DEFAULT_SETUP_URL})
       [--iterations N]    PBKDF2 iterations of the default password's verifier (default 100000, at least 4096)
-  hoshi flash <example> --board B --port P             build and write the image and its assets to a real board
+      [--update-key PUB]  (any provision command; repeatable, 1-4) a public key (hoshi keygen's FILE.pub) the
+                          unit trusts for update packages: the record is then version 4
+  hoshi flash <example> --board B --port P             build and write a unit as the factory leaves it: the loader,
+                          slot A (the image and its assets) and the boot record
   hoshi flash <example> --board B --dry-run FILE       write the exact bytes that would be sent to FILE
   hoshi login <device-url>         log in through the admin channel and show the session (password: HOSHI_PASSWORD or a prompt)
   hoshi password <device-url> [--iterations N]   change the password (HOSHI_PASSWORD, HOSHI_NEW_PASSWORD or prompts)
+  hoshi update <device-url> <package>            upload a signed package, install it, and follow the device until it runs it (HOSHI_PASSWORD or a prompt)
   hoshi wifi <device-url> [--ssid SSID]          show the Wi-Fi state, or set the home network (passphrase:
                           HOSHI_WIFI_PASSPHRASE or a prompt); sent through the admin channel
       each of these needs the unit's setup key once: --label FILE (its label record), HOSHI_SETUP_KEY
       or a prompt; once a login has proved it, it is kept for the unit's serial in
       ${keptKeysFile()} (mode 0600)
+${UPDATE_USAGE}
 boards: ${Object.keys(SERIAL_BOARDS).join(', ')}`;
 
 const TARGETS: Target[] = ['kaluma', 'espruino', 'host'];
@@ -126,12 +134,10 @@ async function flash(args: string[]): Promise<void> {
   const board = serialBoard(args, 'flash');
   const manifest = readManifest(example);
   if (!manifest.boards[board.target]) usage('flash: example ' + example + ' has no image for ' + board.target + ' boards');
-  const built = await buildImage(example, board.target, undefined, board.name);
-  const report = checkProfile(built.code, board.target, built.map);
-  if (report.violations.length) throw new Error('flash: the image is outside the ' + board.target + ' profile:\n' + formatViolations(report));
-  const code = new TextEncoder().encode(built.code);
-  const assets = await buildAssets(built.messages);
-  await overSerial(args, board, () => board.flashTranscript(code, assets), (link) => board.flash(link, code, assets, (l) => console.log(l)), false);
+  // The unit as the factory leaves it (firmware/host/loader-build.ts): the loader, slot A, the boot record.
+  const { factoryImage } = await import('./loader-build');
+  const image = await factoryImage(example, board.name);
+  await overSerial(args, board, () => board.flashTranscript(image), (link) => board.flash(link, image, (l) => console.log(l)), false);
 }
 
 /** `--iterations N`: the default password's verifier cost (undefined: the tools' default). */
@@ -181,11 +187,22 @@ async function labelled(file: string, work: () => Promise<void> | void): Promise
   }
 }
 
+/** `--update-key PUB` (repeatable): the public keys a unit trusts for update packages (record version 4). */
+function updateKeysOption(args: string[]): Uint8Array[] {
+  const files = args.flatMap((a, i) => (a === '--update-key' ? [args[i + 1] ?? ''] : []));
+  if (files.length > 4) usage('provision: at most 4 --update-key');
+  return files.map((f) => {
+    if (!f || f.startsWith('--')) usage('provision: --update-key needs a public key file (hoshi keygen\'s FILE.pub)');
+    return readPublicKey(f);
+  });
+}
+
 async function provision(args: string[]): Promise<void> {
   const serial = option(args, '--serial');
   const iterations = iterationsOption(args, 'provision');
+  const updateKeys = updateKeysOption(args);
   if (option(args, '--count') !== undefined) {
-    await provisionBatch(args, iterations);
+    await provisionBatch(args, iterations, updateKeys);
     return;
   }
   const out = option(args, '--out');
@@ -193,7 +210,7 @@ async function provision(args: string[]): Promise<void> {
   const ssid = option(args, '--wifi-ssid');
   if (!option(args, '--board') && !out && !sim) usage('provision: --out FILE, --sim DIR, --board B or --count N');
   const { model, setupUrl } = labelOptions(args);
-  const { record, password } = newProvisioningRecord(serial, { iterations });
+  const { record, password } = newProvisioningRecord(serial, { iterations, updateKeys });
   const label: LabelRecord = unitLabel(model, record, password, setupUrl);
   const encoded = encodeProvisioning(record);
   const labelNote = (file: string): string => '; its label (default password) is in ' + file + ' (owner-only: print it, then delete it)';
@@ -247,7 +264,7 @@ async function provision(args: string[]): Promise<void> {
 }
 
 /** `hoshi provision --count N --out-dir DIR`: a batch of units, their records and their label sheet. */
-async function provisionBatch(args: string[], iterations: number | undefined): Promise<void> {
+async function provisionBatch(args: string[], iterations: number | undefined, updateKeys: Uint8Array[]): Promise<void> {
   const countText = option(args, '--count')!;
   const count = /^[0-9]{1,5}$/.test(countText) ? parseInt(countText, 10) : 0;
   if (count < 1 || count > 10000) usage('provision: --count must be 1..10000');
@@ -262,7 +279,7 @@ async function provisionBatch(args: string[], iterations: number | undefined): P
   const serials = new Set<string>();
   const started = Date.now();
   while (units.length < count) {
-    const { record, password } = newProvisioningRecord(undefined, { iterations });
+    const { record, password } = newProvisioningRecord(undefined, { iterations, updateKeys });
     if (serials.has(record.serial)) continue; // 60 random bits: never seen, but a batch must not hold two
     serials.add(record.serial);
     units.push({ encoded: encodeProvisioning(record), label: unitLabel(model, record, password, setupUrl) });
@@ -430,6 +447,34 @@ async function wifiCommand(args: string[]): Promise<void> {
   });
 }
 
+/** `hoshi update URL PACKAGE`: uploads a signed package, installs it and follows the device until it runs it. */
+async function updateCommand(args: string[]): Promise<void> {
+  const url = deviceUrl(args, 'update');
+  const file = args.filter((a, i) => !a.startsWith('--') && !(args[i - 1] ?? '').startsWith('--'))[1];
+  if (!file) usage('update: which package? hoshi update <device-url> <package>');
+  const pkg = new Uint8Array(readFileSync(file!));
+  const { parsePackageHead } = await import('../../modules/ota/manifest');
+  const head = parsePackageHead(pkg.subarray(0, 1033));
+  if (!head.ok) {
+    console.error('hoshi: update: ' + file + ' is not a package this kit reads (' + head.code + '): ' + head.reason);
+    process.exit(1);
+  }
+  const m = head.value.manifest;
+  if (head.value.payloadOffset + head.value.payloadLength !== pkg.length) {
+    console.error('hoshi: update: ' + file + ' is ' + pkg.length + ' bytes, its manifest says ' + (head.value.payloadOffset + head.value.payloadLength) + ' (package-truncated)');
+    process.exit(1);
+  }
+  const setup = await setupKeyFor(url, args);
+  const password = await secret('HOSHI_PASSWORD', 'password: ');
+  const { updateDevice, progressBar } = await import('./update-client');
+  await asAdmin(url, setup, password, async (session) => {
+    console.error('updating ' + url + ' to ' + m.model + ' ' + (m.version || '(keys)') + ', security counter ' + m.counter + ' (' + pkg.length + ' bytes)');
+    const done = await updateDevice(session, pkg, m.version, { onProgress: progressBar() });
+    console.error('');
+    console.log(JSON.stringify(done));
+  });
+}
+
 /** `hoshi password URL`: checks the new password against the policy here, then logs in and sets it. */
 async function passwordCommand(args: string[]): Promise<void> {
   const url = deviceUrl(args, 'password');
@@ -469,6 +514,8 @@ try {
   else if (command === 'login') await loginCommand(rest);
   else if (command === 'password') await passwordCommand(rest);
   else if (command === 'wifi') await wifiCommand(rest);
+  else if (command !== undefined && Object.prototype.hasOwnProperty.call(updateCommands, command)) process.exit(await updateCommands[command]!(rest));
+  else if (command === 'update') await updateCommand(rest);
   else usage(command ? 'unknown command ' + command : 'which command?');
 } catch (error) {
   console.error('hoshi: ' + (error as Error).message);

@@ -201,16 +201,21 @@ export class Session implements LoginResult {
     private readonly o: ClientOptions,
   ) {}
 
-  /** A protected request; the answer's status and JSON object. */
-  async call(method: string, path: string, body?: unknown): Promise<Answer> {
+  /**
+   * A protected request; the answer's status and JSON object. With `raw` (routes that take public
+   * bytes, such as an update package's chunks), `body` is protected in the Hoshi-Channel header and
+   * `raw` is sent as the body, as it is.
+   */
+  async call(method: string, path: string, body?: unknown, raw?: Uint8Array): Promise<Answer> {
     const seq = this.seq++;
     const plain = body === undefined ? new Uint8Array(0) : new TextEncoder().encode(JSON.stringify(body));
     const message = protectRequest(jsCrypto, this.keys, seq, method + ' ' + path, plain);
     const headers: { [name: string]: string } = { Authorization: 'Bearer ' + this.token };
-    const get = method === 'GET' || method === 'HEAD';
+    const get = method === 'GET' || method === 'HEAD' || raw !== undefined;
     if (get) headers[CHANNEL_HEADER] = Buffer.from(message).toString('base64');
     else headers['Content-Type'] = COSE_ENCRYPT0;
-    const a = await send(this.url, path, method, headers, get ? undefined : message, this.o);
+    if (raw) headers['Content-Type'] = 'application/octet-stream';
+    const a = await send(this.url, path, method, headers, raw ?? (get ? undefined : message), this.o);
     if (!(a.headers.get('content-type') ?? '').startsWith('application/cose')) {
       if (a.status < 300) throw new ClientError('channel', method + ' ' + path + ': the device answered ' + a.status + ' without protection', a.status);
       return { status: a.status, headers: a.headers, body: jsonObject(a.bytes) };

@@ -7,9 +7,21 @@ import { fileURLToPath } from 'node:url';
 import { getQuickJS, shouldInterruptAfterDeadline, type QuickJSContext, type QuickJSRuntime } from 'quickjs-emscripten';
 import { imageBudget, PROFILES, type DeviceTarget } from './profiles';
 import { MESSAGES_OF } from './strings';
+import { ON_DEMAND_OF } from './ondemand';
+
+/** A Kaluma image's own assets as `hoshi flash` writes them: its messages and its on-demand code (the page and filter only where a test gives them). */
+function kalumaAssets(target: DeviceTarget, code: string): Uint8Array | undefined {
+  if (target !== 'kaluma') return undefined;
+  const messages = MESSAGES_OF.get(code);
+  const entries = (messages ? [{ id: Asset.MESSAGES, bytes: messages }] : []).concat(ON_DEMAND_OF.get(code) ?? []);
+  return entries.length ? encodeAssets(entries) : undefined;
+}
 import { encodeAssets } from './assets';
 import { Asset } from '../device/core/assets';
 import { KALUMA_PARTITIONS } from '../../boards/kaluma-pico-w/board';
+import { ESP32_BOOT } from '../../boards/espruino-esp32/board';
+import { factoryBootRecord, factorySlot, partedText } from './loader-build';
+import { composePayload } from './payload';
 
 /**
  * Engine check: runs a device bundle's boot inside QuickJS (an embedded-class engine, compiled to
@@ -62,6 +74,94 @@ function hostCrypto(op: string, args: unknown[]): string {
     }
   }
   throw new Error('unknown host crypto operation ' + op);
+}
+
+/**
+ * The device's flash for the engine check, kept on the host (engine/common.js `region`): named
+ * regions of 4 KB sectors with NOR rules (erased 0xff, programming ANDs), plus small JSON values
+ * (`meta`: Espruino's Storage directory). Its bytes are not the device's heap, so memory figures
+ * leave them out; and it outlives an engine: a reboot is a new run over the same EngineFlash.
+ * Region "flash" is the board's flash (Kaluma's flash area from its base; the ESP32's whole SPI
+ * flash); Espruino's Storage files are regions of their own ("storage:<id>").
+ */
+export class EngineFlash {
+  readonly regions = new Map<string, Map<number, Uint8Array>>();
+  readonly metas = new Map<string, string>();
+
+  private sector(region: string, n: number, create: boolean): Uint8Array | undefined {
+    let r = this.regions.get(region);
+    if (!r) {
+      if (!create) return undefined;
+      r = new Map();
+      this.regions.set(region, r);
+    }
+    let s = r.get(n);
+    if (!s && create) {
+      s = new Uint8Array(4096).fill(0xff);
+      r.set(n, s);
+    }
+    return s;
+  }
+
+  read(region: string, at: number, length: number): Uint8Array {
+    const out = new Uint8Array(length).fill(0xff);
+    for (let i = 0; i < length; ) {
+      const n = Math.floor((at + i) / 4096);
+      const o = (at + i) % 4096;
+      const k = Math.min(4096 - o, length - i);
+      const s = this.sector(region, n, false);
+      if (s) out.set(s.subarray(o, o + k), i);
+      i += k;
+    }
+    return out;
+  }
+
+  program(region: string, at: number, bytes: Uint8Array | number[]): void {
+    for (let i = 0; i < bytes.length; i++) {
+      const s = this.sector(region, Math.floor((at + i) / 4096), true)!;
+      s[(at + i) % 4096]! &= bytes[i]!;
+    }
+  }
+
+  erase(region: string, sector: number): void {
+    this.regions.get(region)?.delete(sector);
+  }
+
+  drop(region: string): void {
+    this.regions.delete(region);
+  }
+
+  /** Programs `bytes` at `address` of the board's flash (region "flash"). */
+  load(address: number, bytes: Uint8Array | number[]): void {
+    this.program('flash', address, bytes);
+  }
+
+  /**
+   * Espruino: the Storage file `name` as `require("Storage").write(name, bytes, 0, size)` makes it
+   * on a device (engine/espruino.js keeps the same directory): a new file of `size` bytes (default
+   * the data's), erased but for `bytes`.
+   */
+  storageWrite(name: string, bytes: Uint8Array, size = bytes.length): void {
+    const dir = this.storageDirectory();
+    const old = dir.files[name];
+    if (old) this.drop('storage:' + old.id);
+    dir.files[name] = { id: dir.next++, size };
+    dir.used += 32 + ((size + 3) & ~3);
+    this.metas.set('storage', JSON.stringify(dir));
+    this.program('storage:' + dir.files[name]!.id, 0, bytes);
+  }
+
+  /** Espruino: the bytes of the Storage file `name`, or undefined if there is none. */
+  storageRead(name: string): Uint8Array | undefined {
+    const f = this.storageDirectory().files[name];
+    return f ? this.read('storage:' + f.id, 0, f.size) : undefined;
+  }
+
+  /** Espruino: Storage's directory (engine/espruino.js): files, bytes used (trash included), compactions. */
+  storageDirectory(): { files: { [name: string]: { id: number; size: number } }; used: number; compactions: number; next: number } {
+    const text = this.metas.get('storage');
+    return text ? JSON.parse(text) : { files: {}, used: 0, compactions: 0, next: 0 };
+  }
 }
 
 export interface EngineRequest {
@@ -157,6 +257,10 @@ export interface EngineReport {
   missing: string[];
   /** Exceptions the runtime swallowed in callbacks it invoked (Kaluma's driver drops them): must be empty. */
   swallowed: string[];
+  /** Why the device reset during the run ("watchdog", "reboot"), or undefined: the next boot is a new run over `flash`. */
+  reset?: string;
+  /** The device's flash after the run. */
+  flash: EngineFlash;
 }
 
 /** The host's handle on a booted device in the engine. */
@@ -185,8 +289,15 @@ export interface EngineOptions {
   timeoutMs?: number;
   /** Code to evaluate after the runtime fakes and before the bundle (test set-up, e.g. flash contents). */
   prelude?: string;
-  /** Kaluma: the assets partition's contents (default: a Kaluma image's messages alone, when it has them). */
+  /**
+   * The assets container the image finds in its slot (default: a Kaluma image's messages alone, when
+   * it has them). Unless `flash` is given, slot A holds what `hoshi flash` writes there: a header
+   * with L = 0, then the bundle's text, NUL, FF to the next 4 KB, this container
+   * (docs/formats/update.md §3-4), and no boot record (the factory default: slot A).
+   */
   assets?: Uint8Array;
+  /** The device's flash, as a previous run left it (a reboot); default: a new one, slot A filled as `assets` says. */
+  flash?: EngineFlash;
   /**
    * The board's network when the bundle starts: "up" (default: the station already joined, as if
    * by an earlier program) or "down" (the image must join by itself before it can serve).
@@ -264,7 +375,8 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
   // that has run its once: profiles.ts), the run is also bounded by the whole heap at its peak.
   const retained = options.budgetBytes === undefined && profile.quickjsPeakFactor !== undefined;
   const peakLimit = retained ? Math.round((2 * profile.heapBudget - image.runtime) * profile.quickjsPeakFactor!) : budget;
-  const report: EngineReport = { target, booted: false, logs, baselineBytes: 0, bootBytes: 0, peakBytes: 0, servingPeakBytes: 0, budgetBytes: budget, replies: [], values: [], missing: [], swallowed: [] };
+  const flash = options.flash ?? new EngineFlash();
+  const report: EngineReport = { target, booted: false, logs, baselineBytes: 0, bootBytes: 0, peakBytes: 0, servingPeakBytes: 0, budgetBytes: budget, replies: [], values: [], missing: [], swallowed: [], flash };
   // QuickJS's own memory limit counts nothing in this WebAssembly build (malloc_usable_size is
   // unavailable), so the budget is enforced here: memory in use is sampled at every 16th interrupt
   // poll (QuickJS polls about every 10,000 bytecodes; a sample walks the whole heap) and between
@@ -326,15 +438,38 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
     const crypto = vm.newFunction('__host_crypto', (op, args) => vm.newString(hostCrypto(vm.getString(op), JSON.parse(vm.getString(args)) as unknown[])));
     vm.setProp(vm.global, '__host_crypto', crypto);
     crypto.dispose();
+    // The flash lives on the host (EngineFlash): reads and writes cross as ArrayBuffers.
+    const hostFlash = vm.newFunction('__host_flash', (opHandle, regionHandle, atHandle, argHandle) => {
+      const op = vm.getString(opHandle);
+      const region = vm.getString(regionHandle);
+      const at = vm.getNumber(atHandle);
+      if (op === 'read') {
+        const bytes = flash.read(region, at, vm.getNumber(argHandle));
+        return vm.newArrayBuffer(bytes.buffer);
+      }
+      if (op === 'program') {
+        const view = vm.getArrayBuffer(argHandle);
+        flash.program(region, at, new Uint8Array(view.value));
+        view.dispose();
+      } else if (op === 'erase') flash.erase(region, at);
+      else if (op === 'drop') flash.drop(region);
+      else if (op === 'meta') {
+        const value = vm.getString(argHandle);
+        if (value) flash.metas.set(region, value);
+        return vm.newString(flash.metas.get(region) ?? '');
+      }
+      return vm.undefined;
+    });
+    vm.setProp(vm.global, '__host_flash', hostFlash);
+    hostFlash.dispose();
+    // Slot A as `hoshi flash` fills it: the bundle's text and the assets (the factory default record).
+    const messages = target === 'kaluma' ? MESSAGES_OF.get(code) : undefined;
+    const assets = options.assets ?? kalumaAssets(target, code);
+    if (!options.flash && /^[\x01-\x7e]+$/.test(code)) writeSlot(flash, target, 0, factorySlot(composePayload(code, assets)));
     evaluate(readFileSync(FAKES.common, 'utf8'), 'engine/common.js');
     evaluate(readFileSync(FAKES[target], 'utf8'), 'engine/' + target + '.js');
     evaluate(strip(target), 'engine/strip.js');
     if ((options.network ?? 'up') === 'up') evaluate("__engine.wifi.up('Workshop');", 'network.js');
-    // The assets partition of a Kaluma image: as given, else its messages as `hoshi flash` writes
-    // them (core/messages.ts).
-    const messages = target === 'kaluma' ? MESSAGES_OF.get(code) : undefined;
-    const assets = options.assets ?? (messages ? encodeAssets([{ id: Asset.MESSAGES, bytes: messages }]) : undefined);
-    if (assets && target === 'kaluma') evaluate('__engine.flash.load(' + KALUMA_PARTITIONS.assets.sector * 4096 + ', ' + JSON.stringify(Array.from(assets)) + ');', 'assets.js');
     if (options.prelude) evaluate(options.prelude, 'prelude.js');
     settle();
     report.baselineBytes = memoryUsed(runtime, vm);
@@ -346,6 +481,8 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
     report.servingPeakBytes = report.bootBytes;
     serving = true;
     if (retained && report.bootBytes > budget) throw new Error('out of memory: the image holds ' + report.bootBytes + ' bytes once booted, budget ' + budget);
+    const reset = value('__engine.reset') as string | null;
+    if (reset) report.reset = reset;
     report.booted = options.library === true || options.serverLater === true || value('!!(__engine.server && __engine.server.listening)') === true;
     if (!report.booted) throw new Error('the bundle evaluated but its HTTP server is not listening');
     for (const probe of options.probes ?? []) {
@@ -435,6 +572,8 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
   } finally {
     try {
       report.missing = value('__engine.missing') as string[];
+      const reset = value('__engine.reset') as string | null;
+      if (reset) report.reset = reset;
       report.swallowed = value('__engine.net && __engine.net.swallowed ? __engine.net.swallowed : []') as string[];
     } catch {
       // the engine is past use (out of memory, interrupted): nothing to collect
@@ -443,4 +582,53 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
     runtime.dispose();
   }
   return report;
+}
+
+/**
+ * A unit's flash as `hoshi flash` leaves it (docs/formats/update.md §4-5): slot A holding the
+ * factory payload of `imageCode` (header L = 0, the text, NUL, FF, `assets`: by default a Kaluma
+ * image's messages) and the factory boot record (seq 1, slot A active and good at `version`).
+ * A Kaluma text is stored in parts (loader-build.ts `partedText`), as payloads carry it; an
+ * Espruino text with its function declarations un-hoisted, as the engine check runs every
+ * Espruino bundle (`unhoistFunctions`).
+ */
+export function factoryFlash(target: DeviceTarget, imageCode: string, options: { assets?: Uint8Array; version?: string; flash?: EngineFlash } = {}): EngineFlash {
+  const flash = options.flash ?? new EngineFlash();
+  const messages = target === 'kaluma' ? MESSAGES_OF.get(imageCode) : undefined;
+  const assets = options.assets ?? kalumaAssets(target, imageCode);
+  // Kaluma: the text in parts, as its loader reads it; Espruino: un-hoisted, as the engine check runs it.
+  const text = target === 'espruino' ? unhoistFunctions(imageCode) : partedText(imageCode);
+  const payload = composePayload(text, assets);
+  const slot = factorySlot(payload);
+  const record = factoryBootRecord(payload, text.length, options.version ?? '0.1.0');
+  writeSlot(flash, target, 0, slot);
+  if (target === 'kaluma') flash.load(KALUMA_PARTITIONS.bootctl.sector * 4096, record);
+  else {
+    flash.storageWrite(ESP32_BOOT.bootctl[0]!, record, ESP32_BOOT.unit);
+    flash.storageWrite(ESP32_BOOT.bootctl[1]!, new Uint8Array([0xff]), ESP32_BOOT.unit);
+  }
+  return flash;
+}
+
+/** Writes `bytes` (a header and a payload) into slot `index` of the fake flash, the slot erased first. */
+export function writeSlot(flash: EngineFlash, target: DeviceTarget, index: number, bytes: Uint8Array): void {
+  if (target === 'kaluma') {
+    const { sector, count } = KALUMA_PARTITIONS.slots[index]!;
+    if (bytes.length > count * 4096) throw new RangeError('slot: ' + bytes.length + ' bytes do not fit');
+    for (let n = 0; n < count; n++) flash.erase('flash', sector + n);
+    flash.load(sector * 4096, bytes);
+  } else {
+    if (bytes.length > ESP32_BOOT.slotSize) throw new RangeError('slot: ' + bytes.length + ' bytes do not fit');
+    flash.storageWrite(ESP32_BOOT.slots[index]!, bytes, ESP32_BOOT.slotSize);
+  }
+}
+
+/**
+ * The loader check: boots `loaderCode` (the fixed loader's bundle, firmware/host/loader-build.ts)
+ * in the engine over `options.flash` (default: factoryFlash of `imageCode`): the loader reads the
+ * boot record and evaluates the image from its slot. Requests, probes and sessions as runInEngine.
+ */
+export async function runLoaderInEngine(loaderCode: string, imageCode: string, target: DeviceTarget, options: EngineOptions & { version?: string } = {}): Promise<EngineReport> {
+  const flash = options.flash ?? factoryFlash(target, imageCode, { assets: options.assets, version: options.version });
+  return runInEngine(loaderCode, target, { ...options, flash });
 }

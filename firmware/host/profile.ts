@@ -112,7 +112,12 @@ function bindingNames(declaration: AnyNode): string[] {
  * Checks `code` (a built bundle) against `target`'s profile. `map` is the bundle's source map
  * (JSON text); `mapRoot` makes source paths relative for messages.
  */
-export function checkProfile(code: string, target: DeviceTarget, map?: string): ProfileReport {
+/**
+ * `options.allow` lifts some of the target's syntax rules: the fixed loader's bundle
+ * (firmware/host/loader-build.ts) is the one bundle allowed 'code-evaluation'; within an image,
+ * firmware/device/core/code.ts alone may (it loads the image's on-demand code from its assets).
+ */
+export function checkProfile(code: string, target: DeviceTarget, map?: string, options: { allow?: SyntaxRule[] } = {}): ProfileReport {
   const profile = PROFILES[target];
   const violations: Violation[] = [];
   const trace = map ? new TraceMap(map) : undefined;
@@ -124,11 +129,17 @@ export function checkProfile(code: string, target: DeviceTarget, map?: string): 
       const o = originalPositionFor(trace, { line, column });
       if (o.source) v.source = { file: o.source, line: o.line!, column: o.column! };
     }
+    // The one place an image turns text into code: core/code.ts, which evaluates the code assets of
+    // its own verified slot (firmware/host/ondemand.ts). Only with a source map to say so.
+    if (rule === 'code-evaluation' && v.source && /(^|\/)firmware\/device\/core\/code\.ts$/.test(v.source.file)) return;
     violations.push(v);
   };
-  const forbidden = new Set(profile.forbiddenSyntax);
+  const forbidden = new Set(profile.forbiddenSyntax.filter((rule) => !(options.allow ?? []).includes(rule)));
   const syntax = (rule: SyntaxRule, node: AnyNode, detail = ''): void => {
-    if (forbidden.has(rule)) add(rule, SYNTAX_MESSAGES[rule] + ' is not supported by ' + profile.runtime + detail, node);
+    if (!forbidden.has(rule)) return;
+    // Both runtimes can: refused because only the fixed loader may.
+    if (rule === 'code-evaluation') add(rule, SYNTAX_MESSAGES[rule] + ' is refused in a ' + profile.runtime + ' image: only the fixed loader evaluates text', node);
+    else add(rule, SYNTAX_MESSAGES[rule] + ' is not supported by ' + profile.runtime + detail, node);
   };
 
   let ast: Node;
@@ -223,7 +234,11 @@ export function checkProfile(code: string, target: DeviceTarget, map?: string): 
           }
         }
         break;
+      case 'NewExpression':
+        if (node.callee.type === 'Identifier' && node.callee.name === 'Function' && !declared.has('Function')) syntax('code-evaluation', node);
+        break;
       case 'CallExpression':
+        if (node.callee.type === 'Identifier' && node.callee.name === 'Function' && !declared.has('Function')) syntax('code-evaluation', node);
         if (node.callee.type === 'Identifier' && node.callee.name === 'require' && !declared.has('require')) {
           const arg = node.arguments[0];
           if (node.arguments.length !== 1 || arg.type !== 'Literal' || typeof arg.value !== 'string') {
@@ -238,7 +253,13 @@ export function checkProfile(code: string, target: DeviceTarget, map?: string): 
     }
   });
   // Free identifiers in expression position: acorn-walk's simple walk visits only those as Identifier.
-  walk.simple(ast, { Identifier: (n) => reference(n as AnyNode) });
+  walk.simple(ast, {
+    Identifier: (n) => {
+      reference(n as AnyNode);
+      // eval, called or not (`(0, eval)(text)`, `var e = eval`): a global never declared in the bundle.
+      if ((n as AnyNode).name === 'eval' && !declared.has('eval')) syntax('code-evaluation', n as AnyNode);
+    },
+  });
 
   violations.sort((a, b) => a.line - b.line || a.column - b.column);
   return { target, violations };

@@ -22,6 +22,10 @@ import {
   PROVISIONING_MAGIC,
   PROVISIONING_MAX_FIELDS,
   PROVISIONING_VERSION,
+  PROVISIONING_VERSION_3,
+  FIELD_UPDATE_KEYS,
+  UPDATE_KEY_BYTES,
+  UPDATE_KEYS_MAX,
   SERIAL_MAX,
   SERIAL_MIN,
   VERIFIER_ITERATIONS_MAX,
@@ -85,6 +89,11 @@ export function defaultPasswordCheck(deviceSecret: Uint8Array, password: string)
 export interface NewRecordOptions {
   /** PBKDF2 iterations of the default password's verifier (default 100,000; at least 4096). */
   iterations?: number;
+  /**
+   * The Ed25519 public keys (32 bytes each, 1 to 4) the unit trusts for update packages
+   * (docs/formats/update.md §5): given, the record is version 4; absent or empty, version 3.
+   */
+  updateKeys?: Uint8Array[];
 }
 
 /**
@@ -96,6 +105,8 @@ export function newProvisioningRecord(serial = randomSerial(), options: NewRecor
   const deviceSecret = new Uint8Array(randomBytes(DEVICE_SECRET_BYTES));
   const setupKey = new Uint8Array(randomBytes(SETUP_KEY_BYTES));
   const password = defaultPassword();
+  const updateKeys = (options.updateKeys ?? []).map((k) => new Uint8Array(k));
+  checkUpdateKeys(updateKeys);
   const record: ProvisioningRecord = {
     serial,
     deviceSecret,
@@ -104,11 +115,25 @@ export function newProvisioningRecord(serial = randomSerial(), options: NewRecor
     verifier: newVerifier(scramPassword(jsCrypto, setupKey, password), options.iterations ?? DEFAULT_ITERATIONS),
     defaultCheck: defaultPasswordCheck(deviceSecret, password),
     setupKey,
+    updateKeys,
   };
   return { record, password };
 }
 
-/** Encodes a record as docs/formats/provisioning.md describes (always version 3). Throws on invalid or missing fields. */
+/** Refuses update keys the device would refuse: 0 to 4 keys (0: none), 32 bytes each, none constant, no two alike. */
+function checkUpdateKeys(keys: Uint8Array[]): void {
+  if (keys.length > UPDATE_KEYS_MAX) throw new Error('updateKeys: at most ' + UPDATE_KEYS_MAX + ' keys');
+  keys.forEach((k, i) => {
+    if (k.length !== UPDATE_KEY_BYTES) throw new Error('updateKeys[' + i + ']: ' + UPDATE_KEY_BYTES + ' bytes (an Ed25519 public key)');
+    if (k.every((b) => b === k[0])) throw new Error('updateKeys[' + i + ']: constant bytes, not a key');
+    if (keys.findIndex((o) => Buffer.compare(o, k) === 0) !== i) throw new Error('updateKeys[' + i + ']: given twice');
+  });
+}
+
+/**
+ * Encodes a record as docs/formats/provisioning.md describes: version 4 with its update keys, or
+ * version 3 when it has none. Throws on invalid or missing fields.
+ */
 export function encodeProvisioning(record: ProvisioningRecord): Uint8Array {
   if (!/^[\x21-\x7e]+$/.test(record.serial) || record.serial.length < SERIAL_MIN || record.serial.length > SERIAL_MAX) {
     throw new Error('serial: 4-32 printable ASCII characters');
@@ -139,10 +164,15 @@ export function encodeProvisioning(record: ProvisioningRecord): Uint8Array {
   field(FIELD_SERVER_KEY, v.serverKey);
   field(FIELD_DEFAULT_CHECK, record.defaultCheck);
   field(FIELD_SETUP_KEY, record.setupKey);
+  const keys = record.updateKeys ?? [];
+  checkUpdateKeys(keys);
+  const concatenated = new Uint8Array(keys.length * UPDATE_KEY_BYTES);
+  keys.forEach((k, i) => concatenated.set(k, i * UPDATE_KEY_BYTES));
+  if (keys.length) field(FIELD_UPDATE_KEYS, concatenated);
   if (fields.length > PROVISIONING_MAX_FIELDS) throw new Error('record too large');
   const out = new Uint8Array(PROVISIONING_HEADER + fields.length + 4);
   out.set(PROVISIONING_MAGIC, 0);
-  out[4] = PROVISIONING_VERSION;
+  out[4] = keys.length ? PROVISIONING_VERSION : PROVISIONING_VERSION_3;
   out[5] = 0;
   out[6] = fields.length & 0xff;
   out[7] = fields.length >> 8;

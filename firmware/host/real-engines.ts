@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DeviceTarget } from './profiles';
+import { toJSONishString } from './serial/espruino';
 
 /**
  * Runs a device image on the real engine built from its public source (Kaluma 1.2.1's JerryScript
@@ -91,13 +92,70 @@ export function runOnRealEngine(bin: string, target: DeviceTarget, code: string)
 }
 
 /**
+ * The image booted by the fixed loader on Espruino's Linux build, as an ESP32 boots it: the loader
+ * as `.bootcde`, slot A (`hoshi.a`: its header, then `payload`), the boot record (`hoshi.bc0`) and
+ * an erased `hoshi.bc1` in the real Storage, each written in runs of their own; then the loader runs
+ * from Storage with the runtime's own Storage (the fakes for the rest), reads the record and
+ * evaluates the image from `hoshi.a`. The Linux build's Storage holds 256 KB, so the slot file is
+ * as long as what it holds (an ESP32's is 266,240 bytes; past its end a slot reads as erased). Kaluma
+ * cannot be run this way: the `jerry` command line has no flash outside its heap, and the slot's
+ * text alone would fill it (docs/performance.md has the loader on Kaluma's own runtime).
+ */
+export function runLoaderOnRealEngine(bin: string, target: DeviceTarget, loader: string, slot: Uint8Array, record: Uint8Array): RealEngineReport {
+  if (target !== 'espruino') throw new Error('real engines: the loader runs on Espruino only (the jerry command line keeps no flash outside its heap)');
+  const dir = mkdtempSync(join(tmpdir(), 'hoshi-real-'));
+  try {
+    const memory = "\nprint('hoshi-memory ' + __real.memory().usage);\n";
+    const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
+    storeFile(bin, dir, 'hoshi.a', text(slot));
+    storeFile(bin, dir, 'hoshi.bc0', text(record), 4096);
+    storeFile(bin, dir, 'hoshi.bc1', '\xff', 4096);
+    storeFile(bin, dir, '.bootcde', loader);
+    writeFileSync(join(dir, 'fakes.js'), fakes(target) + memory);
+    writeFileSync(join(dir, 'app.js'), "var __realStorage = require('Storage'); var __hoshiRealStorage = true;\n" + fakes(target) + "\neval(__realStorage.read('.bootcde'));\n" + DRIVE + memory);
+    const base = run(bin, target, [join(dir, 'fakes.js')], dir);
+    const output = run(bin, target, [join(dir, 'app.js')], dir);
+    const status = Number((/hoshi-status (\d+)/.exec(output) ?? [])[1] ?? 0);
+    return { ok: status === 200, output, status, used: figure(target, output), fakesOnly: figure(target, base), unit: 'variables' };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Writes `text` (one char per byte) as the Storage file `name` of `size` bytes in runs of at most
+ * ≈ 12 KB of script each: the file made at its size with its first byte, then 4 KB chunks into
+ * erased space (chunks of 0xFF left out), quoted as EspruinoTools does (serial/espruino.ts).
+ */
+function storeFile(bin: string, dir: string, name: string, text: string, size = text.length): void {
+  const file = JSON.stringify(name);
+  const scripts = ['require("Storage").write(' + file + ', ' + toJSONishString(text.slice(0, 1)) + ', 0, ' + size + ');'];
+  let script = '';
+  for (let at = 1; at < text.length; at += 4096) {
+    const chunk = text.slice(at, at + 4096);
+    if (/^\xff*$/.test(chunk)) continue;
+    script += 'require("Storage").write(' + file + ', ' + toJSONishString(chunk) + ', ' + at + ');\n';
+    if (script.length > 12000) {
+      scripts.push(script);
+      script = '';
+    }
+  }
+  if (script) scripts.push(script);
+  for (const s of scripts) {
+    writeFileSync(join(dir, 'store.js'), s, 'latin1');
+    const out = run(bin, 'espruino', [join(dir, 'store.js')], dir);
+    if (/Uncaught|MEMORY/.test(out)) throw new Error('real engines: storing ' + name + ' failed: ' + out.slice(-300));
+  }
+}
+
+/**
  * Writes the image into the Linux build's Storage (`espruino.flash` in `dir`, kept between runs) in
  * a run of its own, as `hoshi flash` writes an ESP32's before it boots: a script that still runs
  * holds its own text, and a 60 KB image's text would take about 4,400 variables of the 12,000.
  */
 function storeImage(bin: string, dir: string, code: string): void {
-  writeFileSync(join(dir, 'store.js'), "require('Storage').write('hoshi.js'," + JSON.stringify(code) + ');');
-  run(bin, 'espruino', [join(dir, 'store.js')], dir);
+  // In chunks: one script holding an 86 KB image as a literal does not fit 12,000 variables.
+  storeFile(bin, dir, 'hoshi.js', code);
 }
 
 /** True when valgrind (callgrind) is on PATH: instruction counts need it. */

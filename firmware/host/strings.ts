@@ -7,7 +7,7 @@ import { crc32 } from '../device/core/crc32';
  * The Kaluma build's message table (firmware/device/core/messages.ts). On Kaluma every string
  * literal of the application stays in JerryScript's heap; the kit's reasons and log lines are most
  * of them. While bundling, this plugin rewrites the TypeScript sources: a literal of at least
- * MESSAGE_MIN printable ASCII characters that is a *message* — a reason of `problem(…)`,
+ * MESSAGE_MIN (8) printable ASCII characters that is a *message* — a reason of `problem(…)`,
  * `failure(…)`, `fail(…)`, `refuse401(…)`, a hal callback's `done(code, detail)`, what
  * `message(…)` marks (core/messages.ts: a report's line, a board's note), an error's text (`new Error(…)` and its kin), a log line
  * (`console.log(…)`), a `reason:` property, or a returned reason (a `return` of text with a space) —
@@ -20,7 +20,7 @@ import { crc32 } from '../device/core/crc32';
  * into the strings, the strings' ASCII bytes. The bundle's `BUILD` placeholder becomes the id in hex.
  */
 
-export const MESSAGE_MIN = 16;
+export const MESSAGE_MIN = 8;
 const PLACEHOLDER = 'hoshi-messages-build';
 /** The global the calls use: a name the minifier never makes, declared on the bundle's first line. */
 const ALIAS = '__hm';

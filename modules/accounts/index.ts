@@ -5,9 +5,10 @@ import { failureCode } from '../../firmware/device/core/errors';
 import type { Pin } from '../../hal/io';
 import { json, problem, type Access, type HoshiModule, type HttpRequest, type HttpResponse, type ModuleContext, type RequestHeadView, type Route, type RouteHandler } from '../../firmware/device/core/module';
 import { constantTimeEqual } from '../crypto/compare';
-import { commonPasswords } from './common';
-import { checkPassword, MAX_PASSWORD } from './policy';
-import { authMessage, parseClientFinal, parseClientFirst, Scram, SCRAM_USER, serverFinalMessage, serverFirstMessage, sessionSecret, verifyProof, type ScramVerifier } from './scram';
+import { MAX_PASSWORD } from './policy';
+import { passwordCheck } from './password-code';
+import { Scram, SCRAM_USER, type ScramVerifier } from './scram';
+import { scramCode } from './scram-code';
 import { CHANNEL_HEADER, channelKeys, COSE_ENCRYPT0, decodeProtected, openRequest, protectAnswer, seqOf, type ChannelKeys } from '../channel/channel';
 import { Lock, lockWait } from './lockout';
 
@@ -103,11 +104,6 @@ function bodyObject(request: HttpRequest): { [name: string]: unknown } | undefin
   }
 }
 
-/** The bytes of a base64 JSON field (empty if it is not one). */
-function decodeField(v: unknown): Uint8Array {
-  return (typeof v === 'string' && base64Decode(v)) || new Uint8Array(0);
-}
-
 /** The session token of an `Authorization: Bearer` header, as bytes, or undefined. */
 function bearer(headers: { [name: string]: string }): Uint8Array | undefined {
   const h = headers['authorization'];
@@ -165,19 +161,8 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
       };
       const route = (method: string, path: string, access: Access, handler: RouteHandler): void => context.route({ method: method, path: path, access: access, handler: handler });
       route('GET', '/api/password/policy', 'public', (_q, reply) => reply(json(200, { minLength: minLength, maxLength: MAX_PASSWORD })));
-      // The filter in slices of at most 4 KB (RFC 9110 §14 ranges): the Pico W drops an answer larger
-      // than its 11 KB send buffer, and a slice is all the heap an answer takes.
-      route('GET', '/api/password/common', 'public', (q, reply) => {
-        const span = assets.find(Asset.COMMON_PASSWORDS);
-        if (!span) return reply(problem(404, 'not-found', 'no common-password filter'));
-        const m = /^bytes=([0-9]+)-([0-9]+)$/.exec(q.headers['range'] || '');
-        const a = m ? parseInt(m[1], 10) : 0;
-        const b = m ? parseInt(m[2], 10) : -1;
-        const r = !m || a > b || b >= span.length || b - a >= Accounts.SLICE ? problem(416, 'range-required', 'ask for 4096 bytes at most: Range: bytes=0-4095') : { status: 206, headers: {} as { [name: string]: string }, body: assets.read(span.offset + a, b - a + 1) };
-        r.headers!['Content-Range'] = 'bytes ' + (m && r.status === 206 ? a + '-' + b : '*') + '/' + span.length;
-        if (r.status === 206) r.headers!['Content-Type'] = 'application/octet-stream';
-        reply(r);
-      });
+      // The filter in slices of at most 4 KB (password-check.ts: code loaded on demand on Kaluma).
+      route('GET', '/api/password/common', 'public', (q, reply) => reply(passwordCheck(assets).commonSlice(q.headers['range'] || '', assets)));
 
       const defaultVerifier = record && record.verifier;
       const setupKey = record && record.setupKey;
@@ -264,7 +249,8 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
 
       /** The route `r` behind session `s`'s channel: opens the request, protects the answer. */
       const channel = (s: Session, r: Route): RouteHandler => (q, reply) => {
-        const get = q.method === 'GET' || q.method === 'HEAD';
+        // GET has no body, and a raw route's body is not protected: the protected request is in the header.
+        const get = q.method === 'GET' || q.method === 'HEAD' || r.raw === true;
         const header = q.headers[CHANNEL_HEADER];
         const carried = get ? base64Decode(header || '') : q.body;
         const d = carried && carried.length ? decodeProtected(carried, true) : header ? 'the Hoshi-Channel header is not base64' : 'no protected request';
@@ -279,7 +265,7 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
         if (seq <= s.seq) return reply(problem(400, 'channel-replayed', 'sequence number ' + seq + ' is not above ' + s.seq + ', the last accepted: replayed or reordered'));
         s.seq = seq;
         s.used = clock.now();
-        r.handler({ method: q.method, path: q.path, query: q.query, headers: q.headers, body: body, remote: q.remote }, (a) => {
+        r.handler({ method: q.method, path: q.path, query: q.query, headers: q.headers, body: r.raw ? q.body : body, sealed: r.raw ? body : undefined, remote: q.remote }, (a) => {
           const h = a.headers || {};
           h['Content-Type'] = COSE_ENCRYPT0;
           reply({ status: a.status, headers: h, body: protectAnswer(p, s.keys, d[0], a.status, typeof a.body === 'string' ? utf8Bytes(a.body) : a.body || new Uint8Array(0)) });
@@ -297,10 +283,11 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
       });
 
       route('POST', '/api/login', 'public', (request, reply) => {
+        const scram = scramCode(assets);
         const body = bodyObject(request);
         const message = body && body.scram;
-        const first = typeof message !== 'string' || message.charAt(0) === 'c' ? undefined : parseClientFirst(message);
-        const final = typeof message === 'string' && first === undefined ? parseClientFinal(message) : undefined;
+        const first = typeof message !== 'string' || message.charAt(0) === 'c' ? undefined : scram.parseClientFirst(message);
+        const final = typeof message === 'string' && first === undefined ? scram.parseClientFinal(message) : undefined;
         const bad = typeof message !== 'string' ? 'the body must be {"scram": message}' : typeof first === 'string' ? first : typeof final === 'string' ? final : undefined;
         if (bad) return reply(problem(400, 'bad-login', bad));
         const wait = retryAfter(request.remote);
@@ -315,7 +302,7 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
           // One draw for the server nonce and the session token (a DRBG draw costs a Pico about a second).
           const drawn = random.bytes(Accounts.NONCE_BYTES + Accounts.TOKEN_BYTES);
           const nonce = first.nonce + base64Encode(drawn.subarray(0, Accounts.NONCE_BYTES));
-          const serverFirst = serverFirstMessage(nonce, v.salt, v.iterations);
+          const serverFirst = scram.serverFirstMessage(nonce, v.salt, v.iterations);
           if (pending.length >= Accounts.PENDING) pending.shift();
           pending.push({ nonce: nonce, bare: first.bare, serverFirst: serverFirst, when: now, unknownUser: first.user !== SCRAM_USER, token: drawn.subarray(Accounts.NONCE_BYTES) });
           return reply(json(200, { scram: serverFirst }));
@@ -343,16 +330,16 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
           e[1]++;
           e[2] = now;
         }
-        const m = authMessage(login.bare, login.serverFirst, final.withoutProof);
-        const clientKey = login.unknownUser ? undefined : verifyProof(p, v.storedKey, m, final.proof);
+        const m = scram.authMessage(login.bare, login.serverFirst, final.withoutProof);
+        const clientKey = login.unknownUser ? undefined : scram.verifyProof(p, v.storedKey, m, final.proof);
         if (!clientKey) return failed();
         setFails(0);
         if (e) e[1] = 0;
         const token = login.token;
         const mustChange = forceChange && !userVerifier;
         if (sessions.length >= maxSessions) sessions.shift();
-        sessions.push({ token: token, created: now, used: now, mustChange: mustChange, keys: channelKeys(p, sessionSecret(p, clientKey, m), setupKey, token), seq: -1 });
-        reply(json(200, { scram: serverFinalMessage(p, v.serverKey, m), token: base64Encode(token), expiresIn: idleMs / 1000, mustChange: mustChange, channel: 1 }));
+        sessions.push({ token: token, created: now, used: now, mustChange: mustChange, keys: channelKeys(p, scram.sessionSecret(p, clientKey, m), setupKey, token), seq: -1 });
+        reply(json(200, { scram: scram.serverFinalMessage(p, v.serverKey, m), token: base64Encode(token), expiresIn: idleMs / 1000, mustChange: mustChange, channel: 1 }));
       });
 
       // The guard has found the session of these; they look it up again for themselves.
@@ -366,20 +353,18 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
         reply(json(200, { ok: true }));
       });
       route('POST', '/api/password', 'admin', (request, reply) => {
-        const b = bodyObject(request);
-        if (!b) return reply(problem(400, 'bad-json', 'the body must be a JSON object'));
-        const v: ScramVerifier = { salt: decodeField(b.salt), iterations: b.iterations as number, storedKey: decodeField(b.storedKey), serverKey: decodeField(b.serverKey) };
-        const n = v.iterations;
-        if (!(v.salt.length >= Scram.MIN_SALT && v.salt.length <= Scram.MAX_SALT && typeof n === 'number' && n === Math.floor(n) && n >= Scram.MIN_ITERATIONS && n <= Scram.MAX_ITERATIONS && v.storedKey.length === Scram.KEY && v.serverKey.length === Scram.KEY)) {
-          return reply(problem(400, 'bad-verifier', 'salt 16-64 bytes, iterations 4096-10000000, keys 32 bytes; base64'));
-        }
-        const refusal = checkPassword(b.password, {
-          minLength: minLength,
-          identity: [context.config.model, context.config.vendor, record.serial],
-          common: commonPasswords(assets, p.sha256),
-          isDefault: (pw: string) => record.defaultCheck !== undefined && constantTimeEqual(p.hmacSha256(keys.key('default-password'), asciiBytes(pw)), record.defaultCheck),
-        });
-        if (refusal) return reply(problem(422, 'password-' + refusal.rule, refusal.reason));
+        // The checks (password-check.ts) are code loaded on demand on Kaluma.
+        const v = passwordCheck(assets).change(
+          bodyObject(request),
+          {
+            minLength: minLength,
+            identity: [context.config.model, context.config.vendor, record.serial],
+            isDefault: (pw: string) => record.defaultCheck !== undefined && constantTimeEqual(p.hmacSha256(keys.key('default-password'), asciiBytes(pw)), record.defaultCheck),
+          },
+          assets,
+          p.sha256,
+        );
+        if (!('salt' in v)) return reply(v);
         // One write: after a power cut the store holds the old verifier or the new one, never neither.
         store.set(VERIFIER_KEY, encodeVerifier(v), true);
         userVerifier = v;

@@ -12,6 +12,10 @@
  * pre-hashed with it, and after login every admin request and answer is protected by the session's
  * channel. The device serves one connection at a time, so every request waits for the previous
  * answer. The session's token and keys live in this script's memory only.
+ *
+ * Firmware update (docs/formats/update.md): a signed package chosen from a file goes to the device
+ * in chunks (`sendPackage`), then the page follows the install and the restart, and shows the
+ * version, the security counter and the update's state.
  */
 import { scramClient, scramVerifier, sessionSecret, SCRAM_USER, Scram, type ScramClientCrypto } from '../accounts/scram';
 import { checkPassword } from '../accounts/policy';
@@ -108,13 +112,107 @@ export function bloomCheck(filter: Uint8Array): ((lowerCase: string) => boolean)
   };
 }
 
-// ---- the page ----
-
-interface Answer {
+/** A device's answer: its status (0: none, or not believed) and its JSON object. */
+export interface Answer {
   status: number;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
 }
+
+/** One protected request; with `raw`, `body` travels protected in the Hoshi-Channel header and `raw` as the body, as it is. */
+export type Send = (method: string, path: string, body?: unknown, raw?: Uint8Array) => Promise<Answer>;
+
+/**
+ * CRC-32/IEEE of `bytes` (unsigned), bit by bit: the same CRC as firmware/device/core/crc32.ts
+ * (which the device runs), without its table code (the page is a size-limited asset; a browser
+ * computes a megabyte in milliseconds).
+ */
+export function crc32(bytes: Uint8Array): number {
+  let c = -1;
+  for (let i = 0; i < bytes.length; i++) {
+    c ^= bytes[i];
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return (c ^ -1) >>> 0;
+}
+
+/** The upload's limits: the first chunk (the smart plug's body limit), the smallest, the retries. */
+const enum Upload {
+  CHUNK = 4096,
+  MIN_CHUNK = 256,
+  /** Unanswered chunks in a row before giving up. */
+  RETRIES = 3,
+  /** Resumptions (409 offset-mismatch) before giving up: a device that keeps moving the offset is not followed forever. */
+  RESUMES = 16,
+}
+
+/**
+ * Sends a signed update package to `PUT /api/update/package` in chunks, in order, as the host
+ * client does (firmware/host/update-client.ts): each chunk's offset and CRC-32 in the protected
+ * request, the bytes as they are. A 413 halves the chunk (an ESP32 takes 1 KB); a 409
+ * `offset-mismatch` resumes where the device says; an unanswered chunk is sent again, smaller.
+ * Undefined once the whole package is in, else the answer that stopped it (a refusal: 422 with the
+ * code of docs/formats/update.md §6).
+ */
+export async function sendPackage(send: Send, pkg: Uint8Array, progress: (done: number) => void): Promise<Answer | undefined> {
+  let chunk: number = Upload.CHUNK;
+  let offset = 0;
+  let retries = 0;
+  let resumes = 0;
+  while (offset < pkg.length) {
+    const bytes = pkg.subarray(offset, Math.min(pkg.length, offset + chunk));
+    const a = await send('PUT', '/api/update/package', { offset: offset, crc: crc32(bytes) }, bytes);
+    const small = chunk > Upload.MIN_CHUNK;
+    if (a.status === 0 && retries++ < Upload.RETRIES) {
+      if (small) chunk >>= 1;
+      continue;
+    }
+    if (a.status === 413 && small) {
+      chunk >>= 1;
+      continue;
+    }
+    if (a.status === 409 && a.body.error === 'offset-mismatch') {
+      const at = /offset (\d{1,9})$/.exec(String(a.body.reason));
+      const next = at ? Number(at[1]) : -1;
+      if (next < 0 || next > pkg.length || next === offset || resumes++ >= Upload.RESUMES) return a;
+      offset = next;
+      continue;
+    }
+    if (a.status !== 202) return a;
+    retries = 0;
+    offset += bytes.length;
+    progress(offset / pkg.length);
+  }
+  return undefined;
+}
+
+/** The text of a value the device sent, if it is a short plain string. */
+function str(v: unknown): string {
+  return typeof v === 'string' && v.length < 300 ? v : '';
+}
+
+/** "code: reason" of a refusal, from whatever the device sent. */
+export function refusalText(b: { error?: unknown; reason?: unknown }): string {
+  const code = str(b.error);
+  const why = str(b.reason);
+  return code && why ? code + ': ' + why : code || why || 'no reason given';
+}
+
+/** What `GET /api/update` says, in one line: the running image, the counter, the phase, a refusal, a bad slot. */
+export function describeUpdate(s: { [key: string]: unknown }): string {
+  const r = (s.running || {}) as { [key: string]: unknown };
+  const slot = (i: unknown): string => (i === 0 ? 'A' : i === 1 ? 'B' : '?');
+  let text = 'Running ' + (str(r.version) || '?') + ' from slot ' + slot(r.slot) + (r.trial === true ? ' (on trial)' : '') + '; security counter ' + (typeof s.securityCounter === 'number' ? s.securityCounter : '?') + '; update ' + (str(s.phase) || '?');
+  if (s.phase === 'refused') text += ' (' + refusalText(s) + ')';
+  const slots = Array.isArray(s.slots) ? s.slots : [];
+  for (let i = 0; i < slots.length && i < 2; i++) {
+    const x = slots[i] || {};
+    if (x.state === 'bad') text += '; slot ' + slot(i) + ' ' + (str(x.version) || '?') + ' refused: ' + (str(x.reason) || '?');
+  }
+  return text + '.';
+}
+
+// ---- the page ----
 
 interface Info {
   model?: string;
@@ -122,6 +220,7 @@ interface Info {
   serial?: string;
   firmwareVersion?: string;
   supportEnd?: string;
+  status?: { securityCounter?: number; update?: string };
 }
 
 const KEYS = stretchedCrypto();
@@ -173,7 +272,7 @@ function jsonOf(bytes: Uint8Array): object {
  * session's channel (docs/formats/channel.md) and only a protected answer that authenticates is
  * believed, except as a refusal (an unprotected answer with an error status).
  */
-async function call(method: string, path: string, body?: unknown, protect?: boolean): Promise<Answer> {
+async function call(method: string, path: string, body?: unknown, protect?: boolean, raw?: Uint8Array): Promise<Answer> {
   const headers: { [name: string]: string } = {};
   const plain = body === undefined ? new Uint8Array(0) : new TextEncoder().encode(JSON.stringify(body));
   let sent: Uint8Array | undefined = body === undefined ? undefined : plain;
@@ -182,9 +281,10 @@ async function call(method: string, path: string, body?: unknown, protect?: bool
     seq = channel.seq++;
     const message = protectRequest(PAGE_CRYPTO, channel.keys, seq, method + ' ' + path, plain);
     headers['Authorization'] = 'Bearer ' + token;
-    if (method === 'GET') {
+    if (method === 'GET' || raw) {
       headers[CHANNEL_HEADER] = base64Encode(message);
-      sent = undefined;
+      sent = raw;
+      if (raw) headers['Content-Type'] = 'application/octet-stream';
     } else {
       headers['Content-Type'] = COSE_ENCRYPT0;
       sent = message;
@@ -398,6 +498,7 @@ async function showAdmin(): Promise<void> {
   if (r.status === 200) showRelay(r.body.on === true);
   await showReading();
   await showWifi();
+  await showUpdate();
   say('Logged in.');
   view('admin');
 }
@@ -427,6 +528,84 @@ async function setWifi(): Promise<void> {
   }
   say('The device is joining “' + ssid.value + '”. Once it has, its setup network closes: connect this device to “' + ssid.value + '” and open the device\'s address there.');
   await showWifi();
+}
+
+/** The update section (hidden on a device without updates: 404): what runs, the counter, the phase. */
+async function showUpdate(): Promise<{ [key: string]: unknown } | undefined> {
+  const u = await call('GET', '/api/update', undefined, true);
+  $('update').hidden = u.status === 404;
+  $('update-state').textContent = u.status === 200 ? describeUpdate(u.body) : reason(u);
+  return u.status === 200 ? u.body : undefined;
+}
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The public device information, or undefined if the device does not answer within 5 s (while it restarts). */
+async function infoNow(): Promise<Info | undefined> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 5000);
+  try {
+    const res = await fetch('/api/info', { cache: 'no-store', credentials: 'omit', signal: abort.signal });
+    return res.status === 200 ? ((await res.json()) as Info) : undefined;
+  } catch (error) {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Uploads the chosen package, asks for the install, follows the device while it checks the package
+ * (GET /api/update) and restarts, then waits until `/api/info` shows another version (or the same
+ * one after a restart: the update was refused at boot, or reverted). Sessions end with the restart.
+ */
+async function update(): Promise<void> {
+  const file = ($<HTMLInputElement>('package').files || [])[0];
+  if (!file || file.size > 1048576) return fail('Choose an update package (.hoshi file, at most 1 MB).');
+  const pkg = new Uint8Array(await file.arrayBuffer());
+  const before = info.firmwareVersion;
+  const bar = $<HTMLProgressElement>('progress');
+  bar.hidden = false;
+  try {
+    say('Sending the package…');
+    const stopped = (await sendPackage((m, p, b, raw) => call(m, p, b, true, raw), pkg, (done) => (bar.value = done))) || (await call('POST', '/api/update/install', {}, true));
+    if (stopped.status !== 202) {
+      fail(stopped.status ? 'Refused (' + stopped.status + '): ' + refusalText(stopped.body) : 'The upload stopped: ' + reason(stopped));
+      if (stopped.status === 401) loggedOut('Your session has ended: log in again.');
+      else await showUpdate();
+      return;
+    }
+    // The device hashes the payload back from its flash and checks the signature, then restarts.
+    say('The device is checking the package…');
+    for (let n = 0; n < 600; n++) {
+      const s = await showUpdate();
+      if (!s || s.phase === 'restarting') break; // no answer, or the session is gone: the device restarted
+      if (s.phase === 'refused') return fail('Refused: ' + refusalText(s));
+      if (s.phase === 'idle') return say('Done: a key change, without restart.');
+      bar.value = s.phase === 'hashing' && Number(s.total) > 0 ? Number(s.hashed) / Number(s.total) : 1;
+      await pause(1000);
+    }
+    bar.removeAttribute('value');
+    say('The device restarts on the new firmware. It may check the package first, and not answer meanwhile: a Raspberry Pi Pico for about half a minute to a minute.');
+    for (let n = 0; n < 600; n++) {
+      await pause(1000);
+      const now = await infoNow();
+      // A new boot's phase is idle: on the same version, the update was refused at boot or reverted.
+      const phase = now && now.status ? now.status.update : '';
+      if (!now || typeof now.firmwareVersion !== 'string' || (now.firmwareVersion === before && phase !== 'idle' && phase !== 'refused')) continue;
+      showInfo(now);
+      if (phase === 'refused') {
+        await showUpdate();
+        return fail('Refused: see Firmware update.');
+      }
+      if (now.firmwareVersion === before) fail('The device restarted on ' + before + ': the update was refused at boot, or reverted (log in to see why).');
+      return loggedOut(now.firmwareVersion === before ? 'Not updated.' : 'Updated to ' + now.firmwareVersion + '. The restart ended the session: log in again.');
+    }
+    fail('The device did not come back within 10 minutes.');
+  } finally {
+    bar.hidden = true;
+    bar.value = 0;
+  }
 }
 
 function loggedOut(text: string): void {
@@ -479,20 +658,28 @@ function onSubmit(id: string, run: () => Promise<void>): void {
   });
 }
 
+/** Shows the public device information (`GET /api/info`). */
+function showInfo(i: Info): void {
+  info = i;
+  const show = (id: string, v: unknown): void => {
+    $(id).textContent = typeof v === 'string' || typeof v === 'number' ? String(v) : '–';
+  };
+  show('model', i.model);
+  show('serial', i.serial);
+  show('firmware', i.firmwareVersion);
+  show('support', i.supportEnd);
+  const s = i.status || {};
+  show('counter', s.securityCounter);
+  show('phase', s.update);
+}
+
 async function start(): Promise<void> {
   const a = await call('GET', '/api/info');
   if (a.status !== 200) {
     fail('Cannot read the device information: ' + reason(a));
     return;
   }
-  info = a.body;
-  const show = (id: string, v: unknown): void => {
-    $(id).textContent = typeof v === 'string' ? v : '–';
-  };
-  show('model', info.model);
-  show('serial', info.serial);
-  show('firmware', info.firmwareVersion);
-  show('support', info.supportEnd);
+  showInfo(a.body);
   if (typeof info.model === 'string') {
     $('title').textContent = info.model + ' administration';
     document.title = info.model + ' administration';
@@ -549,6 +736,7 @@ function main(): void {
   $('refresh').addEventListener('click', action(showReading));
   $('logout').addEventListener('click', action(logout));
   onSubmit('wifi-form', setWifi);
+  onSubmit('update-form', update);
   action(start)();
 }
 

@@ -3,6 +3,7 @@ import { aesEncryptBlock, aesKey } from './aes';
 import { hmacSha256 } from './hmac';
 import { sha256 } from './sha256';
 
+
 /** AES from modules/crypto/aes as a BlockCipher. */
 export function jsAes(key: Uint8Array): BlockCipher {
   const k = aesKey(key);

@@ -116,3 +116,16 @@ export function sha256(data: Uint8Array): Uint8Array {
   sha256Update(s, data);
   return sha256Digest(s);
 }
+
+/** SHA-256 fed in pieces (an update's payload, hashed a slice at a time as it is read back from flash). */
+export function sha256Stream(): { update(data: Uint8Array): void; digest(): Uint8Array } {
+  const s = sha256Init();
+  return {
+    update: function (data: Uint8Array): void {
+      sha256Update(s, data);
+    },
+    digest: function (): Uint8Array {
+      return sha256Digest(s);
+    },
+  };
+}

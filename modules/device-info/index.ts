@@ -32,6 +32,8 @@ export let deviceInfo = function (): HoshiModule {
               hardwareRevision: id.hardwareRevision,
               supportEnd: c.supportEnd,
               vulnerabilityDisclosure: c.vulnerabilityDisclosureUrl,
+              // What modules publish (modules/ota: securityCounter, update).
+              status: context.status,
             }),
           );
         },

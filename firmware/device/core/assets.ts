@@ -21,6 +21,14 @@ export const enum Asset {
   COMMON_PASSWORDS = 2,
   /** The Kaluma build's messages (core/messages.ts). */
   MESSAGES = 3,
+  /** The update verifier's text (signed updates, docs/formats/update.md §3): Kaluma and Espruino payloads. */
+  VERIFIER = 4,
+  /** Code an image evaluates only when it needs it (core/code.ts): the update worker (Kaluma images). */
+  CODE_UPDATE_WORKER = 5,
+  /** The new-password check (modules/accounts/password-check.ts), Kaluma images. */
+  CODE_PASSWORD_CHECK = 6,
+  /** The SCRAM server (modules/accounts/scram-server.ts), Kaluma images. */
+  CODE_SCRAM = 7,
 }
 
 export const ASSETS_MAGIC = [0x48, 0x53, 0x41, 0x53]; // "HSAS"

@@ -57,6 +57,11 @@ export interface HttpRequest {
   /** Header names lower-case. */
   readonly headers: { [lowerCaseName: string]: string };
   readonly body: Uint8Array;
+  /**
+   * Raw routes only (`Route.raw`): the opened protected request that travelled in the Hoshi-Channel
+   * header, while `body` holds the request's bytes as sent.
+   */
+  readonly sealed?: Uint8Array;
   /** Address of the peer, when the runtime tells it ("" otherwise). */
   readonly remote: string;
 }
@@ -97,6 +102,13 @@ export interface Route {
   path: string;
   access: Access;
   handler: RouteHandler;
+  /**
+   * The body is public data authenticated by other means (an update package's chunks: signed),
+   * so the admin channel leaves it as sent: the protected request, which authenticates the
+   * request and carries what the handler must trust about the body, travels in the Hoshi-Channel
+   * header (docs/formats/channel.md). Only for non-public routes.
+   */
+  raw?: boolean;
 }
 
 /** What a module sees at start: the board, the configuration, the kit's services and the route table. */
@@ -126,6 +138,13 @@ export interface ModuleContext {
    * at its next period.
    */
   every(ms: number, task: () => void): void;
+  /** Runs `task` once, when the HTTP server first listens (the admin API is up). */
+  whenServing(task: () => void): void;
+  /**
+   * Public status fields modules publish for the device-info endpoint (e.g. the security counter
+   * and the update's phase): public by definition, as everything `/api/info` shows.
+   */
+  readonly status: { [field: string]: string | number | boolean };
 }
 
 /** A security or product module: a name, the store room it needs, and a start function. */

@@ -12,8 +12,10 @@ export const PROVISIONING_MAGIC = [0x48, 0x53, 0x50, 0x52]; // "HSPR"
  * each on the device); host tools import the same numbers as the constants below.
  */
 export const enum Record {
-  /** The version the host tool writes. */
-  VERSION = 3,
+  /** The highest version read: the host tool writes it when the unit gets update keys, else version 3. */
+  VERSION = 4,
+  /** The third version (no update keys): still read, and written for a unit without update keys. */
+  VERSION_3 = 3,
   /** The first version (no default password): still read. */
   VERSION_1 = 1,
   /** The second version (no setup key): still read. */
@@ -26,7 +28,7 @@ export const enum Record {
   MAX_FIELDS = 2048,
   /** Bytes read from the partition: the largest record (header, fields, trailer). */
   READ = HEADER + MAX_FIELDS + TRAILER,
-  /** Field tags. Each appears exactly once: 1..3 in version 1, 1..8 in version 2, 1..9 in version 3; any other tag is refused. */
+  /** Field tags. Each appears exactly once: 1..3 in version 1, 1..8 in version 2, 1..9 in version 3, 1..10 in version 4; any other tag is refused. */
   FIELD_SERIAL = 0x01,
   FIELD_DEVICE_SECRET = 0x02,
   FIELD_DRBG_SEED = 0x03,
@@ -36,6 +38,7 @@ export const enum Record {
   FIELD_SERVER_KEY = 0x07,
   FIELD_DEFAULT_CHECK = 0x08,
   FIELD_SETUP_KEY = 0x09,
+  FIELD_UPDATE_KEYS = 0x0a,
   /** The setup key: 128 bits (modules/channel/setup.ts). */
   SETUP_KEY_BYTES = 16,
   SERIAL_MIN = 4,
@@ -49,11 +52,18 @@ export const enum Record {
   ITERATIONS_MAX = 10000000,
   /** StoredKey, ServerKey and the default-password check: SHA-256 sized. */
   KEY_BYTES = 32,
+  /** Update keys (docs/formats/update.md §5): 1 to 4 Ed25519 public keys of 32 bytes, concatenated. */
+  UPDATE_KEY_BYTES = 32,
+  UPDATE_KEYS_MAX = 4,
 }
 
 export const PROVISIONING_VERSION = Record.VERSION;
 export const PROVISIONING_VERSION_1 = Record.VERSION_1;
 export const PROVISIONING_VERSION_2 = Record.VERSION_2;
+export const PROVISIONING_VERSION_3 = Record.VERSION_3;
+export const FIELD_UPDATE_KEYS = Record.FIELD_UPDATE_KEYS;
+export const UPDATE_KEY_BYTES = Record.UPDATE_KEY_BYTES;
+export const UPDATE_KEYS_MAX = Record.UPDATE_KEYS_MAX;
 export const FIELD_SETUP_KEY = Record.FIELD_SETUP_KEY;
 export const PROVISIONING_HEADER = Record.HEADER;
 export const PROVISIONING_TRAILER = Record.TRAILER;
@@ -101,6 +111,12 @@ export interface ProvisioningRecord {
    * before version 3: the unit serves public routes only.
    */
   setupKey?: Uint8Array;
+  /**
+   * Version 4: the Ed25519 public keys (32 bytes each, 1 to 4) that sign the unit's update packages
+   * (docs/formats/update.md §5). The parser always sets it, empty before version 4 (such a unit
+   * trusts no update key); optional in the type so that records written by hand need not list it.
+   */
+  updateKeys?: Uint8Array[];
 }
 
 /** Why a stored record was refused. One table: the parser returns these codes, never throws. */
@@ -121,6 +137,7 @@ export const PROVISIONING_REASONS = {
   'bad-verifier': 'provisioning record password verifier is malformed (salt 16-64 bytes, 4096-10000000 iterations, 32-byte keys)',
   'bad-default-check': 'provisioning record default-password check is not 32 bytes, or is constant',
   'bad-setup-key': 'provisioning record setup key is not 16 bytes, or is constant',
+  'bad-update-keys': 'provisioning record update keys are not 1-4 keys of 32 bytes, or one is constant',
 };
 export type ProvisioningReason = keyof typeof PROVISIONING_REASONS;
 
@@ -130,8 +147,9 @@ export type ProvisioningResult =
 
 /**
  * Parses a provisioning record from the start of `bytes` (untrusted stored bytes): returns the
- * record or the reason it was refused. Never throws on any input. Reads versions 1, 2 and 3;
- * a version-1 record has no `verifier` nor `defaultCheck`, a version-2 record no `setupKey`.
+ * record or the reason it was refused. Never throws on any input. Reads versions 1 to 4;
+ * a version-1 record has no `verifier` nor `defaultCheck`, a version-2 record no `setupKey`, and
+ * records before version 4 have no update keys (`updateKeys` empty).
  *
  * One function, the fields checked in one loop by tag (on Kaluma every function's bytecode stays in
  * the heap while the function is reachable: a helper per check or per field would cost more than
@@ -161,7 +179,7 @@ export let parseProvisioning = function (bytes: Uint8Array, release?: boolean): 
   if (reason !== 'missing-field') return { ok: false, reason: reason };
 
   // The highest tag this version has; tags 1..last each once (bit `tag` of `seen`).
-  const last = version === Record.VERSION ? Record.FIELD_SETUP_KEY : version === Record.VERSION_2 ? Record.FIELD_DEFAULT_CHECK : Record.FIELD_DRBG_SEED;
+  const last = version === Record.VERSION ? Record.FIELD_UPDATE_KEYS : version === Record.VERSION_3 ? Record.FIELD_SETUP_KEY : version === Record.VERSION_2 ? Record.FIELD_DEFAULT_CHECK : Record.FIELD_DRBG_SEED;
   let seen = 0;
   const got: Uint8Array[] = [];
   let iterations = 0;
@@ -175,17 +193,23 @@ export let parseProvisioning = function (bytes: Uint8Array, release?: boolean): 
     if (tag < 1 || tag > last) return { ok: false, reason: 'unknown-field' };
     if (seen & (1 << tag)) return { ok: false, reason: 'duplicate-field' };
     seen |= 1 << tag;
-    // Each field's length range (the device secret, StoredKey, ServerKey and the default check:
-    // KEY_BYTES, which equals DEVICE_SECRET_BYTES); the serial must be printable, the iteration
-    // count in range, and every other field not constant (all bytes equal: an all-zero or erased
-    // "secret").
+    // Each field's length range (the device secret, StoredKey, ServerKey, the default check and
+    // each update key: KEY_BYTES, which equals DEVICE_SECRET_BYTES and UPDATE_KEY_BYTES); the serial
+    // must be printable, the iteration count in range, and every other field not constant (all
+    // bytes equal: an all-zero or erased "secret"; for the update keys, each key on its own).
+    const keys = tag === Record.FIELD_UPDATE_KEYS;
     const min =
       tag === Record.FIELD_SERIAL ? Record.SERIAL_MIN : tag === Record.FIELD_DRBG_SEED ? Record.DRBG_SEED_BYTES : tag === Record.FIELD_SALT ? Record.SALT_MIN : tag === Record.FIELD_ITERATIONS ? 4 : tag === Record.FIELD_SETUP_KEY ? Record.SETUP_KEY_BYTES : Record.KEY_BYTES;
-    const max = tag === Record.FIELD_SERIAL ? Record.SERIAL_MAX : tag === Record.FIELD_SALT ? Record.SALT_MAX : min;
-    let good = n >= min && n <= max;
+    const max = tag === Record.FIELD_SERIAL ? Record.SERIAL_MAX : tag === Record.FIELD_SALT ? Record.SALT_MAX : keys ? Record.KEY_BYTES * Record.UPDATE_KEYS_MAX : min;
+    let good = n >= min && n <= max && (!keys || n % Record.KEY_BYTES === 0);
     let varied = tag === Record.FIELD_SERIAL || tag === Record.FIELD_ITERATIONS;
     for (let i = 0; i < n; i++) {
-      if (value[i] !== value[0]) varied = true;
+      // Update keys: at the start of each key, the previous one must have varied.
+      if (keys && i % Record.KEY_BYTES === 0 && i > 0) {
+        if (!varied) good = false;
+        varied = false;
+      }
+      if (value[i] !== value[keys ? i - (i % Record.KEY_BYTES) : 0]) varied = true;
       if (tag === Record.FIELD_SERIAL && (value[i] < 0x21 || value[i] > 0x7e)) good = false;
     }
     if (tag === Record.FIELD_ITERATIONS && good) {
@@ -195,18 +219,20 @@ export let parseProvisioning = function (bytes: Uint8Array, release?: boolean): 
     if (!good || !varied) {
       return {
         ok: false,
-        reason: tag === Record.FIELD_SERIAL ? 'bad-serial' : tag === Record.FIELD_DEVICE_SECRET ? 'bad-secret' : tag === Record.FIELD_DRBG_SEED ? 'bad-seed' : tag === Record.FIELD_DEFAULT_CHECK ? 'bad-default-check' : tag === Record.FIELD_SETUP_KEY ? 'bad-setup-key' : 'bad-verifier',
+        reason: tag === Record.FIELD_SERIAL ? 'bad-serial' : tag === Record.FIELD_DEVICE_SECRET ? 'bad-secret' : tag === Record.FIELD_DRBG_SEED ? 'bad-seed' : tag === Record.FIELD_DEFAULT_CHECK ? 'bad-default-check' : tag === Record.FIELD_SETUP_KEY ? 'bad-setup-key' : keys ? 'bad-update-keys' : 'bad-verifier',
       };
     }
     got[tag] = new Uint8Array(value);
   }
   if (seen !== (1 << (last + 1)) - 2) return { ok: false, reason: reason };
-  const record: ProvisioningRecord = { serial: bytesAscii(got[Record.FIELD_SERIAL]), deviceSecret: got[Record.FIELD_DEVICE_SECRET], drbgSeed: got[Record.FIELD_DRBG_SEED] };
+  const record: ProvisioningRecord = { serial: bytesAscii(got[Record.FIELD_SERIAL]), deviceSecret: got[Record.FIELD_DEVICE_SECRET], drbgSeed: got[Record.FIELD_DRBG_SEED], updateKeys: [] };
   if (version !== Record.VERSION_1) {
     record.verifier = { salt: got[Record.FIELD_SALT], iterations: iterations, storedKey: got[Record.FIELD_STORED_KEY], serverKey: got[Record.FIELD_SERVER_KEY] };
     record.defaultCheck = got[Record.FIELD_DEFAULT_CHECK];
-    if (version === Record.VERSION) record.setupKey = got[Record.FIELD_SETUP_KEY];
+    if (version >= Record.VERSION_3) record.setupKey = got[Record.FIELD_SETUP_KEY];
   }
+  const k = got[Record.FIELD_UPDATE_KEYS];
+  for (let i = 0; k && i < k.length; i += Record.KEY_BYTES) record.updateKeys!.push(k.subarray(i, i + Record.KEY_BYTES));
   return { ok: true, record: record };
 };
 

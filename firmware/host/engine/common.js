@@ -8,6 +8,12 @@ var __engine = (function () {
   var timers = [];
   var nextId = 1;
   var clock = 0;
+  // The flash's bytes live on the host when the engine check provides __host_flash (engine.ts): they
+  // are the device's flash, not its heap, so memory figures leave them out, and they outlive a boot
+  // (a reboot is a new engine over the same flash). On a real engine (real-engines.ts) they live here.
+  var hostFlash = typeof __host_flash === 'function' ? __host_flash : null;
+  var localRegions = {};
+  var localMeta = {};
   /** One TCP client of the device (see `engine.connect`). */
   function Client(id) {
     this.id = id;
@@ -88,6 +94,12 @@ var __engine = (function () {
     advance: function (ms) {
       var until = clock + ms;
       var ran = 0;
+      if (engine.reset) { clock = until; return 0; }
+      var w = engine.watchdog;
+      // An automatic watchdog is kicked by every pass of the idle loop (Espruino's JSIS_WATCHDOG_AUTO):
+      // simulated time passes in the idle loop, so only code that never returns to it (which the
+      // engine check stops by its deadline) would let it fire.
+      if (w && w.auto) w.fedAt = until;
       for (var p = 0; p < engine.pollers.length; p++) ran += engine.pollers[p]();
       for (;;) {
         var best = -1;
@@ -96,15 +108,35 @@ var __engine = (function () {
         }
         if (best < 0) break;
         var t = timers[best];
+        w = engine.watchdog;
+        if (w && !w.auto && t.at - w.fedAt > w.timeout) { clock = w.fedAt + w.timeout; engine.stop('watchdog'); return ran; }
         if (t.at > clock) clock = t.at;
         if (t.every > 0) t.at = clock + t.every; else timers.splice(best, 1);
         ran++;
         t.cb();
+        if (engine.reset) return ran;
+        if (engine.watchdog && engine.watchdog.auto) engine.watchdog.fedAt = until;
       }
+      w = engine.watchdog;
+      if (w && !w.auto && until - w.fedAt > w.timeout) { clock = w.fedAt + w.timeout; engine.stop('watchdog'); return ran; }
       clock = until;
       return ran;
     },
     pending: function () { return timers.length; },
+    /**
+     * Why the device stopped, or null while it runs: "watchdog" (armed and not fed in time) or
+     * "reboot" (the runtime's own reset). Nothing runs afterwards: the next boot is a new engine.
+     */
+    reset: null,
+    /** The armed watchdog: { timeout ms, fedAt, auto (kicked by each pass of the event loop) }, or null. */
+    watchdog: null,
+    arm: function (timeout, auto) { engine.watchdog = { timeout: timeout, fedAt: clock, auto: !!auto }; },
+    kick: function () { if (engine.watchdog) engine.watchdog.fedAt = clock; },
+    stop: function (why) {
+      if (engine.reset) return;
+      engine.reset = why;
+      timers = [];
+    },
     pollers: [],
     /**
      * TCP clients of the device (the engine check's side of a connection). The runtime fake's
@@ -148,22 +180,62 @@ var __engine = (function () {
       __host_log(parts.join(' '));
     },
     /**
-     * Sparse NOR flash of `size` bytes in 4 KB sectors, allocated on first change (an engine
-     * configured like the device has no room for a whole flash image): erased reads 0xff,
-     * programming ANDs. Tests preload it with flash.load(address, bytes).
+     * A region of NOR flash named `name`, in 4 KB sectors: erased reads 0xff, programming ANDs,
+     * erasing a sector sets it back to 0xff. read(at, n) gives a new Uint8Array; program(at, bytes)
+     * takes a Uint8Array or an array. On the host when it provides one (see `hostFlash`).
+     */
+    region: function (name) {
+      if (hostFlash) {
+        return {
+          read: function (at, n) { return new Uint8Array(hostFlash('read', name, at, n)); },
+          program: function (at, bytes) { var b = new Uint8Array(bytes.length); b.set(bytes); hostFlash('program', name, at, b.buffer); },
+          erase: function (sector) { hostFlash('erase', name, sector, 0); },
+          drop: function () { hostFlash('drop', name, 0, 0); },
+        };
+      }
+      var sectors = localRegions[name] || (localRegions[name] = {});
+      return {
+        read: function (at, n) {
+          var out = new Uint8Array(n);
+          for (var i = 0; i < n; i++) { var s = sectors[(at + i) >> 12]; out[i] = s ? s[(at + i) & 4095] : 0xff; }
+          return out;
+        },
+        program: function (at, bytes) {
+          for (var i = 0; i < bytes.length; i++) {
+            var n = (at + i) >> 12;
+            if (!sectors[n]) sectors[n] = new Uint8Array(4096).fill(0xff);
+            sectors[n][(at + i) & 4095] &= bytes[i];
+          }
+        },
+        erase: function (sector) { delete sectors[sector]; },
+        drop: function () { delete localRegions[name]; sectors = {}; },
+      };
+    },
+    /** A small JSON value kept with the flash (a runtime's file directory): meta(key) reads it, meta(key, value) writes it. */
+    meta: function (key, value) {
+      if (hostFlash) {
+        if (value === undefined) { var text = hostFlash('meta', key, 0, ''); return text ? JSON.parse(text) : undefined; }
+        hostFlash('meta', key, 0, JSON.stringify(value));
+        return value;
+      }
+      if (value !== undefined) localMeta[key] = JSON.stringify(value);
+      return localMeta[key] === undefined ? undefined : JSON.parse(localMeta[key]);
+    },
+    /**
+     * The board's NOR flash of `size` bytes (the region "flash"): read(at) and program(at, value)
+     * byte by byte, readRange(at, n) and programRange(at, bytes), erase(sector); tests preload it
+     * with flash.load(address, bytes).
      */
     sparseFlash: function (size) {
-      var sectors = {};
-      var sector = function (n, create) {
-        if (!sectors[n] && create) sectors[n] = new Uint8Array(4096).fill(0xff);
-        return sectors[n];
-      };
+      var r = engine.region('flash');
       var flash = {
         size: size,
-        read: function (at) { var s = sector(at >> 12, false); return s ? s[at & 4095] : 0xff; },
-        program: function (at, value) { var s = sector(at >> 12, true); s[at & 4095] &= value; },
-        erase: function (n) { delete sectors[n]; },
-        load: function (at, bytes) { for (var i = 0; i < bytes.length; i++) flash.program(at + i, bytes[i]); },
+        read: function (at) { return r.read(at, 1)[0]; },
+        program: function (at, value) { r.program(at, [value]); },
+        readRange: r.read,
+        programRange: r.program,
+        erase: function (n) { r.erase(n); },
+        load: function (at, bytes) { r.program(at, bytes); },
       };
       engine.flash = flash;
       return flash;

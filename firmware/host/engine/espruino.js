@@ -58,14 +58,28 @@
     return -1;
   };
   var rand = 1;
+  // On a real Espruino (real-engines.ts) its own E.toUint8Array stays: the fake's would hold a 4 KB
+  // read as 4,096 numbers in variables.
+  var realE = g.E && typeof g.E.toUint8Array === 'function' ? g.E : null;
   g.E = {
     // src/jswrap_espruino.c: E.toString(Uint8Array) is a byte string.
     toString: function (u8) { var s = ''; for (var i = 0; i < u8.length; i++) s += String.fromCharCode(u8[i] & 0xff); return s; },
     // src/jswrap_espruino.c E.toUint8Array: a byte string (or array) as a new Uint8Array.
-    toUint8Array: function (data) { return new Uint8Array(bytesOf(data)); },
+    toUint8Array: realE ? realE.toUint8Array : function (data) { return new Uint8Array(bytesOf(data)); },
     // targets/esp32/jshardware.c: rand() with a fixed seed.
     hwRand: function () { rand = (rand * 1103515245 + 12345) & 0x7fffffff; return rand; },
-    reboot: function () { X.rebooted = true; },
+    // src/jswrap_espruino.c E.reboot → targets/esp32/jshardware.c jshReboot: esp_restart().
+    reboot: function () { X.rebooted = true; X.stop('reboot'); },
+    // src/jswrap_espruino.c E.enableWatchdog(timeout s, isAuto): a negative or NaN timeout is 1 s;
+    // isAuto undefined or truthy kicks it from every pass of the idle loop (JSIS_WATCHDOG_AUTO,
+    // src/jsinteractive.c), otherwise only E.kickWatchdog() does. ESP32 (targets/esp32/jshardware.c
+    // jshEnableWatchDog): the task watchdog, the timeout rounded to whole seconds. Not kicked in
+    // time, it resets the chip (__engine.reset === 'watchdog').
+    enableWatchdog: function (timeout, isAuto) {
+      var t = typeof timeout === 'number' && timeout >= 0 ? timeout : 1;
+      X.arm(Math.floor(t + 0.5) * 1000, isAuto === undefined || !!isAuto);
+    },
+    kickWatchdog: function () { X.kick(); },
     // src/jswrap_espruino.c E.CRC32: CRC-32 (0xEDB88320 reflected, init and final xor 0xFFFFFFFF) of a string or array.
     CRC32: function (data) {
       var b = bytesOf(data), c = -1;
@@ -97,12 +111,10 @@
       if (typeof addr !== 'number') throw new Error('Address must be an integer');
       flash.erase(addr >> 12);
     },
-    write: function (data, addr) { var b = bytesOf(data); for (var i = 0; i < b.length; i++) flash.program(addr + i, b[i]); },
+    write: function (data, addr) { flash.programRange(addr, bytesOf(data)); },
     read: function (length, addr) {
       if (length <= 0) return undefined;
-      var out = new Uint8Array(length);
-      for (var i = 0; i < length; i++) out[i] = flash.read(addr + i);
-      return out;
+      return flash.readRange(addr, length);
     },
   };
   // libs/network/jswrap_net.c over libs/network/socketserver.c and network_esp32.c (RELEASE_2V29):
@@ -279,59 +291,112 @@
     },
     AES: { encrypt: aes('encrypt'), decrypt: aes('decrypt') },
   };
-  // src/jswrap_storage.c over src/jsflash.c: a name keeps its first 28 characters, silently
-  // (jsfNameFromString); write(name, data) replaces a file; data that is not a string or an array
-  // is written as JSON (a plain object) or as one byte (a number); null and undefined throw; an
-  // empty value throws "Can't create zero length file" and leaves the file as it was.
-  // write(name, data, offset, size) creates a file of `size` bytes (erased, 0xFF) and writes at
-  // `offset`; write(name, data, offset) writes into the file made that way, into erased bytes only
-  // (anything else throws "File already written with different data"); read() returns the file
-  // as a String, or undefined. read(name, offset, length) (jswrap_storage_read over src/jsflash.c
-  // jsfReadFile) clips to the file: a negative offset reads from 0, an offset past the end from the
-  // end, a length <= 0 or past the end to the end; nothing left gives "". On the ESP32 the String
-  // is mapped onto the flash (jsvAddressToVar): nothing is copied until it is converted.
-  var files = {};
+  // Storage: src/jswrap_storage.c over src/jsflash.c. 896 KB of the SPI flash from 0x320000
+  // (boards/ESP32.py saved_code). A file is a 32-byte header (size and flags, a name of at most 28
+  // characters: JsfFileHeader, src/jsflash.h; longer names are cut silently, jsfNameFromString) and
+  // its bytes rounded up to 4 (JSF_ALIGNMENT), appended after the last file (jsfCreateFile). Erasing
+  // or replacing a file only marks its header deleted: its space is trash until a compaction, which
+  // jsfCreateFile runs when a new file does not fit in the free space but would once the trash is
+  // gone (__engine.storageStats().compactions counts them); past that, "Unable to find or create
+  // file". (The fake counts bytes, not where in a page a file may start.)
+  // write(name, data, offset, size) (jswrap_storage_write, jsfWriteFile): a plain object is written
+  // as JSON at offset 0; a number as one byte; null and undefined throw. offset or size negative:
+  // false. size 0 means the data's length, and a length of 0 throws "Can't create zero length file".
+  // At offset 0, a missing file, or one of another size or not wholly erased, is made anew at `size`
+  // bytes (erased) — unless it already holds exactly this data — and the old one becomes trash; at
+  // another offset the file must exist ("Unable to find or create file"). The data must fit the file
+  // ("Too much data for file size") and land on erased bytes only ("File already written with
+  // different data"). read(name, offset, length) (jsfReadFile) clips to the file: a negative offset
+  // reads from 0, an offset past the end from the end, a length <= 0 or past the end to the end;
+  // nothing left gives "", no file undefined. On the ESP32 the String is mapped onto the flash
+  // (jsvAddressToVar): nothing is copied until it is converted. The bytes live in flash regions
+  // (__engine.region), the directory with them (__engine.meta), so both outlive a reboot.
+  var STORAGE_BYTES = 0xe0000;
+  var FILE_HEADER = 32;
+  var dir = X.meta('storage') || { files: {}, used: 0, compactions: 0, next: 0 };
+  var saveDir = function () { X.meta('storage', dir); };
+  var footprint = function (size) { return FILE_HEADER + ((size + 3) & ~3); };
+  var fileName = function (name) { return String(name).substr(0, 28); };
+  var regionOf = function (f) { return X.region('storage:' + f.id); };
   var storageData = function (data) {
     if (data === null || data === undefined) throw new Error('Expecting a string, array or object to write');
     if (typeof data === 'number') return [data & 255];
     if (typeof data === 'object' && typeof data.length !== 'number') data = JSON.stringify(data);
     return bytesOf(data);
   };
+  var isErased = function (f, at, n) {
+    var b = regionOf(f).read(at, n);
+    for (var i = 0; i < b.length; i++) if (b[i] !== 255) return false;
+    return true;
+  };
+  var holds = function (f, b) {
+    var c = regionOf(f).read(0, b.length);
+    for (var i = 0; i < b.length; i++) if (c[i] !== b[i]) return false;
+    return true;
+  };
+  var removeFile = function (name) {
+    var f = dir.files[name];
+    if (!f) return;
+    regionOf(f).drop();
+    delete dir.files[name];
+  };
+  var createFile = function (name, size) {
+    var need = footprint(size);
+    if (dir.used + need > STORAGE_BYTES) {
+      var live = 0;
+      for (var k in dir.files) live += footprint(dir.files[k].size);
+      if (live + need > STORAGE_BYTES) return null;
+      dir.used = live;
+      dir.compactions++;
+    }
+    dir.used += need;
+    dir.files[name] = { id: dir.next++, size: size };
+    return dir.files[name];
+  };
   var Storage = {
     write: function (name, data, offset, size) {
-      name = String(name).substr(0, 28);
+      name = fileName(name);
+      if (data !== null && typeof data === 'object' && typeof data.length !== 'number') { offset = 0; size = 0; }
       var b = storageData(data);
-      if (offset === undefined) {
-        if (b.length === 0) throw new Error("Can't create zero length file");
-        files[name] = b;
-        return true;
+      offset = offset === undefined ? 0 : Math.floor(+offset) || 0;
+      size = size === undefined ? 0 : Math.floor(+size) || 0;
+      if (offset < 0 || size < 0) return false;
+      if (size === 0) size = b.length;
+      if (!size) throw new Error("Can't create zero length file");
+      var f = dir.files[name];
+      if (offset === 0 && (!f || f.size !== size || !isErased(f, 0, f.size))) {
+        if (f && f.size === size && b.length === size && holds(f, b)) return true;
+        removeFile(name);
+        f = createFile(name, size);
+        saveDir();
       }
-      if (size !== undefined) {
-        if (size === 0) throw new Error("Can't create zero length file");
-        files[name] = []; for (var i = 0; i < size; i++) files[name].push(255);
-      }
-      var f = files[name];
-      if (!f || offset + b.length > f.length) throw new Error('Storage.write: data would go past the end of the file');
-      // jsfWriteFile: a write into a file writes erased bytes only.
-      for (var e = 0; e < b.length; e++) if (f[offset + e] !== 255) throw new Error('File already written with different data');
-      for (var j = 0; j < b.length; j++) f[offset + j] = b[j];
+      if (!f) throw new Error('Unable to find or create file');
+      if (offset + b.length > f.size) throw new Error('Too much data for file size');
+      if (!isErased(f, offset, b.length)) throw new Error('File already written with different data');
+      regionOf(f).program(offset, b);
       return true;
     },
     read: function (name, offset, length) {
-      var f = files[String(name).substr(0, 28)];
+      var f = dir.files[fileName(name)];
       if (!f) return undefined;
       var from = offset === undefined ? 0 : offset | 0;
       var n = length === undefined ? 0 : length | 0;
       if (from < 0) from = 0;
-      if (n <= 0) n = f.length;
-      if (from > f.length) from = f.length;
-      if (from + n > f.length) n = f.length - from;
+      if (n <= 0) n = f.size;
+      if (from > f.size) from = f.size;
+      if (from + n > f.size) n = f.size - from;
+      var b = regionOf(f).read(from, n);
       var s = '';
-      for (var i = from; i < from + n; i++) s += String.fromCharCode(f[i]);
+      for (var i = 0; i < b.length; i += 4096) s += String.fromCharCode.apply(null, b.subarray(i, i + 4096));
       return s;
     },
+    // jswrap_storage_erase → jsfEraseFile: the file's header marked deleted (its space is trash).
+    erase: function (name) { removeFile(fileName(name)); saveDir(); },
+    list: function () { return Object.keys(dir.files); },
+    getFree: function () { return STORAGE_BYTES - dir.used; },
   };
-  X.storage = files;
+  X.storageFile = function (name) { var f = dir.files[fileName(name)]; return f ? regionOf(f).read(0, f.size) : undefined; };
+  X.storageStats = function () { return { used: dir.used, compactions: dir.compactions, files: Object.keys(dir.files).length }; };
   var TelnetServer = { setOptions: function (o) { X.telnet = o.mode; } };
   // libs/network/esp32/jswrap_esp32_network.c: connect(ssid, options, callback) throws without a
   // string ssid or with a non-string options.password; once the station has an address it emits
@@ -423,6 +488,9 @@
   // On a real engine asked for its own network (real-engines.ts, the hostile-request row), the
   // runtime's own net module serves real sockets.
   if (realRequire && g.__hoshiRealNet) modules.net = realRequire('net');
+  // On a real engine asked for its own Storage (real-engines.ts, the loader's run), the runtime's
+  // Storage holds the slots and the boot record, and the loader evaluates the image from its file.
+  if (realRequire && g.__hoshiRealStorage) modules.Storage = realRequire('Storage');
   g.require = function (id) {
     if (!modules[id]) throw new Error('Module ' + id + ' not found');
     return X.watch(modules[id], "require('" + id + "')");

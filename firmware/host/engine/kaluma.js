@@ -91,15 +91,13 @@
   Flash.prototype.read = function (block, buffer, offset) {
     flashArgs(block, buffer, offset);
     var at = (this.base + block) * 4096 + (offset || 0);
-    var whole = new Uint8Array(buffer.buffer);
-    for (var i = 0; i < buffer.length; i++) whole[i] = area.read(at + i);
+    new Uint8Array(buffer.buffer).set(area.readRange(at, buffer.length));
   };
   Flash.prototype.write = function (block, buffer, offset) {
     flashArgs(block, buffer, offset);
     var at = (this.base + block) * 4096 + (offset || 0);
     if (at % 256 !== 0 || buffer.length % 256 !== 0) return;
-    var whole = new Uint8Array(buffer.buffer);
-    for (var i = 0; i < buffer.length; i++) area.program(at + i, whole[i]);
+    area.programRange(at, new Uint8Array(buffer.buffer, 0, buffer.length));
   };
   Flash.prototype.ioctl = function (op, arg) {
     if (typeof op !== 'number') throw new TypeError('"op" argument must be a number');
@@ -356,13 +354,16 @@
     return natives[name] ? E.watch(natives[name](), 'process.binding(' + name + ')') : undefined;
   };
   g.process.binding.rp2 = 'rp2';
-  // src/modules/wdt/module_wdt.c: enabled at construction, cannot be disabled.
+  // src/modules/wdt/module_wdt.c over targets/rp2/src/wdt.c: enabled at construction with the
+  // timeout in ms (clamped to 0x7fffff; the RP2040 itself counts at most ≈ 8.3 s: pico-sdk
+  // hardware_watchdog), cannot be disabled; a second WDT re-arms it with its own timeout; feed()
+  // restarts the count. Not fed in time, it resets the chip (E.reset === 'watchdog').
   function WDT(timeout) {
     if (typeof timeout !== 'number') throw new TypeError('"timeout" argument must be a number');
     this.timeout = timeout;
-    E.watchdog = timeout;
+    E.arm(Math.min(timeout >>> 0, 0x7fffff, 8388), false);
   }
-  WDT.prototype.feed = function () {};
+  WDT.prototype.feed = function () { E.kick(); };
   var modules = { flash: { Flash: Flash }, rp2: rp2, wdt: { WDT: WDT } };
   // src/modules/startup/startup.js: only built-in modules; anything else throws.
   g.require = function (id) {

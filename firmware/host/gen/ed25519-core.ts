@@ -2,16 +2,22 @@
  * Generates modules/crypto/ed25519-core.js from ed25519-core.template.js: the unrolled field
  * arithmetic of GF(2^255 − 19) and the constants (d, 2d, √−1, the table of odd multiples of B),
  * computed here with BigInt so no constant is typed by hand. `npx tsx firmware/host/gen/ed25519-core.ts`
- * writes the file; test/crypto-ed25519.test.ts fails when the committed file differs.
+ * writes the file; test/crypto-ed25519.test.ts fails when the committed file differs. The same
+ * script, in a variant per runtime, is the update verifier asset (firmware/host/verifier-asset.ts).
  *
  * Field elements are 13 signed limbs of radix 2^20 held in doubles. A product's columns are written
  * out in full (schoolbook, 2^260 ≡ 608 mod p folds the upper half), and each column is carried by
  * rounding: adding and subtracting M = 1.5·2^72 rounds c to a multiple of 2^20 exactly, as every
  * column stays below 2^53. JerryScript boxes these doubles, but 13 limbs need 169 products where
  * never-boxed 12-bit limbs need 484: measured 147 K against 239 K x86 instructions per multiply
- * (docs/performance.md). Point doubling (RFC 8032 §5.1.4, dbl-2008-hwcd) is one function with all
- * intermediates in locals. Constants are locals built from exact expressions, since Espruino
- * parses some long numeric literals wrongly and JerryScript's parser slows with repeated literals.
+ * (docs/performance.md). Columns 3 … 12 are stored as soon as they are carried, through two rolling
+ * locals, so a function has 34 locals instead of 56 (Espruino finds a local by walking its function's
+ * list of them; JerryScript's parser searches a function's literals linearly). Point doubling calls
+ * the field functions (the template): inlined with all ~130 intermediates in locals it ran 10 % faster
+ * on JerryScript, but took 50 M more x86 instructions to parse (87 M against 34 M for the whole
+ * verifier), which a verifier loaded for each update check pays every time, and 30 % longer on
+ * Espruino. Constants are locals built from exact expressions, since Espruino parses some long
+ * numeric literals wrongly and JerryScript's parser slows with repeated literals.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +27,7 @@ const N = 13;
 /** Window widths of the joint wNAF: 2^(WB-2) odd multiples of B in the table, 2^(WA-2) of A per call. */
 const WB = 7;
 const WA = 5;
-const CDECL = 'var M=1.5*1048576*1048576*1048576*4096,K=1/1048576,K6=608/1048576,F=608;';
+export type Variant = 'kaluma' | 'espruino';
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
@@ -54,7 +60,10 @@ function columns(A: string[], B: string[] | null, x2?: boolean): string[] {
   return cols;
 }
 
-/** o = f(a, …): a product or square as one function over arrays. */
+/**
+ * o = f(a, …): a product or square as one function over arrays (sub: minus g). The most used names
+ * are declared first (Espruino finds them sooner).
+ */
 function genF(name: string, o: FieldOptions): string {
   const args = ['o', 'a'];
   const L: string[] = [];
@@ -62,68 +71,23 @@ function genF(name: string, o: FieldOptions): string {
   if (!o.sq) args.push('c');
   if (o.sub) args.push('g');
   L.push('function ' + name + '(' + args.join(',') + ') {');
-  L.push(CDECL);
+  L.push('var M=1.5*1048576*1048576*1048576*4096,K=1/1048576,F=608,u,p;');
   L.push('var ' + range(N).map((i) => 'a' + i + '=a[' + i + ']' + (o.la === 'a' ? '' : o.la === 'a+b' ? '+b[' + i + ']' : '-b[' + i + ']')).join(',') + ';');
   if (!o.sq) L.push('var ' + range(N).map((i) => 'b' + i + '=c[' + i + ']').join(',') + ';');
   if (o.sq) L.push('var ' + range(o.x2 ? N : N - 1).map((i) => 'd' + i + '=a' + i + '+a' + i).join(',') + ';');
   const cols = columns(names('a'), o.sq ? null : names('b'), o.x2);
   const s: string[] = [];
+  // Every input is in locals before the first store, so o may be a, c or g.
   for (let k = 0; k < N; k++) {
     let e = '(' + cols[k] + ')';
     if (k + N < 2 * N - 1) e += '+(' + cols[k + N] + ')*F';
-    if (k > 0) e += '+q' + (k - 1) + '*K';
+    if (k > 0) e += '+' + (k > 3 ? 'p' : 'q' + (k - 1)) + '*K';
     if (o.sub) e += '-g[' + k + ']';
-    s.push('c' + k + '=' + e + ';q' + k + '=c' + k + '+M-M;');
+    s.push(k < 3 ? 'c' + k + '=' + e + ';q' + k + '=c' + k + '+M-M;' : 'u=' + e + ';p=u+M-M;o[' + k + ']=u-p;');
   }
-  s.push('c0=c0-q0+q12*K6;q0=c0+M-M;');
-  s.push('c1=c1-q1+q0*K;q1=c1+M-M;');
-  L.push('var ' + range(N).map((i) => 'c' + i + ',q' + i).join(',') + ';');
-  L.push(s.join('\n'));
-  L.push(range(N).map((i) => 'o[' + i + ']=c' + i + '-q' + i + (i === 2 ? '+q1*K' : '') + ';').join(''));
-  L.push('}');
-  return L.join('\n');
-}
-
-/** Product of local vectors A·B (B null: A², x2: 2A²), minus local vector `sub`; leaves c_i − q_i. */
-function core(A: string[], B: string[] | null, x2?: boolean, sub?: string[]): string {
-  const L: string[] = [];
-  if (!B) L.push(range(x2 ? N : N - 1).map((i) => 'd' + i + '=' + A[i] + '+' + A[i] + ';').join(''));
-  const cols = columns(A, B, x2);
-  for (let k = 0; k < N; k++) {
-    let e = '(' + cols[k] + ')';
-    if (k + N < 2 * N - 1) e += '+(' + cols[k + N] + ')*F';
-    if (k > 0) e += '+q' + (k - 1) + '*K';
-    if (sub) e += '-' + sub[k];
-    L.push('c' + k + '=' + e + ';q' + k + '=c' + k + '+M-M;');
-  }
-  L.push('c0=c0-q0+q12*K6;q0=c0+M-M;');
-  L.push('c1=c1-q1+q0*K;q1=c1+M-M;');
-  return L.join('\n');
-}
-
-function emit(dst: string | string[]): string {
-  return range(N).map((i) => (typeof dst === 'string' ? dst + '[' + i + ']' : dst[i]) + '=c' + i + '-q' + i + (i === 2 ? '+q1*K' : '') + ';').join('');
-}
-
-function genDbl(): string {
-  const x = names('x'), y = names('y'), z = names('z'), a = names('a'), b = names('b'), g = names('g'), h = names('h');
-  const f = names('f'), e = names('e'), sm = names('s');
-  const L = ['// P = 2P (RFC 8032 5.1.4 doubling, dbl-2008-hwcd a=-1), all intermediates in locals:',
-    '//   A = X^2, B = Y^2, G = B - A, H = A + B, F = 2Z^2 - G, E = (X+Y)^2 - H ; X3 = E*F, Y3 = G*H, Z3 = F*G, T3 = E*H',
-    'function pdbl(P, needT) {', CDECL, 'var X = P[0], Y = P[1], Z = P[2];'];
-  L.push('var ' + ([] as string[]).concat(x, y, z, a, b, g, h, f, e, sm, names('c'), names('q'), names('d')).join(',') + ';');
-  L.push(range(N).map((i) => x[i] + '=X[' + i + '];' + y[i] + '=Y[' + i + '];' + z[i] + '=Z[' + i + '];').join(''));
-  L.push(core(x, null)); L.push(emit(a));
-  L.push(core(y, null)); L.push(emit(b));
-  L.push(range(N).map((i) => g[i] + '=' + b[i] + '-' + a[i] + ';' + h[i] + '=' + a[i] + '+' + b[i] + ';').join(''));
-  L.push(core(z, null, true, g)); L.push(emit(f));
-  L.push(range(N).map((i) => sm[i] + '=' + x[i] + '+' + y[i] + ';').join(''));
-  L.push(core(sm, null, false, h)); L.push(emit(e));
-  L.push(core(e, f)); L.push(emit('X'));
-  L.push(core(g, h)); L.push(emit('Y'));
-  L.push(core(f, g)); L.push(emit('Z'));
-  L.push('if (needT) {'); L.push(core(e, h)); L.push(emit('P[3]')); L.push('}');
-  L.push('}');
+  // 2^260 = 608 (mod p): column 12's carry (p) folds into column 0, whose carry goes to column 1
+  s.push('c0=c0-q0+p*608/1048576;q0=c0+M-M;', 'c1=c1-q1+q0*K;q1=c1+M-M;');
+  L.push('var c0,q0,c1,q1,c2,q2;', s.join('\n'), 'o[0]=c0-q0;o[1]=c1-q1;o[2]=c2-q2+q1*K;', '}');
   return L.join('\n');
 }
 
@@ -154,7 +118,8 @@ function limbs(x: bigint): number[] {
   for (let i = 0; i < N - 1; i++) if (r[i]! > 524288) { r[i] = r[i]! - 1048576; r[i + 1] = r[i + 1]! + 1; }
   return r;
 }
-const lit = (x: bigint): string => '[' + limbs(x).join(',') + ']';
+/** A constant field element: a plain array (JerryScript reads those fastest) or an Int32Array (Espruino: fewer variables). */
+const lit = (x: bigint, v: Variant): string => (v === 'espruino' ? 'new Int32Array([' + limbs(x).join(',') + '])' : '[' + limbs(x).join(',') + ']');
 /** RFC 8032 §5.1.3 x-recovery, for the base point. */
 function recoverX(y: bigint, sign: number): bigint {
   const u = mod(y * y - 1n), v = mod(d * y * y + 1n);
@@ -170,35 +135,65 @@ function addA(P: bigint[], Q: bigint[]): bigint[] {
   return [mod((x1 * y2 + x2 * y1) * inv(1n + t)), mod((y1 * y2 + x1 * x2) * inv(1n - t))];
 }
 
-export function ed25519CoreSource(): string {
+/**
+ * The core as a script: it declares `steps` (the template's API) in the scope it is
+ * placed in and nothing else. `kaluma`: field elements as plain arrays, the table of multiples of B
+ * as arrays, SHA-512 in steps from sha512Begin/sha512Step when no one-shot SHA-512 is passed.
+ * `espruino`: field elements and the table in Int32Arrays, and a one-shot SHA-512 (the native one)
+ * must be passed: the streaming code is left out.
+ */
+export function ed25519CoreScript(v: Variant): string {
   const field = [
     '// o = a*c', genF('fmul', { la: 'a' }),
     '// o = (a+b)*c', genF('fmulS', { la: 'a+b' }),
     '// o = (a-b)*c', genF('fmulD', { la: 'a-b' }),
     '// o = a^2', genF('fsqr', { la: 'a', sq: true }),
-    genDbl(),
+    '// o = 2a^2 - g', genF('fsq2s', { la: 'a', sq: true, x2: true, sub: true }),
+    '// o = (a+b)^2 - g', genF('fsqSs', { la: 'a+b', sq: true, sub: true }),
   ].join('\n');
   const By = mod(4n * inv(5n));
   const Bp = [recoverX(By, 0), By];
   const B2 = addA(Bp, Bp);
   const h = inv(2n);
-  const tab: string[] = [];
+  // odd multiples 1B, 3B, … as ((y+x)/2, (y−x)/2, d·x·y)
+  const tab: bigint[][] = [];
   let P = Bp;
   for (let i = 0; i < 1 << (WB - 2); i++) {
-    // odd multiples 1B, 3B, … as ((y+x)/2, (y−x)/2, d·x·y)
-    tab.push('(function(){return [' + lit(mod((P[1]! + P[0]!) * h)) + ',' + lit(mod((P[1]! - P[0]!) * h)) + ',null,' + lit(mod(d * P[0]! * P[1]!)) + '];})()');
+    tab.push([mod((P[1]! + P[0]!) * h), mod((P[1]! - P[0]!) * h), mod(d * P[0]! * P[1]!)]);
     P = addA(P, B2);
   }
   const consts = [
     'var WB = ' + WB + ', WA = ' + WA + ';',
-    'var D = ' + lit(d) + ';            // d = -121665/121666',
-    'var D2 = ' + lit(2n * d) + ';           // 2d',
-    'var SQRTM1 = ' + lit(I) + ';       // sqrt(-1) = 2^((p-1)/4)',
+    'var D = ' + lit(d, v) + ';            // d = -121665/121666',
+    'var D2 = ' + lit(2n * d, v) + ';           // 2d',
+    'var SQRTM1 = ' + lit(I, v) + ';       // sqrt(-1) = 2^((p-1)/4)',
     '// odd multiples (2i+1)B, i < 2^(WB-2), affine, cached and halved: [(y+x)/2, (y-x)/2, null, d*x*y] (Z2 = 1/2 => D = Z1)',
-    'var BTQ = [' + tab.join(',\n') + '];',
-  ].join('\n');
-  const template = readFileSync(join(HERE, 'ed25519-core.template.js'), 'utf8');
-  return template.replace('//@FIELD', () => field).replace('//@CONST', () => consts);
+  ];
+  let bq: string;
+  if (v === 'espruino') {
+    // One Int32Array of 3 x 13 limbs per point, filled a point at a time (a literal of all 1,248
+    // numbers would be an array of as many variables while it is built); bq(i) views point i.
+    consts.push('var BT = new Int32Array(' + tab.length * 3 * N + ');');
+    tab.forEach((t, i) => consts.push('BT.set([' + t.map((x) => limbs(x).join(',')).join(',') + '], ' + i * 3 * N + ');'));
+    bq = 'function bq(i) { var o = ' + 3 * N + ' * i; return [BT.subarray(o, o + ' + N + '), BT.subarray(o + ' + N + ', o + ' + 2 * N + '), null, BT.subarray(o + ' + 2 * N + ', o + ' + 3 * N + ')]; }';
+  } else {
+    consts.push('var BTQ = [' + tab.map((t) => '(function(){return [' + lit(t[0]!, v) + ',' + lit(t[1]!, v) + ',null,' + lit(t[2]!, v) + '];})()').join(',\n') + '];');
+    bq = 'function bq(i) { return BTQ[i]; }';
+  }
+  const fe = v === 'espruino' ? 'function fe() { return new Int32Array(13); }' : 'function fe() { return [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]; }';
+  let text = readFileSync(join(HERE, 'ed25519-core.template.js'), 'utf8');
+  text = text.replace('//@FE', () => fe).replace('//@FIELD', () => field).replace('//@CONST', () => consts.join('\n')).replace('//@BQ', () => bq);
+  // The streaming SHA-512 branches: kept (markers dropped) for kaluma, removed for espruino.
+  text = v === 'espruino' ? text.replace(/^ *\/\/@STREAM\{\n[\s\S]*?^ *\/\/@STREAM\}\n/gm, '') : text.replace(/^ *\/\/@STREAM[{}]\n/gm, '');
+  // Without the streaming branches a missing SHA-512 would leave phase 2 repeating: refuse it at once.
+  text = text.replace('  //@NEEDSHA\n', v === 'espruino' ? "  if (typeof sha512 !== 'function') throw new TypeError('ed25519: a SHA-512 function is required');\n" : '');
+  return text;
+}
+
+/** modules/crypto/ed25519-core.js: the kaluma script as an ES module over modules/crypto/sha512.js. */
+export function ed25519CoreSource(): string {
+  return "import { sha512Begin, sha512Step } from './sha512.js';\n" + ed25519CoreScript('kaluma') +
+    'export var ed25519StepsCore = steps;\n';
 }
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));

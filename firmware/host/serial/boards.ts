@@ -1,9 +1,11 @@
 import { KALUMA_PARTITIONS } from '../../../boards/kaluma-pico-w/board';
 import { ESP32_PARTITIONS } from '../../../boards/espruino-esp32/board';
 import type { DeviceTarget } from '../profiles';
-import { espruinoFlash, espruinoFlashTranscript, espruinoProvision, espruinoProvisionTranscript, espruinoState, espruinoStateTranscript, ESPRUINO_BAUD } from './espruino';
-import { kalumaAssets, kalumaAssetsTranscript, kalumaFlash, kalumaFlashTranscript, kalumaProvision, kalumaProvisionTranscript, kalumaState, kalumaStateTranscript, KALUMA_BAUD } from './kaluma';
-import { concatBytes, type Link } from './link';
+import { espruinoFactory, espruinoFactoryTranscript, espruinoProvision, espruinoProvisionTranscript, espruinoState, espruinoStateTranscript, ESPRUINO_BAUD } from './espruino';
+import { kalumaFactory, kalumaFactoryTranscript, kalumaProvision, kalumaProvisionTranscript, kalumaState, kalumaStateTranscript, KALUMA_BAUD, type FactoryImage } from './kaluma';
+import type { Link } from './link';
+
+export type { FactoryImage } from './kaluma';
 
 /** What `hoshi flash` and `hoshi provision` need to know about a real board. */
 export interface SerialBoard {
@@ -12,9 +14,12 @@ export interface SerialBoard {
   baud: number;
   /** Size of the provisioning partition: the record is padded with 0xFF (erased flash) to it. */
   provisioningBytes: number;
-  /** The image and the assets container (docs/formats/assets.md), each written and checked. */
-  flashTranscript(code: Uint8Array, assets: Uint8Array): Uint8Array;
-  flash(link: Link, code: Uint8Array, assets: Uint8Array, log: (line: string) => void): Promise<void>;
+  /**
+   * The unit as the factory leaves it (docs/formats/update.md §4, §5, §7): the fixed loader, slot A
+   * with the factory payload, the factory boot record; every byte written is checked.
+   */
+  flashTranscript(image: FactoryImage): Uint8Array;
+  flash(link: Link, image: FactoryImage, log: (line: string) => void): Promise<void>;
   provisionTranscript(area: Uint8Array): Uint8Array;
   provision(link: Link, area: Uint8Array, log: (line: string) => void): Promise<void>;
   /** The state partition: its size and write unit, to seed a store (firmware/host/provision.ts). */
@@ -29,13 +34,9 @@ const kaluma = (name: string): SerialBoard => ({
   target: 'kaluma',
   baud: KALUMA_BAUD,
   provisioningBytes: KALUMA_PARTITIONS.provisioning.count * 4096,
-  // The assets first, through the REPL, then the image over YMODEM and `.load`: the new image
-  // starts with its own assets.
-  flashTranscript: (code, assets) => concatBytes([kalumaAssetsTranscript(assets), kalumaFlashTranscript(code)]),
-  flash: async (link, code, assets, log) => {
-    await kalumaAssets(link, assets, log);
-    await kalumaFlash(link, code, log);
-  },
+  // Slot A and the boot record through the REPL, then the loader over YMODEM and `.load`.
+  flashTranscript: kalumaFactoryTranscript,
+  flash: kalumaFactory,
   provisionTranscript: kalumaProvisionTranscript,
   provision: kalumaProvision,
   state: { bytes: KALUMA_PARTITIONS.state.count * 4096, writeSize: 256 },
@@ -51,8 +52,8 @@ export const SERIAL_BOARDS: { [name: string]: SerialBoard } = {
     target: 'espruino',
     baud: ESPRUINO_BAUD,
     provisioningBytes: ESP32_PARTITIONS.provisioning.size,
-    flashTranscript: espruinoFlashTranscript,
-    flash: espruinoFlash,
+    flashTranscript: espruinoFactoryTranscript,
+    flash: espruinoFactory,
     provisionTranscript: espruinoProvisionTranscript,
     provision: espruinoProvision,
     state: { bytes: ESP32_PARTITIONS.state.size, writeSize: 4 },

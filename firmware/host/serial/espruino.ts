@@ -1,20 +1,26 @@
-import { ESP32_ASSETS, ESP32_PARTITIONS } from '../../../boards/espruino-esp32/board';
+import { ESP32_BOOT, ESP32_PARTITIONS } from '../../../boards/espruino-esp32/board';
 import { crc32 } from 'node:zlib';
 import { ascii, concatBytes, type Link } from './link';
+import type { FactoryImage } from './kaluma';
 
 /**
  * Espruino 2v29 on ESP32 over its serial REPL (115200 baud).
  *
- * Flashing an image does what the `espruino` CLI does with SAVE_ON_SEND=1 (EspruinoTools
+ * Files are written as the `espruino` CLI does with SAVE_ON_SEND=1 (EspruinoTools
  * core/codeWriter.js): each line starts with DLE (0x10: no echo for that line, src/jsinteractive.c),
- * `reset()`, then the code in 1,024-byte chunks with require("Storage").write(".bootcde", chunk,
- * offset[, total]) quoted as EspruinoTools' toJSONishString does (core/utils.js), then `load()`.
- * Hoshi adds a check before `load()`: the board prints the CRC-32 of `.bootcde` (E.CRC32) and the
- * host compares it with the image's.
+ * the bytes in 1,024-byte chunks with require("Storage").write(name, chunk, offset[, total]) quoted
+ * as EspruinoTools' toJSONishString does (core/utils.js). Hoshi checks each file: the board prints
+ * its CRC-32 (E.CRC32) and the host compares it with its own.
  *
- * The assets container (docs/formats/assets.md) goes the same way into the Storage file
- * "hoshi.assets" (boards/espruino-esp32: no raw flash region is left for it), after `.bootcde` and
- * before `load()`, with its own CRC-32 check.
+ * `hoshi flash` writes a unit as the factory leaves it (docs/formats/update.md §4, §5, §7), every
+ * file CRC-checked: `reset()`; the boot control files `hoshi.bc0` and `hoshi.bc1` made erased
+ * first, so that a transfer cut short leaves no record naming a slot half written (no record reads
+ * as the factory default: slot A); slot A, `hoshi.a` (4 KB header with L = 0, then the payload, the
+ * file at the slot's full size); slot B, `hoshi.b`, made erased at its full size (so that Storage
+ * keeps its place for the first update: a write into a wholly erased file of the same size does
+ * not make it anew); the factory boot record in `hoshi.bc0`; the Storage file of the assets of
+ * earlier versions, `hoshi.assets`, erased; the fixed loader as `.bootcde`, last, so that a unit
+ * whose transfer stopped keeps its previous program; then `load()`.
  *
  * Provisioning first checks the partition table at 0x8000 for the 8 KB free partition at 0xE000
  * (on IDF4 builds that address is inside NVS: refused), erases its two sectors, writes the record
@@ -53,6 +59,11 @@ function byteString(code: Uint8Array): string {
   return s;
 }
 
+/** The line that prints the CRC-32 of the Storage file `name` between markers. */
+function crcLine(name: string): string {
+  return `print("<","<<",JSON.stringify(E.CRC32(require("Storage").read(${JSON.stringify(name)}))),">>",">")`;
+}
+
 /** Lines that store `bytes` as the Storage file `name` in 1,024-byte chunks, then print its CRC-32. */
 function storageFileLines(name: string, bytes: Uint8Array): string[] {
   const text = byteString(bytes);
@@ -62,39 +73,69 @@ function storageFileLines(name: string, bytes: Uint8Array): string[] {
     const chunk = toJSONishString(text.slice(at, at + CHUNK));
     lines.push(at === 0 ? `require("Storage").write(${file},${chunk},0,${text.length});` : `require("Storage").write(${file},${chunk},${at});`);
   }
-  lines.push(`print("<","<<",JSON.stringify(E.CRC32(require("Storage").read(${file}))),">>",">")`);
+  lines.push(crcLine(name));
   return lines;
-}
-
-/** Lines (without the leading DLE and the trailing newline) that store the image and check it. */
-export function espruinoFlashLines(code: Uint8Array): string[] {
-  if (code.length === 0) throw new Error('flash: the image is empty');
-  return ['reset();', 'print()', ...storageFileLines('.bootcde', code)];
 }
 
 /**
- * Lines that store the assets container as the Storage file "hoshi.assets" and check it, the
- * header last: the first line creates the file at its full size holding only the first byte (a
- * write at offset 0 always makes a new file: src/jsflash.c jsfWriteFile), then the chunks go from
- * the end to offset 1, each into erased bytes (jsfWriteFile refuses any other). A transfer cut
- * short leaves a file without its magic: the device finds no assets, never a mix.
+ * Lines that make the Storage file `name` of `size` bytes holding `bytes` from its start (the rest
+ * erased), then print its CRC-32. The first line makes the file at its full size holding only the
+ * first byte (a write at offset 0 into a file that is not wholly erased makes it anew: src/jsflash.c
+ * jsfWriteFile); then the chunks go from the end to offset 1, each into erased bytes (jsfWriteFile
+ * refuses any other), chunks that are all 0xFF left out. A transfer cut short leaves the file's
+ * first bytes unwritten.
  */
-export function espruinoAssetsLines(container: Uint8Array): string[] {
-  if (container.length < 2) throw new RangeError('flash: the assets container is empty');
-  if (container.length > ESP32_ASSETS.size) throw new RangeError('flash: the assets container is ' + container.length + ' bytes; the ESP32 binding reads at most ' + ESP32_ASSETS.size);
-  const text = byteString(container);
-  const file = JSON.stringify(ESP32_ASSETS.file);
-  const lines = [`require("Storage").write(${file},${toJSONishString(text.slice(0, 1))},0,${text.length});`];
+export function storageRegionLines(name: string, bytes: Uint8Array, size: number): string[] {
+  if (bytes.length === 0) throw new RangeError('flash: ' + name + ' would be empty');
+  if (bytes.length > size) throw new RangeError('flash: ' + name + ' is ' + bytes.length + ' bytes; its file holds ' + size);
+  const text = byteString(bytes);
+  const file = JSON.stringify(name);
+  const lines = [`require("Storage").write(${file},${toJSONishString(text.slice(0, 1))},0,${size});`];
   const starts: number[] = [];
   for (let at = 1; at < text.length; at += CHUNK) starts.push(at);
-  for (const at of starts.reverse()) lines.push(`require("Storage").write(${file},${toJSONishString(text.slice(at, at + CHUNK))},${at});`);
-  lines.push(`print("<","<<",JSON.stringify(E.CRC32(require("Storage").read(${file}))),">>",">")`);
+  for (const at of starts.reverse()) {
+    const chunk = text.slice(at, at + CHUNK);
+    if (/^\xff*$/.test(chunk)) continue;
+    lines.push(`require("Storage").write(${file},${toJSONishString(chunk)},${at});`);
+  }
+  lines.push(crcLine(name));
   return lines;
 }
 
-/** The image, then the assets, each checked, then load(). */
-export function espruinoFlashTranscript(code: Uint8Array, assets: Uint8Array): Uint8Array {
-  return concatBytes([...espruinoFlashLines(code).map((l) => ascii('\x10' + l + '\n')), ...espruinoAssetsLines(assets).map((l) => ascii('\x10' + l + '\n')), ascii('\x10load()\n\n')]);
+/** One Storage file `hoshi flash` writes: its lines (the last prints the CRC-32) and the CRC-32 the file must have. */
+export interface StorageSection {
+  name: string;
+  lines: string[];
+  crc: number;
+}
+
+/** `bytes` padded with 0xFF to `size`: what the file holds once written. */
+function filled(bytes: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(size).fill(0xff);
+  out.set(bytes);
+  return out;
+}
+
+/** The files `hoshi flash` writes on the ESP32, in order (see the top of this file). */
+export function espruinoFactorySections(image: FactoryImage): StorageSection[] {
+  if (image.loader.length === 0) throw new Error('flash: the loader is empty');
+  const erased = (name: string, size: number): StorageSection => ({ name, lines: [`require("Storage").write(${JSON.stringify(name)},"\\xff",0,${size});`, crcLine(name)], crc: crc32(filled(new Uint8Array(0), size)) });
+  const B = ESP32_BOOT;
+  return [
+    erased(B.bootctl[0]!, B.unit),
+    erased(B.bootctl[1]!, B.unit),
+    { name: B.slots[0]!, lines: storageRegionLines(B.slots[0]!, image.slot, B.slotSize), crc: crc32(filled(image.slot, B.slotSize)) },
+    erased(B.slots[1]!, B.slotSize),
+    { name: B.bootctl[0]!, lines: storageRegionLines(B.bootctl[0]!, image.record, B.unit), crc: crc32(filled(image.record, B.unit)) },
+    { name: 'hoshi.assets', lines: ['require("Storage").erase("hoshi.assets");', 'print("<","<<",JSON.stringify(require("Storage").read("hoshi.assets")===undefined?0:1),">>",">")'], crc: 0 },
+    { name: '.bootcde', lines: storageFileLines('.bootcde', image.loader), crc: crc32(image.loader) },
+  ];
+}
+
+/** The exact bytes `hoshi flash` sends to an ESP32: `reset()`, every file, then `load()`. */
+export function espruinoFactoryTranscript(image: FactoryImage): Uint8Array {
+  const lines = ['reset();', 'print()', ...espruinoFactorySections(image).flatMap((s) => s.lines)];
+  return concatBytes([...lines.map((l) => ascii('\x10' + l + '\n')), ascii('\x10load()\n\n')]);
 }
 
 async function sendLine(link: Link, line: string): Promise<void> {
@@ -123,18 +164,22 @@ async function sendFile(link: Link, lines: string[]): Promise<number> {
   return crcAnswer(await link.expect(/<<\s*\d+\s*>>/, 10000));
 }
 
-export async function espruinoFlash(link: Link, code: Uint8Array, assets: Uint8Array, log: (line: string) => void): Promise<void> {
-  const lines = espruinoFlashLines(code);
-  const assetLines = espruinoAssetsLines(assets);
+/** Writes every file of `image`, each checked by its CRC-32 (nothing more is sent after a mismatch), then load(). */
+export async function espruinoFactory(link: Link, image: FactoryImage, log: (line: string) => void): Promise<void> {
+  const sections = espruinoFactorySections(image);
   await link.write(ascii('\x03'));
   await new Promise((r) => setTimeout(r, 300));
   link.drain();
-  const crc = await sendFile(link, lines);
-  if (crc !== crc32(code)) throw new Error('flash: .bootcde on the board has CRC-32 ' + crc + ', the image ' + crc32(code) + ': not loaded');
-  const assetsCrc = await sendFile(link, assetLines);
-  if (assetsCrc !== crc32(assets)) throw new Error('flash: ' + ESP32_ASSETS.file + ' on the board has CRC-32 ' + assetsCrc + ', the assets ' + crc32(assets) + ': not loaded');
+  await sendLine(link, 'reset();');
+  await new Promise((r) => setTimeout(r, 250));
+  await sendLine(link, 'print()');
+  await new Promise((r) => setTimeout(r, 250));
+  for (const s of sections) {
+    const crc = await sendFile(link, s.lines);
+    if (crc !== s.crc) throw new Error('flash: ' + s.name + ' on the board has CRC-32 ' + crc + ', expected ' + s.crc + ': not loaded');
+  }
   await link.write(ascii('\x10load()\n\n'));
-  log('stored ' + code.length + ' bytes in .bootcde and ' + assets.length + ' in ' + ESP32_ASSETS.file + ' (CRC-32 verified); the board restarted the image');
+  log('stored the loader (' + image.loader.length + ' bytes) in .bootcde, slot A (' + image.slot.length + ' bytes) in ' + ESP32_BOOT.slots[0] + ' and the boot record in ' + ESP32_BOOT.bootctl[0] + ' (each CRC-32 verified); the board restarted');
 }
 
 /** Lines (without DLE and newline) that check the partition, write the 8 KB record area and check it. */

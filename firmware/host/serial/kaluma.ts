@@ -5,28 +5,31 @@ import { packet, BLOCK, EOT, headerBlock, dataBlocks, YmodemSender } from './ymo
 /**
  * Kaluma 1.2.1 over its USB REPL (115200 baud; the Pico enumerates as USB VID 0x2E8A).
  *
- * Flashing an image does what `kaluma flash` (@kaluma/cli bin/kaluma.js, lib/flash.js) does:
- * "\r.flash -w\r", a YMODEM-1K transfer of the file named "usercode" (src/repl.c, src/ymodem.c:
- * the header erases the 128 program sectors; at most 524,287 bytes), then "\r.load\r".
+ * `hoshi flash` writes a unit as the factory leaves it (docs/formats/update.md §4, §5, §7): first
+ * the fixed loader into the program area as `kaluma flash` does (@kaluma/cli bin/kaluma.js,
+ * lib/flash.js): "\r.flash -w\r", a YMODEM-1K transfer of the file named "usercode" (src/repl.c,
+ * src/ymodem.c: the header erases the 128 program sectors, the slots' among them; at most 524,287
+ * bytes); then the boot control sectors (166-167) erased, so that a transfer cut short leaves no
+ * record naming a slot half written (no record reads as the factory default: slot A); then slot A
+ * (sectors 12-71: a 4 KB header with L = 0, then the payload) and the factory boot record in sector
+ * 166, each written through the REPL and read back; then "\r.load\r". The loader is the program
+ * area's only text, and nothing on the device rewrites it.
  *
  * Provisioning writes the 4 KB record into sector 0 of Kaluma's flash area (boards/kaluma-pico-w)
  * with REPL statements: echo off, the record in 16 lines of 512 hex digits (the REPL takes lines
  * of at most 1,023 characters), erase, write, then the sector read back and printed between
  * markers, compared byte for byte on the host.
- *
- * The assets container (docs/formats/assets.md) is written the same way before the image, into the
- * assets sectors (166-181): all of them erased, then each sector the container fills, the last
- * first and the header's last, each read back and compared.
  */
 export const KALUMA_BAUD = 115200;
 export const KALUMA_PROGRAM_MAX = 524287;
 const SECTOR = 4096;
 
-export function kalumaFlashTranscript(code: Uint8Array): Uint8Array {
+export function kalumaFlashTranscript(code: Uint8Array, load = true): Uint8Array {
   checkSize(code);
   const parts = [ascii('\r'), ascii('.flash -w\r'), packet(0, headerBlock('usercode', code.length))];
   dataBlocks(code).forEach((b, i) => parts.push(packet(i + 1, b)));
-  parts.push(new Uint8Array([EOT]), packet(0, new Uint8Array(BLOCK)), ascii('\r'), ascii('.load\r'));
+  parts.push(new Uint8Array([EOT]), packet(0, new Uint8Array(BLOCK)));
+  if (load) parts.push(ascii('\r'), ascii('.load\r'));
   return concatBytes(parts);
 }
 
@@ -36,7 +39,7 @@ function checkSize(code: Uint8Array): void {
   if (code.indexOf(0) >= 0) throw new Error('flash: the image contains a NUL byte (Kaluma ends the program at the first NUL)');
 }
 
-export async function kalumaFlash(link: Link, code: Uint8Array, log: (line: string) => void): Promise<void> {
+export async function kalumaFlash(link: Link, code: Uint8Array, log: (line: string) => void, load = true): Promise<void> {
   checkSize(code);
   link.drain();
   await link.write(ascii('\r'));
@@ -52,9 +55,13 @@ export async function kalumaFlash(link: Link, code: Uint8Array, log: (line: stri
   if (sender.state === 'cancelled') throw new Error('flash: the board cancelled the transfer');
   const result = await link.expect(/(Done|Verification failed|Aborted|Failed to receive)\r\n/, 5000);
   if (!/Done/.test(result)) throw new Error('flash: the board reported: ' + result.trim().split('\n').pop());
+  if (!load) {
+    log('flashed ' + code.length + ' bytes into the program area');
+    return;
+  }
   await link.write(ascii('\r'));
   await link.write(ascii('.load\r'));
-  log('flashed ' + code.length + ' bytes; the board restarted the image');
+  log('flashed ' + code.length + ' bytes into the program area; the board restarted');
 }
 
 /**
@@ -138,24 +145,35 @@ async function sendSector(link: Link, lines: string[], sector: Uint8Array): Prom
 }
 
 
+/** A range of Kaluma's flash area written by `hoshi flash`: its sectors, and the bytes from its first. */
+export interface KalumaRegion {
+  name: string;
+  sector: number;
+  count: number;
+  bytes: Uint8Array;
+  /** Sectors erased before anything is written (besides the region's own). */
+  eraseFirst?: { sector: number; count: number };
+}
+
 /**
- * The REPL lines (without their "\r") that write the assets `container` into the assets sectors:
- * the first erases them all; then, for each sector the container fills (the last first, so that the
- * header is written last), 16 lines fill a buffer and one writes the sector and prints it back.
- * Line n prints "<An>" once done. State lives in one global (`__hoshiA`), not in names the running
- * image may use.
+ * The REPL lines (without their "\r") that write `region`: the first erases its sectors (and
+ * `eraseFirst`'s); then, for each sector its bytes fill (the last first, so that the first sector,
+ * which holds a slot's header, is written last), 16 lines fill a buffer and one writes the sector
+ * and prints it back. Line n prints "<An>" once done. State lives in one global (`__hoshiA`), not in
+ * names the running program may use; the last line drops it.
  */
-export function kalumaAssetsLines(container: Uint8Array): string[] {
-  const { sector: base, count } = KALUMA_PARTITIONS.assets;
-  if (container.length === 0) throw new RangeError('flash: the assets container is empty');
-  if (container.length > count * SECTOR) throw new RangeError('flash: the assets container is ' + container.length + ' bytes; the Kaluma assets sectors hold ' + count * SECTOR);
-  const sectors = Math.ceil(container.length / SECTOR);
+export function kalumaRegionLines(region: KalumaRegion): string[] {
+  const { sector: base, count, bytes } = region;
+  if (bytes.length === 0) throw new RangeError('flash: ' + region.name + ' is empty');
+  if (bytes.length > count * SECTOR) throw new RangeError('flash: ' + region.name + ' is ' + bytes.length + ' bytes; its ' + count + ' sectors hold ' + count * SECTOR);
+  const sectors = Math.ceil(bytes.length / SECTOR);
   const padded = new Uint8Array(sectors * SECTOR).fill(0xff);
-  padded.set(container);
+  padded.set(bytes);
   let n = 0;
   const mark = (): string => `print('<A${n++}>')`;
+  const first = region.eraseFirst ? `(function(g){for(var k=0;k<${region.eraseFirst.count};k++)g.ioctl(6,k);})(new (require('flash').Flash)(${region.eraseFirst.sector},${region.eraseFirst.count}));` : '';
   const lines = [
-    `var __hoshiA={f:new (require('flash').Flash)(${base},${count}),b:new Uint8Array(4096),h:function(o,s){for(var i=0;i<s.length;i+=2)__hoshiA.b[o+(i>>1)]=parseInt(s.substr(i,2),16);}};for(var n=0;n<${count};n++)__hoshiA.f.ioctl(6,n);` + mark(),
+    first + `var __hoshiA={f:new (require('flash').Flash)(${base},${count}),b:new Uint8Array(4096),h:function(o,s){for(var i=0;i<s.length;i+=2)__hoshiA.b[o+(i>>1)]=parseInt(s.substr(i,2),16);}};for(var n=0;n<${count};n++)__hoshiA.f.ioctl(6,n);` + mark(),
   ];
   for (let j = sectors - 1; j >= 0; j--) {
     const hex = Buffer.from(padded.subarray(j * SECTOR, (j + 1) * SECTOR)).toString('hex');
@@ -168,11 +186,11 @@ export function kalumaAssetsLines(container: Uint8Array): string[] {
   return lines;
 }
 
-/** The sector each read-back line of kalumaAssetsLines prints, by line number. */
-function assetsReadBacks(container: Uint8Array): Map<number, { sector: number; bytes: Uint8Array }> {
-  const sectors = Math.ceil(container.length / SECTOR);
+/** The sector each read-back line of kalumaRegionLines prints, by line number. */
+function regionReadBacks(bytes: Uint8Array): Map<number, { sector: number; bytes: Uint8Array }> {
+  const sectors = Math.ceil(bytes.length / SECTOR);
   const padded = new Uint8Array(sectors * SECTOR).fill(0xff);
-  padded.set(container);
+  padded.set(bytes);
   const out = new Map<number, { sector: number; bytes: Uint8Array }>();
   let line = 0;
   for (let j = sectors - 1; j >= 0; j--) {
@@ -182,14 +200,14 @@ function assetsReadBacks(container: Uint8Array): Map<number, { sector: number; b
   return out;
 }
 
-export function kalumaAssetsTranscript(container: Uint8Array): Uint8Array {
-  return transcriptOf(kalumaAssetsLines(container));
+export function kalumaRegionTranscript(region: KalumaRegion): Uint8Array {
+  return transcriptOf(kalumaRegionLines(region));
 }
 
-/** Writes the assets through the REPL and compares every sector read back. */
-export async function kalumaAssets(link: Link, container: Uint8Array, log: (line: string) => void): Promise<void> {
-  const lines = kalumaAssetsLines(container);
-  const checks = assetsReadBacks(container);
+/** Writes `region` through the REPL and compares every sector read back. */
+export async function kalumaRegion(link: Link, region: KalumaRegion, log: (line: string) => void): Promise<void> {
+  const lines = kalumaRegionLines(region);
+  const checks = regionReadBacks(region.bytes);
   await link.write(new Uint8Array([0x03]));
   await new Promise((r) => setTimeout(r, 150));
   link.drain();
@@ -203,9 +221,46 @@ export async function kalumaAssets(link: Link, container: Uint8Array, log: (line
     if (!check) continue;
     const back = parseKalumaReadBack(out);
     for (let i = 0; i < SECTOR; i++) {
-      if (back[i] !== check.bytes[i]) throw new Error('flash: assets sector ' + (KALUMA_PARTITIONS.assets.sector + check.sector) + ' read back differs at byte ' + i + ': not written');
+      if (back[i] !== check.bytes[i]) throw new Error('flash: ' + region.name + ' sector ' + (region.sector + check.sector) + ' read back differs at byte ' + i + ': not written');
     }
   }
   await link.write(ascii('\r.echo on\r'));
-  log('assets written to sectors ' + KALUMA_PARTITIONS.assets.sector + '-' + (KALUMA_PARTITIONS.assets.sector + KALUMA_PARTITIONS.assets.count - 1) + ' and verified (' + container.length + ' bytes)');
+  log(region.name + ' written to sectors ' + region.sector + '-' + (region.sector + region.count - 1) + ' and verified (' + region.bytes.length + ' bytes)');
+}
+
+/** What `hoshi flash` writes into a unit (docs/formats/update.md §4-5, §7). */
+export interface FactoryImage {
+  /** The fixed loader's bundle: Kaluma's program area, Espruino's `.bootcde`. */
+  loader: Uint8Array;
+  /** Slot A: its 4 KB header (L = 0: the factory image), then the payload (§3). */
+  slot: Uint8Array;
+  /** The factory boot record (§5), 512 bytes. */
+  record: Uint8Array;
+}
+
+/** The regions `hoshi flash` writes on a Kaluma board, in order: slot A (the boot control sectors erased first), then the boot record. */
+export function kalumaFactoryRegions(image: FactoryImage): KalumaRegion[] {
+  const P = KALUMA_PARTITIONS;
+  return [
+    { name: 'slot A', sector: P.slots[0]!.sector, count: P.slots[0]!.count, bytes: image.slot, eraseFirst: P.bootctl },
+    { name: 'the boot record', sector: P.bootctl.sector, count: P.bootctl.count, bytes: image.record },
+  ];
+}
+
+/** The exact bytes `hoshi flash` sends to a Kaluma board. */
+export function kalumaFactoryTranscript(image: FactoryImage): Uint8Array {
+  return concatBytes([kalumaFlashTranscript(image.loader, false), ...kalumaFactoryRegions(image).map(kalumaRegionTranscript), ascii('\r'), ascii('.load\r')]);
+}
+
+/**
+ * Writes the loader over YMODEM first (Kaluma erases the whole program area, where the slots are,
+ * before it takes a program: src/prog.c km_prog_begin), then slot A and the boot record, each
+ * sector read back and compared, then `.load`.
+ */
+export async function kalumaFactory(link: Link, image: FactoryImage, log: (line: string) => void): Promise<void> {
+  await kalumaFlash(link, image.loader, log, false);
+  for (const region of kalumaFactoryRegions(image)) await kalumaRegion(link, region, log);
+  await link.write(ascii('\r'));
+  await link.write(ascii('.load\r'));
+  log('the board restarted');
 }

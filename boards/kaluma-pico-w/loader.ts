@@ -1,0 +1,122 @@
+import type { LoaderHandle } from '../../hal/board';
+import { runLoader } from '../../firmware/device/loader';
+import { Asset, openAssets } from '../../firmware/device/core/assets';
+import { assetsOf, type BootRecord } from '../../firmware/device/core/bootctl';
+import { loadCode } from '../../firmware/device/core/code';
+import { parseProvisioning, Record } from '../../firmware/device/core/provisioning';
+import type { CryptoProvider } from '../../hal/crypto';
+import { sha256 } from '../../modules/crypto/sha256';
+import { checkSlot } from '../../modules/ota/verify';
+import { kalumaFlash, KALUMA_PARTITIONS } from './board';
+
+/**
+ * The fixed loader of Kaluma boards (the Pico W and the Pico): the program area's only text
+ * (docs/formats/update.md §7). Kaluma parses the program area at every boot (src/runtime.c
+ * km_runtime_load; src/prog.c: a first byte 0xFF means no program), so `hoshi flash` writes this
+ * there once and nothing rewrites it afterwards: a power cut while the program area is rewritten
+ * would leave no program at all.
+ *
+ * The image runs from its slot. One string of a whole image, its parse and its bytecode do not fit
+ * JerryScript's 180 KB heap together past ≈ 75 KB of text, and running out there is fatal (jerry
+ * port: exit), so the image's text comes in parts (firmware/host/loader-build.ts `partedText`: a
+ * first line `/*parts:L0,L1,…*\/`): each part is read from the slot (TextDecoder, src/global.c),
+ * made a function, and its text dropped before the next is read; once all are made, each runs with
+ * `this` the global object, as a script's top level does. A text without the part table is made one
+ * function (a small image). Nothing of the image runs before all of it compiled: a part that does
+ * not compile is a crash at boot, with nothing half set up.
+ *
+ * That is done by the program's last statement (loader-build.ts KALUMA_TAIL), after this bundle's
+ * function has returned: `run` only says which slot and how long its text is (`global.__hoshiBoot`)
+ * and hands over the image's handle, whose `confirmed` closes over nothing of the loader. So on a
+ * normal boot nothing references the loader's code (nor its boot record) while the image compiles
+ * and runs, and JerryScript frees it: measured on Kaluma's runtime, the heap left at the worst moment
+ * of the boot is then that of a bare part loader (on a trial boot the deadline's timer keeps the
+ * loader until it is cleared). An image that throws while it compiles or boots is handled there as
+ * firmware/device/loader.ts does: logged, its deadline cleared, the device rebooted.
+ *
+ * The watchdog (src/modules/wdt/module_wdt.c) is armed only by `feed` (a verification in the
+ * loader) and by `reboot`: once armed it cannot be disarmed, and Kaluma's Wi-Fi join blocks the
+ * whole VM for up to 30 s (module_pico_cyw43.c), past the RP2040's ≈ 8.3 s longest timeout. After a
+ * verification the loader feeds it from a timer while the image runs.
+ */
+declare function require(name: string): any;
+declare const global: any;
+
+/** Loader constants (a const enum: the bundler writes the values into the code). */
+const enum Loader {
+  /** Trial boots a verified slot gets. */
+  TRIES = 3,
+  /** How long a trial image has to confirm (its store open, its HTTP server listening), ms. */
+  CONFIRM_MS = 120000,
+  /** The watchdog's timeout while armed, ms (the RP2040 allows ≈ 8,388 at most), and how often it is fed. */
+  WDT_MS = 8000,
+  FEED_MS = 2000,
+}
+
+const P = KALUMA_PARTITIONS;
+const slots = [kalumaFlash(P.slots[0].sector, P.slots[0].count), kalumaFlash(P.slots[1].sector, P.slots[1].count)];
+let wdt: any;
+/** The trial's deadline timer (the loader arms it just before `run`). */
+let deadline: number | undefined;
+
+function feed(): void {
+  if (!wdt) wdt = new (require('wdt').WDT)(Loader.WDT_MS);
+  wdt.feed();
+}
+
+/**
+ * Verifies `slot` (docs/formats/update.md §8) with the whole heap, before any image runs: the
+ * running image received it and checked its head and digest; here its key, counter and signature.
+ * The verifier is asset 4 of the active slot, whose image was itself verified (it is the kit's
+ * Ed25519 in steps, with its own SHA-512: firmware/host/verifier-asset.ts); the watchdog is fed
+ * between its steps (each at most ≈ 6 M instructions, under half a second on a Pico).
+ */
+function verify(slot: number, record: BootRecord, fed: () => void): string {
+  fed();
+  const active = record.active;
+  const make = loadCode(openAssets(assetsOf(slots[active], record.slots[active].app)), Asset.VERIFIER) as (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, sha512: undefined) => { step(): number };
+  fed();
+  const provisioning = kalumaFlash(P.provisioning.sector, P.provisioning.count);
+  const parsed = parseProvisioning(provisioning.read(0, Record.READ), false);
+  const keys = parsed.ok && parsed.record.updateKeys ? parsed.record.updateKeys : [];
+  const check = checkSlot({ sha256: sha256 } as unknown as CryptoProvider, slots[slot], slot, record, keys, undefined, function (publicKey, message, signature) {
+    return make(publicKey, message, signature, undefined);
+  });
+  for (;;) {
+    fed();
+    const r = check.step();
+    if (r !== 0) return r as string;
+  }
+}
+
+runLoader({
+  bootctl: kalumaFlash(P.bootctl.sector, P.bootctl.count),
+  verify: verify,
+  restartAfterVerify: true,
+  slots: slots,
+  tries: Loader.TRIES,
+  confirmWithinMs: Loader.CONFIRM_MS,
+  feed: feed,
+  // No reboot API: the watchdog with a 1 ms timeout, never fed (as boards/kaluma-pico-w/board.ts).
+  reboot: function (reason: string): void {
+    console.log('[hoshi] reboot: ' + reason);
+    wdt = new (require('wdt').WDT)(1);
+  },
+  log: function (line: string): void {
+    console.log('[hoshi] ' + line);
+  },
+  run: function (slot: number, app: number, handle: LoaderHandle): void {
+    // The image's handle: plain data, and a `confirmed` made from text, which closes over nothing
+    // here (the loader's own handle would keep the whole loader alive for the image's life).
+    global.__hoshiLoader = { slot: handle.slot, trial: handle.trial, floor: handle.floor, t: handle.trial ? deadline : undefined, confirmed: new Function('if (this.t !== undefined) clearTimeout(this.t); this.t = undefined; this.trial = false;') };
+    if (wdt) setInterval(feed, Loader.FEED_MS);
+    global.__hoshiBoot = { slot: slot, sector: P.slots[slot].sector, count: P.slots[slot].count, app: app };
+  },
+  setTimer: function (ms: number, fn: () => void): unknown {
+    deadline = setTimeout(fn, ms);
+    return deadline;
+  },
+  clearTimer: function (timer: unknown): void {
+    clearTimeout(timer as number);
+  },
+});
