@@ -3,10 +3,7 @@ import { runLoader } from '../../firmware/device/loader';
 import { Asset, openAssets } from '../../firmware/device/core/assets';
 import { assetsOf, type BootRecord } from '../../firmware/device/core/bootctl';
 import { loadCode } from '../../firmware/device/core/code';
-import { parseProvisioning, Record } from '../../firmware/device/core/provisioning';
-import type { CryptoProvider } from '../../hal/crypto';
-import { sha256 } from '../../modules/crypto/sha256';
-import { checkSlot } from '../../modules/ota/verify';
+import type { loaderCheck } from '../../modules/ota/slot-check';
 import { kalumaFlash, KALUMA_PARTITIONS } from './board';
 
 /**
@@ -67,19 +64,19 @@ function feed(): void {
 /**
  * Verifies `slot` (docs/formats/update.md §8) with the whole heap, before any image runs: the
  * running image received it and checked its head and digest; here its key, counter and signature.
- * The verifier is asset 4 of the active slot, whose image was itself verified (it is the kit's
- * Ed25519 in steps, with its own SHA-512: firmware/host/verifier-asset.ts); the watchdog is fed
- * between its steps (each at most ≈ 6 M instructions, under half a second on a Pico).
+ * The verifier (asset 4) and the check (asset 8) come from the active slot, whose image was itself
+ * verified (the kit's Ed25519 in steps, with its own SHA-512: firmware/host/verifier-asset.ts); the
+ * watchdog is fed between its steps (each at most ≈ 6 M instructions, under half a second on a Pico).
  */
 function verify(slot: number, record: BootRecord, fed: () => void): string {
   fed();
   const active = record.active;
-  const make = loadCode(openAssets(assetsOf(slots[active], record.slots[active].app)), Asset.VERIFIER) as (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, sha512: undefined) => { step(): number };
+  // The verifier and the check, both from the active slot's assets (code read on demand: the
+  // loader's own text stays small, and nothing of them is left in a normal boot's heap).
+  const assets = openAssets(assetsOf(slots[active], record.slots[active].app));
+  const make = loadCode(assets, Asset.VERIFIER) as (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, sha512: undefined) => { step(): number };
   fed();
-  const provisioning = kalumaFlash(P.provisioning.sector, P.provisioning.count);
-  const parsed = parseProvisioning(provisioning.read(0, Record.READ), false);
-  const keys = parsed.ok && parsed.record.updateKeys ? parsed.record.updateKeys : [];
-  const check = checkSlot({ sha256: sha256 } as unknown as CryptoProvider, slots[slot], slot, record, keys, undefined, function (publicKey, message, signature) {
+  const check = (loadCode(assets, Asset.CODE_SLOT_CHECK) as typeof loaderCheck)(slots, slot, record, kalumaFlash(P.provisioning.sector, P.provisioning.count), function (publicKey, message, signature) {
     return make(publicKey, message, signature, undefined);
   });
   for (;;) {

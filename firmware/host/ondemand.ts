@@ -17,10 +17,10 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
  * loads asset `id`; the module bundled into that asset (`entry`), and the export the expression yields.
  */
 export interface OnDemand {
-  /** Path of the file, relative to the repository, that the Kaluma build replaces. */
-  stub: string;
+  /** Path of the file, relative to the repository, that the Kaluma build replaces (none: only the loader loads it). */
+  stub?: string;
   /** The replacement's source: it must export what the stub exports. */
-  replacement: string;
+  replacement?: string;
   /** Asset id (firmware/device/core/assets.ts). */
   id: number;
   entry: string;
@@ -58,6 +58,8 @@ export const ON_DEMAND: OnDemand[] = [
     entry: 'modules/accounts/scram-server.ts',
     exportName: 'scramServer',
   },
+  // The Kaluma loader's check of a received slot (boards/kaluma-pico-w/loader.ts): no image loads it.
+  { id: 8, entry: 'modules/ota/slot-check.ts', exportName: 'loaderCheck' },
 ];
 
 /** The esbuild plugin that swaps each stub for its loader (Kaluma images only). */
@@ -66,6 +68,7 @@ export function onDemandPlugin(): Plugin {
     name: 'hoshi-on-demand',
     setup(build) {
       for (const o of ON_DEMAND) {
+        if (!o.stub) continue;
         const file = join(ROOT, o.stub);
         build.onLoad({ filter: new RegExp(file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&') + '$') }, () => ({ contents: o.replacement, loader: 'js', resolveDir: ROOT }));
       }

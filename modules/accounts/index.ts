@@ -6,6 +6,8 @@ import type { Pin } from '../../hal/io';
 import { json, problem, type Access, type HoshiModule, type HttpRequest, type HttpResponse, type ModuleContext, type RequestHeadView, type Route, type RouteHandler } from '../../firmware/device/core/module';
 import { constantTimeEqual } from '../crypto/compare';
 import { MAX_PASSWORD } from './policy';
+import { Accounts, type Pending, type Session } from './state';
+import type { LoginState } from './scram-server';
 import { passwordCheck } from './password-code';
 import { Scram, SCRAM_USER, type ScramVerifier } from './scram';
 import { scramCode } from './scram-code';
@@ -16,23 +18,6 @@ import { Lock, lockWait } from './lockout';
 export const VERIFIER_KEY = 'acct.verifier';
 export const FAILS_KEY = 'acct.fails';
 
-/** The module's numbers (a const enum: the bundler writes the values into the code). */
-export const enum Accounts {
-  /** Bytes of a server nonce (base64: 24 characters) and of a session token (144 bits). */
-  NONCE_BYTES = 18,
-  TOKEN_BYTES = 18,
-  /** Logins between their two steps, at most; the oldest is dropped for a new one. */
-  PENDING = 2,
-  /** A login's second step must come within this, ms. */
-  PENDING_MS = 30000,
-  /** Stored verifier: iterations (4), salt length (1), salt, StoredKey (32), ServerKey (32). */
-  VERIFIER_MAX = 4 + 1 + 64 + 32 + 32,
-  /** The clear button is read this often, ms, and must be held this many reads in a row (3 s). */
-  BUTTON_POLL_MS = 250,
-  /** Largest slice of the common-password filter one answer carries. */
-  SLICE = 4096,
-  BUTTON_HOLD = 12,
-}
 
 export interface AccountsOptions {
   /** Force a new password at the first login with the default (★1 S1.1-02's second option). Default true. */
@@ -50,28 +35,6 @@ export interface AccountsOptions {
    * (the owner's way back in during an attack; docs/accounts.md). Boards without one: lockouts expire.
    */
   clearButton?: { [board: string]: Pin };
-}
-
-interface Session {
-  token: Uint8Array;
-  created: number;
-  used: number;
-  mustChange: boolean;
-  /** The admin channel's keys (modules/channel), from the login and the unit's setup key. */
-  keys: ChannelKeys;
-  /** The highest sequence number accepted from the client (-1: none yet). */
-  seq: number;
-}
-
-interface Pending {
-  nonce: string;
-  bare: string;
-  serverFirst: string;
-  when: number;
-  /** The user named was not the account's: the login fails at its second step, like a wrong password. */
-  unknownUser: boolean;
-  /** The session token this login will get, drawn with the nonce. */
-  token: Uint8Array;
 }
 
 /** The stored form of a verifier (Accounts.VERIFIER_MAX at most). */
@@ -191,7 +154,7 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
       /** Per source address (RAM): [address, failures, time of the last]. */
       const sources: [string, number, number][] = [];
       const sessions: Session[] = [];
-      let pending: Pending[] = [];
+      const pending: Pending[] = [];
 
       /** The entry of a source address, or undefined where the runtime gives none (Kaluma on a Pico W: 0.0.0.0). */
       const source = (address: string, add: boolean): [string, number, number] | undefined => {
@@ -282,65 +245,39 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
         return channel(s, r);
       });
 
-      route('POST', '/api/login', 'public', (request, reply) => {
-        const scram = scramCode(assets);
-        const body = bodyObject(request);
-        const message = body && body.scram;
-        const first = typeof message !== 'string' || message.charAt(0) === 'c' ? undefined : scram.parseClientFirst(message);
-        const final = typeof message === 'string' && first === undefined ? scram.parseClientFinal(message) : undefined;
-        const bad = typeof message !== 'string' ? 'the body must be {"scram": message}' : typeof first === 'string' ? first : typeof final === 'string' ? final : undefined;
-        if (bad) return reply(problem(400, 'bad-login', bad));
-        const wait = retryAfter(request.remote);
-        if (wait > 0) {
-          const r = json(429, { error: 'locked', reason: 'too many failed logins: try again in ' + wait + ' s', retryAfter: wait });
-          r.headers!['Retry-After'] = String(wait);
-          return reply(r);
-        }
-        const now = clock.now();
-        const v = userVerifier || defaultVerifier;
-        if (first && typeof first !== 'string') {
-          // One draw for the server nonce and the session token (a DRBG draw costs a Pico about a second).
-          const drawn = random.bytes(Accounts.NONCE_BYTES + Accounts.TOKEN_BYTES);
-          const nonce = first.nonce + base64Encode(drawn.subarray(0, Accounts.NONCE_BYTES));
-          const serverFirst = scram.serverFirstMessage(nonce, v.salt, v.iterations);
-          if (pending.length >= Accounts.PENDING) pending.shift();
-          pending.push({ nonce: nonce, bare: first.bare, serverFirst: serverFirst, when: now, unknownUser: first.user !== SCRAM_USER, token: drawn.subarray(Accounts.NONCE_BYTES) });
-          return reply(json(200, { scram: serverFirst }));
-        }
-        if (!final || typeof final === 'string') return;
-        let login: Pending | undefined;
-        for (let i = 0; i < pending.length; i++) if (pending[i].nonce === final.nonce) login = pending.splice(i, 1)[0];
-        const failed = (): void => {
-          const r = refuse401('');
-          r.body = JSON.stringify({ error: 'login-failed', reason: 'wrong password, or the login is unknown or expired', retryAfter: retryAfter(request.remote) });
-          reply(r);
-        };
-        // An unknown, replayed or expired nonce is the same failure, not counted: no proof is checked.
-        if (!login || now - login.when > Accounts.PENDING_MS) return failed();
+      // The login (scram-server.ts: code read from the assets on demand on Kaluma), with what it
+      // needs of this module's state.
+      const login: LoginState = {
+        p: p,
+        clock: clock,
+        random: random,
+        setupKey: setupKey,
+        sessions: sessions,
+        pending: pending,
+        idleMs: idleMs,
+        maxSessions: maxSessions,
+        body: bodyObject,
+        verifier: () => userVerifier || defaultVerifier,
+        mustChange: () => forceChange && !userVerifier,
+        retryAfter: retryAfter,
+        refuse401: refuse401,
         // The failure is stored before the proof is checked: a power cut during the check never forgets it.
-        try {
+        count: (remote: string, now: number) => {
           setFails(fails + 1);
-        } catch (error) {
-          if (!failureCode(error)) throw error;
-          return reply(problem(503, 'store-failed', 'the login cannot be counted: ' + (error as Error).message));
-        }
-        lastFail = now;
-        const e = source(request.remote, true);
-        if (e) {
-          e[1]++;
-          e[2] = now;
-        }
-        const m = scram.authMessage(login.bare, login.serverFirst, final.withoutProof);
-        const clientKey = login.unknownUser ? undefined : scram.verifyProof(p, v.storedKey, m, final.proof);
-        if (!clientKey) return failed();
-        setFails(0);
-        if (e) e[1] = 0;
-        const token = login.token;
-        const mustChange = forceChange && !userVerifier;
-        if (sessions.length >= maxSessions) sessions.shift();
-        sessions.push({ token: token, created: now, used: now, mustChange: mustChange, keys: channelKeys(p, scram.sessionSecret(p, clientKey, m), setupKey, token), seq: -1 });
-        reply(json(200, { scram: scram.serverFinalMessage(p, v.serverKey, m), token: base64Encode(token), expiresIn: idleMs / 1000, mustChange: mustChange, channel: 1 }));
-      });
+          lastFail = now;
+          const e = source(remote, true);
+          if (e) {
+            e[1]++;
+            e[2] = now;
+          }
+          return e;
+        },
+        passed: (e: [string, number, number] | undefined) => {
+          setFails(0);
+          if (e) e[1] = 0;
+        },
+      };
+      route('POST', '/api/login', 'public', (request, reply) => scramCode(assets).login(request, reply, login));
 
       // The guard has found the session of these; they look it up again for themselves.
       route('GET', '/api/session', 'user', (request, reply) => {
@@ -369,7 +306,7 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
         store.set(VERIFIER_KEY, encodeVerifier(v), true);
         userVerifier = v;
         sessions.splice(0, sessions.length);
-        pending = [];
+        pending.splice(0, pending.length);
         reply(json(200, { ok: true }));
       });
     },

@@ -29,6 +29,8 @@ export const enum Asset {
   CODE_PASSWORD_CHECK = 6,
   /** The SCRAM server (modules/accounts/scram-server.ts), Kaluma images. */
   CODE_SCRAM = 7,
+  /** The Kaluma loader's check of a received slot (modules/ota/slot-check.ts). */
+  CODE_SLOT_CHECK = 8,
 }
 
 export const ASSETS_MAGIC = [0x48, 0x53, 0x41, 0x53]; // "HSAS"

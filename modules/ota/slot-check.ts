@@ -1,0 +1,24 @@
+import type { CryptoProvider } from '../../hal/crypto';
+import type { Flash } from '../../hal/flash';
+import type { BootRecord } from '../../firmware/device/core/bootctl';
+import { parseProvisioning, Record } from '../../firmware/device/core/provisioning';
+import { sha256 } from '../crypto/sha256';
+import { checkSlot, type SlotCheck } from './verify';
+
+/**
+ * The Kaluma loader's check of a received slot (docs/formats/update.md §8), with the unit's
+ * trusted keys from its provisioning record. The loader reads this code from the active slot's
+ * assets (asset 8) only on the boot that verifies, and restarts afterwards: its code and its
+ * literals never stay in the heap of a normal boot.
+ */
+export function loaderCheck(
+  slots: Flash[],
+  slot: number,
+  record: BootRecord,
+  provisioning: Flash,
+  steps: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => { step(): number },
+): SlotCheck {
+  const parsed = parseProvisioning(provisioning.read(0, Record.READ), false);
+  const keys = parsed.ok && parsed.record.updateKeys ? parsed.record.updateKeys : [];
+  return checkSlot({ sha256: sha256 } as unknown as CryptoProvider, slots[slot], slot, record, keys, undefined, steps);
+}
