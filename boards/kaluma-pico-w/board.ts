@@ -8,7 +8,7 @@ import { failure } from '../../firmware/device/core/errors';
 import { jsCryptoCore } from '../../modules/crypto/provider-core';
 import { checkRange, programChecked } from '../common/flash';
 import { message } from '../../firmware/device/core/messages';
-import { assetsOf, readBootRecord, runningSlot } from '../../firmware/device/core/bootctl';
+import { assetsOf } from '../../firmware/device/core/bootctl';
 
 /** Flash geometry and the link poll period (a const enum: the bundler writes the values into the code). */
 const enum Pico {

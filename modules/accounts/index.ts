@@ -1,7 +1,5 @@
 import { asciiBytes, bytesAscii, putU32, u32, utf8Bytes } from '../../firmware/device/core/bytes';
-import { base64Decode, base64Encode } from '../../firmware/device/core/base64';
-import { Asset } from '../../firmware/device/core/assets';
-import { failureCode } from '../../firmware/device/core/errors';
+import { base64Decode } from '../../firmware/device/core/base64';
 import type { Pin } from '../../hal/io';
 import { json, problem, type Access, type HoshiModule, type HttpRequest, type HttpResponse, type ModuleContext, type RequestHeadView, type Route, type RouteHandler } from '../../firmware/device/core/module';
 import { constantTimeEqual } from '../crypto/compare';
@@ -9,9 +7,9 @@ import { MAX_PASSWORD } from './policy';
 import { Accounts, type Pending, type Session } from './state';
 import type { LoginState } from './scram-server';
 import { passwordCheck } from './password-code';
-import { Scram, SCRAM_USER, type ScramVerifier } from './scram';
+import { Scram, type ScramVerifier } from './scram';
 import { scramCode } from './scram-code';
-import { CHANNEL_HEADER, channelKeys, COSE_ENCRYPT0, decodeProtected, openRequest, protectAnswer, seqOf, type ChannelKeys } from '../channel/channel';
+import { CHANNEL_HEADER, COSE_ENCRYPT0, decodeProtected, openRequest, protectAnswer, seqOf } from '../channel/channel';
 import { Lock, lockWait } from './lockout';
 
 /** Store keys: the user's verifier (sealed) and the failed-login count (plain: not secret, and a sealed write costs a Pico seconds). */

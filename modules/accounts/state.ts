@@ -19,8 +19,6 @@ export const enum Accounts {
   VERIFIER_MAX = 4 + 1 + 64 + 32 + 32,
   /** The clear button is read this often, ms, and must be held this many reads in a row (3 s). */
   BUTTON_POLL_MS = 250,
-  /** Largest slice of the common-password filter one answer carries. */
-  SLICE = 4096,
   BUTTON_HOLD = 12,
 }
 

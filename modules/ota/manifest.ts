@@ -1,3 +1,4 @@
+import { constantTimeEqual } from '../crypto/compare';
 import { ascii, body, count, enter, fail, has, head, leave, Major, reader, type Reader } from './cbor';
 
 /**
@@ -87,12 +88,6 @@ function field(key: number): string {
   return 'manifest ' + 'format kind vendor model runtime board version counter size digest kid app notes add retire'.split(' ')[key] + ' (key ' + key + ')';
 }
 
-function same(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /**
  * The manifest map (§2) at the reader's position, inside the payload byte string. `kid` is the
  * protected header's. Values are views of the input (the caller copies them); on a refusal the
@@ -130,7 +125,7 @@ function readManifest(r: Reader, kid: Uint8Array): Manifest {
     else if (type === Major.TSTR && s === undefined) fail(r, 'manifest-malformed', field(key) + ' is not printable ASCII (bytes 20-7E)');
     else if (key === 4 && s !== 'kaluma' && s !== 'espruino' && s !== 'host') fail(r, 'manifest-malformed', 'manifest runtime (key 4) is not kaluma, espruino or host');
     else if (key === 6 && !parseVersion(s!)) fail(r, 'manifest-malformed', 'manifest version (key 6) is not MAJOR.MINOR.PATCH, each 0-65535 without leading zeros');
-    else if (key === 10 && !same(v, kid)) fail(r, 'manifest-malformed', 'manifest kid (key 10) differs from the protected header\'s kid');
+    else if (key === 10 && !constantTimeEqual(v, kid)) fail(r, 'manifest-malformed', 'manifest kid (key 10) differs from the protected header\'s kid');
     else if (key === 12 && s!.substring(0, 8) !== 'https://') fail(r, 'manifest-malformed', 'manifest notes (key 12) is not an https:// URL');
     if (key === 1) m.kind = x;
     else if (key === 2) m.vendor = s!;
@@ -288,7 +283,7 @@ export function checkManifest(m: Manifest, facts: DeviceFacts): { code: string; 
     const running = parseVersion(facts.version);
     if (!v || !running || compareVersions(v, running) <= 0) return { code: 'version-not-newer', reason: 'the package\'s version ' + m.version + ' is not newer than the running ' + facts.version };
     if (m.size > facts.capacity) return { code: 'image-too-large', reason: 'the package\'s payload of ' + m.size + ' bytes exceeds the slot\'s capacity of ' + facts.capacity };
-  } else if (m.retire !== undefined && m.add === undefined && same(m.retire, m.kid)) {
+  } else if (m.retire !== undefined && m.add === undefined && constantTimeEqual(m.retire, m.kid)) {
     return { code: 'key-rotation-refused', reason: 'a key-rotation package retires its own signer without adding a key' };
   }
   return undefined;

@@ -1,3 +1,4 @@
+import { constantTimeEqual } from '../crypto/compare';
 import type { CryptoProvider } from '../../hal/crypto';
 import type { Flash } from '../../hal/flash';
 import { Boot, type BootRecord } from '../../firmware/device/core/bootctl';
@@ -28,17 +29,10 @@ export function readSlotHead(slot: Flash): HeadResult {
  * again), then the keys the boot record added, then those of the provisioning record.
  */
 export function keyOf(crypto: CryptoProvider, kid: Uint8Array, record: BootRecord, provisioned: Uint8Array[]): Uint8Array | 'retired' | 'unknown' {
-  for (let i = 0; i < record.retired.length; i++) if (same(record.retired[i], kid)) return 'retired';
-  for (let i = 0; i < record.keys.length; i++) if (same(record.keys[i].kid, kid)) return record.keys[i].key;
-  for (let i = 0; i < provisioned.length; i++) if (same(kidOf(crypto.sha256, provisioned[i]), kid)) return provisioned[i];
+  for (let i = 0; i < record.retired.length; i++) if (constantTimeEqual(record.retired[i], kid)) return 'retired';
+  for (let i = 0; i < record.keys.length; i++) if (constantTimeEqual(record.keys[i].kid, kid)) return record.keys[i].key;
+  for (let i = 0; i < provisioned.length; i++) if (constantTimeEqual(kidOf(crypto.sha256, provisioned[i]), kid)) return provisioned[i];
   return 'unknown';
-}
-
-export function same(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
-  return d === 0;
 }
 
 export interface SlotCheck {
@@ -106,7 +100,7 @@ export function checkSlot(
           check.reason = 'the slot\'s record does not match its package head';
           return 'size-mismatch';
         }
-        if (!m.digest || !same(m.digest, info.digest)) {
+        if (!m.digest || !constantTimeEqual(m.digest, info.digest)) {
           check.reason = 'the payload in the slot does not have the SHA-256 the manifest signs';
           return 'digest-mismatch';
         }

@@ -5,7 +5,8 @@ import { sha256Stream } from '../crypto/sha256';
 import { crc32 } from '../../firmware/device/core/crc32';
 import { json, problem, type HttpRequest, type HttpResponse, type ModuleContext } from '../../firmware/device/core/module';
 import { checkManifest, Kind, parsePackageHead, type DeviceFacts, type PackageHead } from './manifest';
-import { capacityOf, checkSlot, Head, keyOf, same, versionText, type SlotCheck } from './verify';
+import { capacityOf, checkSlot, Head, keyOf, versionText, type SlotCheck } from './verify';
+import { constantTimeEqual } from '../crypto/compare';
 import { pullCheck, pullSettings, pullStatus, type PullPort, type PullState } from './pull';
 
 /**
@@ -190,7 +191,7 @@ export function createWorker(context: ModuleContext, restartDelay: number): Upda
 
   const afterHash = function (digest: Uint8Array): void {
     const m = head!.manifest;
-    if (m.kind === Kind.IMAGE && (!m.digest || !same(digest, m.digest))) {
+    if (m.kind === Kind.IMAGE && (!m.digest || !constantTimeEqual(digest, m.digest))) {
       refuse('digest-mismatch', 'the payload received does not have the SHA-256 the manifest signs', true);
       return;
     }
@@ -322,7 +323,7 @@ export function createWorker(context: ModuleContext, restartDelay: number): Upda
     if (retire) {
       if (keyOf(crypto, retire, r, provisioned) === 'unknown') return 'the key to retire is not one this unit trusts';
       if (r.retired.length >= Boot.MAX_RETIRED) return 'the unit already holds its largest number of retired keys';
-      if (same(retire, signer) && !add) return 'a package may retire its own signer only while adding another key';
+      if (constantTimeEqual(retire, signer) && !add) return 'a package may retire its own signer only while adding another key';
       let left = provisioned.length + r.keys.length - r.retired.length - 1;
       if (left < 1) return 'the last trusted key cannot be retired';
       r.retired.push(new Uint8Array(retire));
