@@ -9,6 +9,7 @@ import {
   encodeBootRecord,
   factoryRecord,
   readBootRecord,
+  Reason,
   runningSlot,
   SlotState,
   UPDATE_REASONS,
@@ -309,4 +310,11 @@ test('appOf and assetsOf: the app text and the assets container region of a slot
   part.write(4096, new Uint8Array(256).fill(0x41).fill(0, 10, 11).fill(0xff, 11));
   t.is(appOf(part, 0), 10);
   t.is(assetsOf(part, 0)!.size, 14 * 4096);
+});
+
+test('the loader writes §6 codes by number: Boot.REASONS and Reason agree with UPDATE_REASONS', (t) => {
+  t.is(UPDATE_REASONS.length, Boot.REASONS);
+  t.is(UPDATE_REASONS[Reason.PACKAGE_MALFORMED], 'package-malformed');
+  t.is(UPDATE_REASONS[Reason.NOT_CONFIRMED], 'not-confirmed');
+  t.is(UPDATE_REASONS[Reason.TRIAL_CRASHED], 'trial-crashed');
 });

@@ -3,7 +3,7 @@ import { createContext, Script } from 'node:vm';
 import { encodeAssets } from '../firmware/host/assets';
 import { Asset } from '../firmware/device/core/assets';
 import { Boot, decodeBootRecord, encodeBootRecord, factoryRecord, SlotState, UPDATE_REASONS, type BootRecord } from '../firmware/device/core/bootctl';
-import { EngineFlash, factoryFlash, runInEngine, unhoistFunctions, writeSlot, type EngineReport } from '../firmware/host/engine';
+import { EngineFlash, esp32Files, factoryFlash, putKalumaProgram, reservedAddress, runInEngine, unhoistFunctions, writeSlot, type EngineReport } from '../firmware/host/engine';
 import { buildLoader, factorySlot, partedText } from '../firmware/host/loader-build';
 import { composePayload } from '../firmware/host/payload';
 import { checkProfile, formatViolations } from '../firmware/host/profile';
@@ -56,13 +56,17 @@ function putRecord(flash: EngineFlash, target: DeviceTarget, record: BootRecord)
   if (target === 'kaluma') {
     flash.erase('flash', KALUMA_PARTITIONS.bootctl.sector + 1);
     flash.load((KALUMA_PARTITIONS.bootctl.sector + 1) * 4096, bytes);
-  } else flash.storageWrite(ESP32_BOOT.bootctl[1]!, bytes, ESP32_BOOT.unit);
+  } else {
+    const at = reservedAddress(flash, ESP32_BOOT.bootctl) + ESP32_BOOT.unit;
+    flash.erase('flash', at / 4096);
+    flash.load(at, bytes);
+  }
 }
 
 function readRecord(flash: EngineFlash, target: DeviceTarget): BootRecord {
   const units = target === 'kaluma'
     ? [0, 1].map((i) => flash.read('flash', (KALUMA_PARTITIONS.bootctl.sector + i) * 4096, 512))
-    : ESP32_BOOT.bootctl.map((name) => flash.storageRead(name) ?? new Uint8Array(512).fill(0xff));
+    : [0, 1].map((i) => flash.read('flash', reservedAddress(flash, ESP32_BOOT.bootctl) + i * ESP32_BOOT.unit, 512));
   const found = units.map(decodeBootRecord).filter((r): r is BootRecord => r !== undefined);
   found.sort((a, b) => b.seq - a.seq);
   return found[0] ?? factoryRecord();
@@ -92,6 +96,8 @@ async function trialUnit(target: DeviceTarget, tries: number): Promise<EngineFla
 /** One boot of the unit: the loader runs, then `ms` of simulated time pass (the trial's deadline is 120 s). */
 async function boot(target: DeviceTarget, flash: EngineFlash, mode: string, ms = 121000): Promise<EngineReport> {
   const { loader } = await rig(target);
+  // The program area holds the loader, as on a flashed unit.
+  if (target === 'kaluma') putKalumaProgram(flash, loader);
   const report = await runInEngine(loader, target, {
     flash,
     library: true,
@@ -186,14 +192,27 @@ for (const target of TARGETS) {
         flash.erase('flash', KALUMA_PARTITIONS.bootctl.sector + i);
         flash.load((KALUMA_PARTITIONS.bootctl.sector + i) * 4096, garbage);
       }
-    } else for (const name of ESP32_BOOT.bootctl) flash.storageWrite(name, garbage, ESP32_BOOT.unit);
+    } else {
+      for (const i of [0, 1]) {
+        const at = reservedAddress(flash, ESP32_BOOT.bootctl) + i * ESP32_BOOT.unit;
+        flash.erase('flash', at / 4096);
+        flash.load(at, garbage);
+      }
+    }
     const r = await boot(target, flash, 'silent');
     t.deepEqual(apps(r), ['[app] slot 0 trial false assets ok'], 'the factory default: slot A, its app text found in the slot');
     const empty = new EngineFlash();
+    // ESP32: the Storage files as hoshi flash makes them, all erased.
+    if (target === 'espruino') esp32Files(empty);
     const none = await boot(target, empty, 'silent');
     t.true(none.logs.includes('[hoshi] [loader] slot A holds no app'), none.logs.join('\n'));
     t.deepEqual(apps(none), []);
     t.is(none.reset, undefined);
+    if (target === 'espruino') {
+      const bare = await boot(target, new EngineFlash(), 'silent');
+      t.true(bare.logs.includes('[hoshi] [loader] no boot record or slot files in Storage: nothing to boot (hoshi flash makes them)'), bare.logs.join('\n'));
+      t.deepEqual(apps(bare), []);
+    }
   });
 }
 

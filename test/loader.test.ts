@@ -33,7 +33,7 @@ interface Rig {
 
 interface RigOptions {
   apps?: number[];
-  verify?: (slot: number, record: BootRecord, feed: () => void) => string;
+  verify?: (slot: number, record: BootRecord, feed: () => void) => number;
   crash?: boolean | ((slot: number) => boolean);
   tries?: number;
   backing?: FlashBacking;
@@ -147,7 +147,7 @@ test('verify: a slot in state verify that passes becomes the trial slot with N t
       asked = record.slots[1]!.state;
       feed();
       feed();
-      return '';
+      return 0;
     },
   });
   runLoader(r.hooks);
@@ -168,7 +168,7 @@ test('verify: a slot that fails is marked bad with its reason; the active slot b
   seed(backing, (rec) => {
     rec.slots[1]!.state = SlotState.VERIFY;
   });
-  const r = rig({ backing, verify: () => 'signature-invalid' });
+  const r = rig({ backing, verify: () => UPDATE_REASONS.indexOf('signature-invalid') });
   runLoader(r.hooks);
   const rec = r.record();
   t.is(rec.slots[1]!.state, SlotState.BAD);
@@ -307,7 +307,7 @@ test('N = 3 trial boots that all crash, then the revert: trial-crashed; one that
     });
     const boots: number[] = [];
     for (let boot = 0; boot < 5; boot++) {
-      const r = rig({ backing, verify: () => '', crash: (slot) => slot === 1 && boot !== deadlineAt });
+      const r = rig({ backing, verify: () => 0, crash: (slot) => slot === 1 && boot !== deadlineAt });
       runLoader(r.hooks);
       boots.push(r.runs[0]!.slot);
       if (boot === deadlineAt) {
@@ -432,7 +432,7 @@ test('decision table: every active slot, pair of states, trial slot, tries and v
               seed(backing, change);
               const before = factoryRecord();
               change(before);
-              const r = rig({ backing, verify: verifyOk === undefined ? undefined : () => (verifyOk ? '' : 'digest-mismatch') });
+              const r = rig({ backing, verify: verifyOk === undefined ? undefined : () => (verifyOk ? 0 : UPDATE_REASONS.indexOf('digest-mismatch')) });
               const label = JSON.stringify({ active, a, b, trial, tries, verifyOk });
               t.notThrows(() => runLoader(r.hooks), label);
               const want = expected(before, verifyOk, 3);

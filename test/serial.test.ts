@@ -12,7 +12,8 @@ import { kalumaFactoryRegions, kalumaFactoryTranscript, kalumaFlash, kalumaFlash
 import { SERIAL_BOARDS } from '../firmware/host/serial/boards';
 import { KALUMA_PARTITIONS } from '../boards/kaluma-pico-w/board';
 import { ESP32_BOOT } from '../boards/espruino-esp32/board';
-import { EngineFlash } from '../firmware/host/engine';
+import { EngineFlash, putKalumaProgram, reservedAddress } from '../firmware/host/engine';
+import { paddedBootCode, RESERVED_BASE } from '../firmware/host/esp32-storage';
 import { buildLoader, factoryImage } from '../firmware/host/loader-build';
 import { parse } from 'acorn';
 import { decodeBootRecord, SlotState } from '../firmware/device/core/bootctl';
@@ -287,7 +288,8 @@ test('Kaluma flash: the REPL lines erase the boot record first, write slot A (he
   t.deepEqual(report.missing, []);
   const text = report.logs.join('\n');
   t.deepEqual(parseKalumaReadBack(text.slice(text.indexOf('<A16>'), text.indexOf('<A17>'))), padded.subarray((sectors - 1) * 4096, sectors * 4096), 'the last sector, printed back first');
-  // The program area then holds the loader: it boots the image from slot A.
+  // The program area then holds the loader (written by YMODEM, not by these lines): it boots the image from slot A.
+  putKalumaProgram(report.flash, new TextDecoder().decode(image.loader));
   const boot = await runInEngine(new TextDecoder().decode(image.loader), 'kaluma', { flash: report.flash, budgetBytes: 8 * 1024 * 1024, requests: [{ method: 'GET', url: '/api/info' }] });
   t.true(boot.booted, boot.error);
   t.is(boot.replies[0]!.status, 200);
@@ -335,44 +337,47 @@ test('Kaluma flash: the sender against a REPL that runs the lines in the fake wr
   );
 });
 
-test('Espruino flash: the lines make the boot record files erased, slot A at its full size, slot B erased, the record, the loader, each printing its CRC-32; the loader then boots the image from hoshi.a', async (t) => {
+test('Espruino flash: the lines erase Storage, then make hoshi.bc erased, slot A, slot B erased, the record, the loader, each file on a sector boundary and printing its CRC-32; the loader then boots the image from hoshi.a', async (t) => {
   const image = await factory('env-sensor', 'espruino-esp32');
   const sections = espruinoFactorySections(image);
-  t.deepEqual(sections.map((s) => s.name), ['hoshi.bc0', 'hoshi.bc1', 'hoshi.a', 'hoshi.b', 'hoshi.bc0', 'hoshi.assets', '.bootcde']);
+  t.deepEqual(sections.map((s) => s.name), ['Storage', 'hoshi.bc', 'hoshi.a', 'hoshi.b', 'hoshi.bc', '.bootcde']);
   const slotLines = sections[2]!.lines;
-  t.is(slotLines[0], `require("Storage").write("hoshi.a","\\0",0,${ESP32_BOOT.slotSize});`, 'made at full size with its first byte');
-  t.true(slotLines[slotLines.length - 2]!.endsWith(',1);'), 'offset 1 last');
-  t.false(slotLines.some((l) => /"\\\\xff(\\\\xff)*"/.test(l) && l.length > 2100), 'chunks of 0xFF are left out');
-  // What a previous flash left: an old image, its assets, a record in hoshi.bc1.
+  t.is(slotLines[0], `require("Storage").write("hoshi.a","\\xff",0,${ESP32_BOOT.slotFile});`, 'made erased at its full size');
+  t.true(slotLines[slotLines.length - 2]!.endsWith(',' + RESERVED_BASE + ');'), 'the slot header (at the first sector boundary of the data) last');
+  t.false(slotLines.some((l) => /"\\xff(\\xff)*"/.test(l) && l.length > 2100), 'chunks of 0xFF are left out');
+  // What a previous flash left: an old image, its assets, a record.
   const flash = new EngineFlash();
   flash.storageWrite('.bootcde', new TextEncoder().encode('print("old image")'));
   flash.storageWrite('hoshi.assets', new Uint8Array(100).fill(7));
   flash.storageWrite('hoshi.bc1', image.record, 4096);
   flash.storageWrite('hoshi.a', new Uint8Array(ESP32_BOOT.slotSize).fill(0x11));
   const lines = sections.flatMap((s) => s.lines);
-  const report = await runInEngine('', 'espruino', { library: true, budgetBytes: 64 * 1024 * 1024, flash, probes: evalLines(lines) });
+  const report = await runInEngine('', 'espruino', { library: true, budgetBytes: 64 * 1024 * 1024, flash, probes: evalLines(lines).concat(['require("Storage").write("product.json","{}")']) });
   t.true(report.booted, report.error);
   const files = report.flash;
+  t.deepEqual(files.storageFiles().filter((f) => !f.deleted).map((f) => f.name), ['hoshi.bc', 'hoshi.a', 'hoshi.b', '.bootcde', 'product.json'], 'Storage holds these files only, in this order');
+  for (const f of files.storageFiles()) t.is(f.address % 4096, 0, f.name + ' starts on a sector boundary, and so does a file the product stores afterwards');
+  const region = (name: string, n: number): Uint8Array => files.read('flash', reservedAddress(files, name), n);
   const filled = (b: Uint8Array, n: number): Uint8Array => {
     const out = new Uint8Array(n).fill(0xff);
     out.set(b);
     return out;
   };
-  t.deepEqual(files.storageRead('hoshi.a'), filled(image.slot, ESP32_BOOT.slotSize));
-  t.deepEqual(files.storageRead('hoshi.b'), filled(new Uint8Array(0), ESP32_BOOT.slotSize));
-  t.deepEqual(files.storageRead('hoshi.bc0'), filled(image.record, 4096));
-  t.deepEqual(files.storageRead('hoshi.bc1'), filled(new Uint8Array(0), 4096));
-  t.deepEqual(files.storageRead('.bootcde'), image.loader);
-  t.is(files.storageRead('hoshi.assets'), undefined, 'the assets of earlier versions are gone');
+  t.is(reservedAddress(files, 'hoshi.a'), files.storageFile('hoshi.a')!.data + RESERVED_BASE);
+  t.deepEqual(region('hoshi.a', ESP32_BOOT.slotSize), filled(image.slot, ESP32_BOOT.slotSize));
+  t.deepEqual(region('hoshi.b', ESP32_BOOT.slotSize), filled(new Uint8Array(0), ESP32_BOOT.slotSize));
+  t.deepEqual(region('hoshi.bc', 2 * 4096), filled(image.record, 2 * 4096), 'the record in the first unit, the second erased');
+  t.deepEqual(files.storageRead('.bootcde'), paddedBootCode(image.loader));
+  t.is(files.storageRead('hoshi.assets'), undefined, 'the files of earlier versions are gone');
   const printed = report.logs.map((l) => /<<\s*(\d+)\s*>>/.exec(l)?.[1]).filter((x) => x !== undefined).map(Number);
   t.deepEqual(printed, sections.map((s) => s.crc), 'each file prints the CRC-32 the host expects');
   t.deepEqual(report.missing, []);
   const boot = await runInEngine(new TextDecoder().decode(image.loader), 'espruino', { flash: files, budgetBytes: 64 * 1024 * 1024, requests: [{ method: 'GET', url: '/api/info' }] });
   t.true(boot.booted, boot.error);
   t.is(boot.replies[0]!.status, 200);
-  t.true(boot.logs.includes('[hoshi] [loader] booting slot A 0.1.0'));
+  t.true(boot.logs.includes('[hoshi] [loader] booting slot A 0.1.0'), boot.logs.join('\n'));
   t.deepEqual(boot.missing, []);
-  t.throws(() => storageRegionLines('hoshi.a', new Uint8Array(ESP32_BOOT.slotSize + 1), ESP32_BOOT.slotSize), { message: /its file holds 266240/ });
+  t.throws(() => storageRegionLines('hoshi.a', new Uint8Array(ESP32_BOOT.slotSize + 1), ESP32_BOOT.slotFile), { message: /its file holds 270304/ });
 });
 
 test('Espruino flash: the sender checks every file\'s CRC-32 before the next, then load(); a wrong CRC stops before load()', async (t) => {
@@ -384,7 +389,7 @@ test('Espruino flash: the sender checks every file\'s CRC-32 before the next, th
     let k = 0;
     link = new BufferedLink(async (bytes) => {
       sent.push(new Uint8Array(bytes));
-      if (/E\.CRC32|read\("hoshi\.assets"\)/.test(Buffer.from(bytes).toString('latin1'))) {
+      if (/E\.CRC32|list\(\)\.length/.test(Buffer.from(bytes).toString('latin1'))) {
         const crc = crcs[k++]!;
         setImmediate(() => link.push(new Uint8Array(Buffer.from('< << ' + crc + ' >> >\r\n', 'latin1'))));
       }
@@ -403,7 +408,7 @@ test('Espruino flash: the sender checks every file\'s CRC-32 before the next, th
       let k = 0;
       link = new BufferedLink(async (bytes) => {
         stopped.push(new Uint8Array(bytes));
-        if (/E\.CRC32|read\("hoshi\.assets"\)/.test(Buffer.from(bytes).toString('latin1'))) {
+        if (/E\.CRC32|list\(\)\.length/.test(Buffer.from(bytes).toString('latin1'))) {
           const crc = wrong[k++]!;
           setImmediate(() => link.push(new Uint8Array(Buffer.from('< << ' + crc + ' >> >\r\n', 'latin1'))));
         }

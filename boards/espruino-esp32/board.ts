@@ -18,9 +18,16 @@ import { espruinoCrypto } from './crypto';
  * (targets/esp32/Changes_V3.1/partitions_espruino.csv), so only the first two are free:
  *   0x00E000  8 KB   provisioning record
  *   0x310000  64 KB  state
- * No raw region is left for the update slots: the boot control record and slots A and B are Storage
- * files (docs/formats/update.md §4-5, `ESP32_BOOT`), the slot the image runs from holds its assets
- * (§3), and the fixed loader is `.bootcde` (boards/espruino-esp32/loader.ts).
+ * No raw region is left for the update slots: the boot control record and slots A and B live in
+ * Storage files (docs/formats/update.md §4-5, `ESP32_BOOT`) that `hoshi flash` makes once, at their
+ * full size, and that nothing makes anew afterwards; the device erases and programs the whole 4 KB
+ * sectors inside them with require("Flash") (`reservedFlash`), which Storage does not see. So no
+ * write of Hoshi's leaves Storage any deleted file, and Storage never compacts because of one: a
+ * compaction moves files, and the running image's function code, which points into its slot's file
+ * (mapped flash, src/jsflash.c jsvAddressToVar), is not moved with them on the ESP32 (jsflash.c
+ * jsfCompactInternal updates flash addresses, the code holds mapped ones); nor is a compaction safe
+ * against a power cut. The slot the image runs from holds its assets (§3), and the fixed loader is
+ * `.bootcde` (boards/espruino-esp32/loader.ts).
  * Flash writes are 4-byte aligned (JSF_ALIGNMENT, src/jsutils.h); sectors are 4 KB.
  */
 declare function require(name: string): any;
@@ -44,15 +51,34 @@ export const ESP32_PARTITIONS = {
 };
 
 /**
- * The Storage files of signed updates (docs/formats/update.md §4-5): the boot control record's two
- * erase units, and slots A and B, each a 4 KB header and a 262,144-byte payload.
+ * The Storage files of signed updates (docs/formats/update.md §4-5): `hoshi.bc`, the boot control
+ * record's two 4 KB erase units, and `hoshi.a`, `hoshi.b`, slots A and B, each a 4 KB header and a
+ * 262,144-byte payload. What a file holds lies in the whole sectors inside it, from the first
+ * sector boundary after its data starts (`reservedFlash`: Storage places files on 4-byte boundaries
+ * only). `hoshi flash` makes each file start on a sector boundary, so its data starts 32 bytes in
+ * (the header), and sizes it (`bootctlFile`, `slotFile`) to end on the next boundary after what
+ * it holds: the file after it starts on a boundary too (firmware/host/serial/espruino.ts).
  */
 export const ESP32_BOOT = {
-  bootctl: ['hoshi.bc0', 'hoshi.bc1'],
+  bootctl: 'hoshi.bc',
   slots: ['hoshi.a', 'hoshi.b'],
   unit: 4096,
   slotSize: 4096 + 262144,
+  bootctlFile: 3 * 4096 - 32,
+  slotFile: 66 * 4096 - 32,
 };
+
+/**
+ * Storage's area of the SPI flash on the ESP32 (boards/ESP32.py `saved_code`: 0x320000, 224 pages
+ * of 4 KB; targets/esp32/Changes_V3.1/partitions_espruino.csv) and its file header (src/jsflash.h
+ * JsfFileHeader: a 32-bit word, the size in its low 24 bits and flags in the top 8, then a
+ * 28-byte name padded with zeros).
+ */
+const enum Area {
+  START = 0x320000,
+  END = 0x400000,
+  HEADER = 32,
+}
 
 const SECTOR = 4096;
 const WORD = 4;
@@ -81,152 +107,88 @@ export function esp32Flash(address: number, size: number): Flash {
   };
 }
 
-/** Storage's write unit as this binding offers it: any length works, 256 bytes bounds what a writer buffers. */
-const STORAGE_WRITE = 256;
-/** E.CRC32 of 4096 bytes of 0xFF: an erased 4 KB of a Storage file. */
-const ERASED_CRC = 0xf154670a;
+/**
+ * Where the data of the Storage file `name` starts in the SPI flash, and its size; undefined if
+ * there is no such file. Storage's own walk (src/jsflash.c jsfBankFindFile over
+ * jsfGetNextFileHeader with GNFH_GET_ALL): from the area's start, a header is valid when its word
+ * is neither FFFFFFFF nor 0 and the file ends inside the area (jsfGetFileHeader); the next header
+ * follows the file's data rounded up to 4 bytes (jsfAlignAddress); where no valid header is there,
+ * the next sector's start is tried once, and past that the files end. A file whose name's first
+ * 4 bytes are 0 was deleted; one with flags other than none, Storage-file or compressed is
+ * Storage's own (jsfIsRealFile).
+ */
+export function storageFileAddress(name: string): { address: number; size: number } | undefined {
+  const F = require('Flash');
+  let at: number = Area.START;
+  let jumped = false;
+  while (at + Area.HEADER <= Area.END) {
+    const h = new Uint8Array(F.read(Area.HEADER, at));
+    const word = (h[0] | (h[1] << 8) | (h[2] << 16) | (h[3] << 24)) >>> 0;
+    const size = word & 0xffffff;
+    if (word === 0xffffffff || word === 0 || at + Area.HEADER + size > Area.END) {
+      if (jumped) return undefined;
+      jumped = true;
+      at = (at - (at % SECTOR)) + SECTOR;
+      continue;
+    }
+    jumped = false;
+    const flags = h[3];
+    let same = (h[4] | h[5] | h[6] | h[7]) !== 0 && (flags === 0 || flags === 64 || flags === 128) && name.length <= 28;
+    for (let i = 0; same && i < 28; i++) same = h[4 + i] === (i < name.length ? name.charCodeAt(i) : 0);
+    if (same) return { address: at + Area.HEADER, size: size };
+    at = (at + Area.HEADER + size + 3) & ~3;
+  }
+  return undefined;
+}
+
+/** A region inside a Storage file that the device erases and programs itself (`reservedFlash`). */
+export interface ReservedFlash extends Flash {
+  /** The Storage file, and where the region starts in it (what Storage.read takes as its offset). */
+  file: string;
+  base: number;
+}
 
 /**
- * Storage files (src/jswrap_storage.c over src/jsflash.c) seen as one flash region: `names`, each
- * of `fileSize` bytes, one after the other. Storage decides how it behaves:
- * - read(name, offset, length) returns a string mapped onto the flash (only what is converted is
- *   copied: E.toUint8Array). A missing file, or bytes past its end, read as erased (0xFF). The file
- *   is looked up at every call, so a compaction that moves it is harmless.
- * - write(name, data, 0, size) makes a file of `size` bytes, erased but for `data`. At offset 0 into
- *   an existing file that is not wholly erased (or of another size), Storage makes the file anew (the
- *   old one is only marked deleted until the next compaction: jsfWriteFile). So erasing is making
- *   the file anew: erase() of a file's first 4 KB erases the whole file, and of a later 4 KB checks
- *   that it is erased already (it is once the first was) and throws otherwise.
- * - write(name, data, offset) programs erased bytes only ("File already written with different
- *   data"). The binding writes the runs that fall on erased bytes, skips 0xFF written over
- *   programmed ones (hal/flash.ts), refuses programming a byte twice, and reads back. A write at a
- *   file's offset 0 would make the file anew unless it is wholly erased: it is allowed on a missing
- *   file and right after this binding erased the file (a boot record, a slot's header), refused
- *   otherwise.
- * - `sha256` hashes in place: crypto.SHA256 reads the mapped string (hal/flash.ts).
+ * `size` bytes inside the Storage file `name` that `hoshi flash` made (ESP32_BOOT), from the first
+ * sector boundary after its data starts: whole 4 KB sectors, erased and programmed with
+ * require("Flash") at their flash addresses (`esp32Flash`), which leaves Storage's own records
+ * (the file's header, the other files) as they are, so Storage never needs to make the file anew
+ * nor to compact. `sha256` hashes in place: crypto.SHA256 over the string Storage.read maps onto
+ * the same bytes (src/jsflash.c jsvAddressToVar; hal/flash.ts). Undefined if the file is missing or
+ * too small (a unit `hoshi flash` did not write).
  */
-export function storageFlash(names: string[], fileSize: number): Flash {
-  const s: StorageFiles = { names: names, fileSize: fileSize, size: names.length * fileSize, fresh: [] };
-  return {
-    size: s.size,
-    eraseSize: SECTOR,
-    writeSize: STORAGE_WRITE,
-    erasedValue: 0xff,
-    read: (offset: number, length: number): Uint8Array => storageRead(s, offset, length),
-    write: (offset: number, data: Uint8Array): void => storageWrite(s, offset, data),
-    erase: (offset: number, length: number): void => storageErase(s, offset, length),
-    sha256: (offset: number, length: number): Uint8Array => storageSha256(s, offset, length),
+export function reservedFlash(name: string, size: number): ReservedFlash | undefined {
+  const file = storageFileAddress(name);
+  if (!file) return undefined;
+  const start = file.address + ((SECTOR - (file.address % SECTOR)) % SECTOR);
+  const base = start - file.address;
+  if (base + size > file.size) return undefined;
+  const f = esp32Flash(start, size) as ReservedFlash;
+  f.sha256 = (offset: number, length: number): Uint8Array => {
+    checkRange('sha256', offset, length, size, 1);
+    if (length === 0) throw new Error('sha256: nothing to hash');
+    return new Uint8Array(require('crypto').SHA256(require('Storage').read(name, base + offset, length)));
   };
+  f.file = name;
+  f.base = base;
+  return f;
 }
 
-/** A storageFlash's state: its files, and which of them it made anew with nothing written since. */
-interface StorageFiles {
-  names: string[];
-  fileSize: number;
-  size: number;
-  fresh: boolean[];
-}
-
-/** `length` bytes at `offset` of file i; past the file's end, or of a missing file, 0xFF. */
-function fileRead(s: StorageFiles, i: number, offset: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  // length 0 would read the whole file (jsfReadFile).
-  const mapped = length > 0 ? require('Storage').read(s.names[i], offset, length) : undefined;
-  const got = mapped === undefined ? 0 : mapped.length;
-  if (got > 0) out.set(E.toUint8Array(mapped));
-  for (let k = got; k < length; k++) out[k] = 0xff;
-  return out;
-}
-
-/** File i made anew at its full size, erased. */
-function fileRenew(s: StorageFiles, i: number): void {
-  require('Storage').write(s.names[i], '\xff', 0, s.fileSize);
-  s.fresh[i] = true;
-}
-
-/** Programs `data` at `offset` of file i: the runs over erased bytes, each one Storage.write; then reads back. */
-function fileWrite(s: StorageFiles, i: number, offset: number, data: Uint8Array): void {
-  const S = require('Storage');
-  const name = s.names[i];
-  if (S.read(name, 0, 1) === undefined) fileRenew(s, i);
-  else if (offset === 0 && !s.fresh[i]) throw new Error('write: ' + name + ' is written at offset 0 only right after erase (Storage would make the file anew)');
-  s.fresh[i] = false;
-  const current = fileRead(s, i, offset, data.length);
-  const at = i * s.fileSize + offset;
-  for (let k = 0; k < data.length; k++) if (data[k] !== 0xff && current[k] !== 0xff) throw new Error('write: byte at ' + (at + k) + ' is already programmed');
-  let k = 0;
-  while (k < data.length) {
-    while (k < data.length && (current[k] !== 0xff || data[k] === 0xff)) k++;
-    const start = k;
-    while (k < data.length && current[k] === 0xff) k++;
-    let end = k;
-    while (end > start && data[end - 1] === 0xff) end--;
-    if (end > start) S.write(name, data.subarray(start, end), offset + start, offset + start === 0 ? s.fileSize : undefined);
-  }
-  const back = fileRead(s, i, offset, data.length);
-  for (let m = 0; m < data.length; m++) if (back[m] !== (data[m] === 0xff ? current[m] : data[m])) throw new Error('write: verify failed at ' + (at + m));
-}
-
-function storageRead(s: StorageFiles, offset: number, length: number): Uint8Array {
-  checkRange('read', offset, length, s.size, 1);
-  const out = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    const i = Math.floor((offset + done) / s.fileSize);
-    const at = (offset + done) % s.fileSize;
-    const n = Math.min(s.fileSize - at, length - done);
-    out.set(fileRead(s, i, at, n), done);
-    done += n;
-  }
-  return out;
-}
-
-function storageWrite(s: StorageFiles, offset: number, data: Uint8Array): void {
-  checkRange('write', offset, data.length, s.size, STORAGE_WRITE);
-  let done = 0;
-  while (done < data.length) {
-    const i = Math.floor((offset + done) / s.fileSize);
-    const at = (offset + done) % s.fileSize;
-    const n = Math.min(s.fileSize - at, data.length - done);
-    fileWrite(s, i, at, data.subarray(done, done + n));
-    done += n;
-  }
-}
-
-function storageErase(s: StorageFiles, offset: number, length: number): void {
-  checkRange('erase', offset, length, s.size, SECTOR);
-  for (let o = offset; o < offset + length; o += SECTOR) {
-    const i = Math.floor(o / s.fileSize);
-    const at = o % s.fileSize;
-    if (at === 0) fileRenew(s, i);
-    else {
-      const mapped = require('Storage').read(s.names[i], at, SECTOR);
-      if (mapped !== undefined && mapped.length > 0 && (mapped.length !== SECTOR || E.CRC32(mapped) !== ERASED_CRC)) {
-        throw new Error('erase: Storage erases ' + s.names[i] + ' whole only: erase its first 4 KB first');
-      }
-    }
-  }
-}
-
-function storageSha256(s: StorageFiles, offset: number, length: number): Uint8Array {
-  checkRange('sha256', offset, length, s.size, 1);
-  const i = Math.floor(offset / s.fileSize);
-  const at = offset % s.fileSize;
-  if (length === 0 || at + length > s.fileSize) throw new Error('sha256: the range must lie in one Storage file');
-  const mapped = require('Storage').read(s.names[i], at, length);
-  if (mapped === undefined || mapped.length !== length) throw new Error('sha256: ' + s.names[i] + ' does not hold the range');
-  return new Uint8Array(require('crypto').SHA256(mapped));
-}
-
-/** The boot control record and the slots (Storage files), and the running slot's assets. */
-function esp32Slots(): { bootctl: Flash; slots: Flash[]; assets: Flash | undefined; loader: LoaderHandle | undefined } {
-  const bootctl = storageFlash(ESP32_BOOT.bootctl, ESP32_BOOT.unit);
-  const slots = [storageFlash([ESP32_BOOT.slots[0]], ESP32_BOOT.slotSize), storageFlash([ESP32_BOOT.slots[1]], ESP32_BOOT.slotSize)];
+/**
+ * The boot control record and the slots (regions inside their Storage files), and the running
+ * slot's assets; all absent on a unit whose files `hoshi flash` did not make.
+ */
+function esp32Slots(): { bootctl: ReservedFlash | undefined; slots: ReservedFlash[] | undefined; assets: Flash | undefined; loader: LoaderHandle | undefined } {
+  const B = ESP32_BOOT;
+  const bootctl = reservedFlash(B.bootctl, 2 * B.unit);
+  const a = reservedFlash(B.slots[0], B.slotSize);
+  const b = reservedFlash(B.slots[1], B.slotSize);
+  const slots = a && b ? [a, b] : undefined;
   const loader = typeof __hoshiLoader !== 'undefined' ? __hoshiLoader : undefined;
   // Without the loader (the engine check, tests that run an image by itself) the image is slot A's.
   const slot = loader ? loader.slot : 0;
   const app = 0;
-  return { bootctl: bootctl, slots: slots, assets: assetsOf(slots[slot], app), loader: loader };
+  return { bootctl: bootctl && slots ? bootctl : undefined, slots: bootctl ? slots : undefined, assets: slots ? assetsOf(slots[slot], app) : undefined, loader: loader };
 }
 
 /**
@@ -234,14 +196,14 @@ function esp32Slots(): { bootctl: Flash; slots: Flash[]; assets: Flash | undefin
  * evaluated from its Storage file in place, so that its function code stays in flash; it is held
  * only while a package is checked.
  */
-function espruinoVerifier(bootctl: Flash, slots: Flash[]): (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, sha512: (d: Uint8Array) => Uint8Array) => { step(): number } {
+function espruinoVerifier(bootctl: Flash, slots: ReservedFlash[]): (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, sha512: (d: Uint8Array) => Uint8Array) => { step(): number } {
   const record = readBootRecord(bootctl);
   const s = runningSlot(record);
   const app = appOf(slots[s], record.slots[s].app);
   const span = openAssets(assetsOf(slots[s], app)).find(Asset.VERIFIER);
   if (!span) throw new Error('the update verifier is missing from the running slot\'s assets');
-  const base = Boot.SLOT_HEADER + Math.ceil((app + 1) / SECTOR) * SECTOR + span.offset;
-  return evaluate(require('Storage').read(ESP32_BOOT.slots[s], base, span.length)) as never;
+  const base = slots[s].base + Boot.SLOT_HEADER + Math.ceil((app + 1) / SECTOR) * SECTOR + span.offset;
+  return evaluate(require('Storage').read(slots[s].file, base, span.length)) as never;
 }
 
 /** Codes of libs/network/esp32's disconnect reasons (ESP-IDF's wifi_err_reason_t names). */
@@ -445,14 +407,16 @@ export function createBoard(): Board {
     // Verified in the running image, a slice per turn of the event loop (docs/design/
     // espruino-update-authentication.md: ≈ 1,650 variables at most, 95–145 s on an ESP32); the
     // payload is hashed in place by the slots' native sha256.
-    update: {
-      runtime: 'espruino',
-      verifyIn: 'image',
-      hashSlice: 4096,
-      signatureSteps: function (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): { step(): number } {
-        return espruinoVerifier(boot.bootctl, boot.slots)(publicKey, message, signature, crypto.sha512!);
-      },
-    },
+    update: boot.bootctl && boot.slots
+      ? {
+          runtime: 'espruino',
+          verifyIn: 'image',
+          hashSlice: 4096,
+          signatureSteps: function (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): { step(): number } {
+            return espruinoVerifier(boot.bootctl!, boot.slots!)(publicKey, message, signature, crypto.sha512!);
+          },
+        }
+      : undefined,
     memory: (): { used: number; total: number } => {
       const m = process.memory();
       return { used: m.usage, total: m.total };

@@ -1,12 +1,15 @@
 import type { LoaderHandle } from '../../hal/board';
+import type { Flash } from '../../hal/flash';
 import { runLoader } from '../../firmware/device/loader';
-import { ESP32_BOOT, storageFlash } from './board';
+import { ESP32_BOOT, reservedFlash } from './board';
 
 /**
  * The fixed loader of the ESP32 with Espruino: the Storage file `.bootcde`, which Espruino runs at
  * every boot (docs/formats/update.md §7). The image runs from its slot's Storage file: eval() of
  * the string Storage.read returns, which is mapped onto the flash (src/jsflash.c jsfReadFile,
- * jsvAddressToVar), so the image's functions keep their code in flash as `.bootcde`'s do.
+ * jsvAddressToVar), so the image's functions keep their code in flash as `.bootcde`'s do. The
+ * boot record and the slots are the regions inside their Storage files that the device erases and
+ * programs itself (board.ts `reservedFlash`): Storage never moves them.
  *
  * Espruino's eval runs in the scope it is called from (src/jswrap_functions.c jswrap_eval). Called
  * inside a function, every closure of the image would keep that scope: measured on Espruino 2v29,
@@ -42,9 +45,13 @@ let armed = false;
 /** The trial's deadline timer (the loader arms it just before `run`). */
 let deadline: number | undefined;
 
-runLoader({
-  bootctl: storageFlash(ESP32_BOOT.bootctl, ESP32_BOOT.unit),
-  slots: [storageFlash([ESP32_BOOT.slots[0]], ESP32_BOOT.slotSize), storageFlash([ESP32_BOOT.slots[1]], ESP32_BOOT.slotSize)],
+const bootctl = reservedFlash(ESP32_BOOT.bootctl, 2 * ESP32_BOOT.unit);
+const slots = [reservedFlash(ESP32_BOOT.slots[0], ESP32_BOOT.slotSize), reservedFlash(ESP32_BOOT.slots[1], ESP32_BOOT.slotSize)];
+
+if (!bootctl || !slots[0] || !slots[1]) console.log('[hoshi] [loader] no boot record or slot files in Storage: nothing to boot (hoshi flash makes them)');
+else runLoader({
+  bootctl: bootctl,
+  slots: slots as Flash[],
   tries: Loader.TRIES,
   confirmWithinMs: Loader.CONFIRM_MS,
   feed: function (): void {
@@ -66,7 +73,7 @@ runLoader({
     global.__hoshiLoader = light;
     global.__hoshiBoot = {
       file: ESP32_BOOT.slots[slot],
-      offset: Loader.PAYLOAD,
+      offset: slots[slot]!.base + Loader.PAYLOAD,
       app: app,
       crashed: function (error: any): void {
         light.confirmed();

@@ -54,7 +54,7 @@ declare const __ieee80211dev: any;
  * What the fixed loader booted (firmware/device/loader.ts): set by boards/kaluma-pico-w/loader.ts
  * before it evaluates the image; undefined when the image runs without the loader (the engine check).
  */
-declare const __hoshiLoader: LoaderHandle | undefined;
+declare const __hoshiLoader: { slot: number; trial: boolean; floor: number; t: number | undefined } | undefined;
 
 /**
  * Sector ranges, relative to Kaluma's flash area (the base of `new Flash(base, count)`). The slots
@@ -398,9 +398,23 @@ function weakBytes(length: number): Uint8Array {
  */
 function kalumaSlots(): { assets: Flash | undefined; loader: LoaderHandle | undefined } {
   const P = KALUMA_PARTITIONS;
-  const loader = typeof __hoshiLoader !== 'undefined' ? __hoshiLoader : undefined;
+  const booted = typeof __hoshiLoader !== 'undefined' ? __hoshiLoader : undefined;
   // Without the loader (the engine check, tests that run an image by itself) the image is slot A's.
-  const slot = loader ? loader.slot : 0;
+  const slot = booted ? booted.slot : 0;
+  // The handle over what the loader left (`t`: its trial deadline's timer), made here so that
+  // nothing of the loader's code stays referenced.
+  const loader: LoaderHandle | undefined = booted
+    ? {
+        slot: booted.slot,
+        trial: booted.trial,
+        floor: booted.floor,
+        confirmed: function (): void {
+          if (booted.t !== undefined) clearTimeout(booted.t);
+          booted.t = undefined;
+          (loader as { trial: boolean }).trial = false;
+        },
+      }
+    : undefined;
   return { assets: assetsOf(kalumaFlash(P.slots[slot].sector, P.slots[slot].count), 0), loader: loader };
 }
 

@@ -3,6 +3,7 @@ import { runLoader } from '../../firmware/device/loader';
 import { Asset, openAssets } from '../../firmware/device/core/assets';
 import { assetsOf, type BootRecord } from '../../firmware/device/core/bootctl';
 import { loadCode } from '../../firmware/device/core/code';
+import { openMessages } from '../../firmware/device/core/messages';
 import type { loaderCheck } from '../../modules/ota/slot-check';
 import { kalumaFlash, KALUMA_PARTITIONS } from './board';
 
@@ -23,13 +24,20 @@ import { kalumaFlash, KALUMA_PARTITIONS } from './board';
  * not compile is a crash at boot, with nothing half set up.
  *
  * That is done by the program's last statement (loader-build.ts KALUMA_TAIL), after this bundle's
- * function has returned: `run` only says which slot and how long its text is (`global.__hoshiBoot`)
- * and hands over the image's handle, whose `confirmed` closes over nothing of the loader. So on a
- * normal boot nothing references the loader's code (nor its boot record) while the image compiles
- * and runs, and JerryScript frees it: measured on Kaluma's runtime, the heap left at the worst moment
- * of the boot is then that of a bare part loader (on a trial boot the deadline's timer keeps the
- * loader until it is cleared). An image that throws while it compiles or boots is handled there as
- * firmware/device/loader.ts does: logged, its deadline cleared, the device rebooted.
+ * function has returned: `run` only says which slot and how long its text is (`global.__hoshiBoot`,
+ * with `crashed`, which the tail calls if the image throws while it compiles or boots: logged, its
+ * deadline cleared, the device rebooted, as firmware/device/loader.ts does) and leaves plain data
+ * the image's board makes its handle of (`global.__hoshiLoader`). Once the program has run, nothing
+ * references the loader's code (nor its boot record) and JerryScript frees it (on a trial boot the
+ * deadline's timer keeps the loader until it is cleared); its literals stay (see below).
+ *
+ * JerryScript keeps every literal of a parsed text until the next restart (its literal storage), so
+ * the loader's own literals would stay in the heap for the image's whole life. Its log lines and
+ * errors are therefore in a message table (firmware/host/strings.ts), which the build writes as
+ * the program text's first bytes, in hex inside a comment the parser skips
+ * (firmware/host/loader-build.ts `kalumaLoaderText`); the loader reads it from the program area, its
+ * own flash (src/prog.c writes the program from the area's first byte), as `__hm` needs a line. The
+ * names of §6 codes are not in the loader either: it writes their numbers (core/bootctl.ts Reason).
  *
  * The watchdog (src/modules/wdt/module_wdt.c) is armed only by `feed` (a verification in the
  * loader) and by `reboot`: once armed it cannot be disarmed, and Kaluma's Wi-Fi join blocks the
@@ -48,7 +56,27 @@ const enum Loader {
   /** The watchdog's timeout while armed, ms (the RP2040 allows ≈ 8,388 at most), and how often it is fed. */
   WDT_MS = 8000,
   FEED_MS = 2000,
+  /** The program area's first sectors, which hold the loader's text (and nothing else: 32 KB). */
+  SECTOR = 4,
+  SECTORS = 8,
+  /** Where the message table's hex starts in the text (after the comment's slash and star), and its longest. */
+  TABLE = 2,
+  TABLE_MAX = 16383,
 }
+
+/** A hex digit's value (the table's digits are 0-9 and a-f; anything else reads as some digit: the table's id check refuses it). */
+function nibble(c: number): number {
+  return c < 58 ? c - 48 : (c | 32) - 87;
+}
+
+// The messages first: every log line after this reads its text from the table.
+const text = kalumaFlash(Loader.SECTOR, Loader.SECTORS);
+openMessages(function (at: number, n: number): Uint8Array {
+  const hex = text.read(Loader.TABLE + 2 * at, 2 * n);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (nibble(hex[2 * i]) << 4) | nibble(hex[2 * i + 1]);
+  return out;
+}, Loader.TABLE_MAX);
 
 const P = KALUMA_PARTITIONS;
 const slots = [kalumaFlash(P.slots[0].sector, P.slots[0].count), kalumaFlash(P.slots[1].sector, P.slots[1].count)];
@@ -68,7 +96,7 @@ function feed(): void {
  * verified (the kit's Ed25519 in steps, with its own SHA-512: firmware/host/verifier-asset.ts); the
  * watchdog is fed between its steps (each at most ≈ 6 M instructions, under half a second on a Pico).
  */
-function verify(slot: number, record: BootRecord, fed: () => void): string {
+function verify(slot: number, record: BootRecord, fed: () => void): number {
   fed();
   const active = record.active;
   // The verifier and the check, both from the active slot's assets (code read on demand: the
@@ -82,7 +110,11 @@ function verify(slot: number, record: BootRecord, fed: () => void): string {
   for (;;) {
     fed();
     const r = check.step();
-    if (r !== 0) return r as string;
+    if (r === '') return 0;
+    if (r !== 0) {
+      console.log('[hoshi] [loader] ' + r + ': ' + check.reason);
+      return check.index(r as string);
+    }
   }
 }
 
@@ -103,11 +135,25 @@ runLoader({
     console.log('[hoshi] ' + line);
   },
   run: function (slot: number, app: number, handle: LoaderHandle): void {
-    // The image's handle: plain data, and a `confirmed` made from text, which closes over nothing
-    // here (the loader's own handle would keep the whole loader alive for the image's life).
-    global.__hoshiLoader = { slot: handle.slot, trial: handle.trial, floor: handle.floor, t: handle.trial ? deadline : undefined, confirmed: new Function('if (this.t !== undefined) clearTimeout(this.t); this.t = undefined; this.trial = false;') };
+    // What the image's board makes its handle of (boards/kaluma-pico-w/board.ts kalumaSlots):
+    // plain data, the trial's deadline timer included, and no function (the loader's own handle
+    // would keep the whole loader alive for the image's life).
+    global.__hoshiLoader = { slot: handle.slot, trial: handle.trial, floor: handle.floor, t: handle.trial ? deadline : undefined };
     if (wdt) setInterval(feed, Loader.FEED_MS);
-    global.__hoshiBoot = { slot: slot, sector: P.slots[slot].sector, count: P.slots[slot].count, app: app };
+    // `crashed` is the tail's to call if the image throws while it compiles or boots (as
+    // firmware/device/loader.ts start does); the tail drops its reference once the image has run.
+    global.__hoshiBoot = {
+      slot: slot,
+      sector: P.slots[slot].sector,
+      count: P.slots[slot].count,
+      app: app,
+      crashed: function (error: any): void {
+        handle.confirmed();
+        console.log('[hoshi] [loader] slot ' + 'AB'.charAt(slot) + ' crashed at boot: ' + String((error && error.message) || error));
+        console.log('[hoshi] reboot: crash');
+        wdt = new (require('wdt').WDT)(1);
+      },
+    };
   },
   setTimer: function (ms: number, fn: () => void): unknown {
     deadline = setTimeout(fn, ms);

@@ -1,6 +1,7 @@
 import type { LoaderHandle } from '../../hal/board';
 import type { Flash } from '../../hal/flash';
-import { appOf, Boot, readBootRecord, SlotState, UPDATE_REASONS, writeBootRecord, type BootRecord } from './core/bootctl';
+import { message } from './core/messages';
+import { appOf, Boot, readBootRecord, Reason, SlotState, writeBootRecord, type BootRecord } from './core/bootctl';
 
 /**
  * The fixed loader's decisions (docs/formats/update.md §7), runtime-agnostic: each board's loader
@@ -23,9 +24,10 @@ export interface LoaderHooks {
   log(line: string): void;
   /**
    * Where the loader verifies (Kaluma): checks `slot` against the record (§8), calling `feed`
-   * between slices; "" when it passes, else the §6 code. Absent where the image verifies.
+   * between slices; 0 when it passes, else the index of its §6 code in UPDATE_REASONS (the board
+   * logs the code: the loader holds no code names). Absent where the image verifies.
    */
-  verify?(slot: number, record: BootRecord, feed: () => void): string;
+  verify?(slot: number, record: BootRecord, feed: () => void): number;
   /**
    * Restart once a verification has passed, instead of booting the slot in the same boot (Kaluma:
    * the watchdog a verification armed cannot be disarmed, and the image's Wi-Fi join blocks longer
@@ -39,11 +41,6 @@ export interface LoaderHooks {
 }
 
 const NAMES = 'AB';
-
-function reason(code: string): number {
-  const i = UPDATE_REASONS.indexOf(code);
-  return i > 0 ? i : 0;
-}
 
 function version(r: BootRecord, slot: number): string {
   const v = r.slots[slot].version;
@@ -81,7 +78,7 @@ export function runLoader(h: LoaderHooks): void {
   if (candidate.state === SlotState.VERIFY) {
     if (h.verify) {
       h.log('[loader] verifying slot ' + version(r, other));
-      let code = 'package-malformed';
+      let code: number = Reason.PACKAGE_MALFORMED;
       // A verifier that throws (on bytes it should have refused) must not reset the device into
       // the same verification at every boot: the slot is refused instead.
       try {
@@ -90,7 +87,7 @@ export function runLoader(h: LoaderHooks): void {
         h.log('[loader] verifier failed: ' + String((error as Error).message || error));
       }
       h.feed();
-      if (code === '') {
+      if (code === 0) {
         // Written below, with the first trial boot's decrement: one record write.
         candidate.state = SlotState.TRIAL;
         candidate.reason = 0;
@@ -99,13 +96,15 @@ export function runLoader(h: LoaderHooks): void {
         if (h.restartAfterVerify) {
           writeBootRecord(h.bootctl, r);
           h.log('[loader] slot ' + NAMES[other] + ' verified: its trial starts at the next boot');
-          h.reboot('verified');
+          h.reboot(message('verified'));
           return;
         }
       } else {
-        h.log('[loader] slot ' + NAMES[other] + ' refused: ' + code);
+        // Out of range (a verifier of another build): package-malformed.
+        if (!(code > 0 && code < Boot.REASONS)) code = Reason.PACKAGE_MALFORMED;
+        h.log('[loader] slot ' + NAMES[other] + ' refused: reason ' + code);
         candidate.state = SlotState.BAD;
-        candidate.reason = reason(code);
+        candidate.reason = code;
         if (r.trial === other) r.trial = Boot.NO_TRIAL;
         writeBootRecord(h.bootctl, r);
       }
@@ -127,10 +126,10 @@ export function runLoader(h: LoaderHooks): void {
     const slot = r.trial;
     const s = r.slots[slot];
     if (r.tries === 0) {
-      const code = s.reason === reason('not-confirmed') ? 'not-confirmed' : 'trial-crashed';
-      h.log('[loader] slot ' + version(r, slot) + ' reverted: ' + code);
+      const confirmed = s.reason === Reason.NOT_CONFIRMED;
+      h.log('[loader] slot ' + version(r, slot) + ' reverted: ' + (confirmed ? 'not-confirmed' : 'trial-crashed'));
       s.state = SlotState.BAD;
-      s.reason = reason(code);
+      s.reason = confirmed ? Reason.NOT_CONFIRMED : Reason.TRIAL_CRASHED;
       r.trial = Boot.NO_TRIAL;
       writeBootRecord(h.bootctl, r);
     } else {
@@ -174,13 +173,12 @@ function start(h: LoaderHooks, r: BootRecord, slot: number, trial: boolean): voi
       timer = undefined;
       const now = readBootRecord(h.bootctl);
       if (now.trial !== slot || now.slots[slot].state !== SlotState.TRIAL) return;
-      const nc = reason('not-confirmed');
-      if (now.slots[slot].reason !== nc) {
-        now.slots[slot].reason = nc;
+      if (now.slots[slot].reason !== Reason.NOT_CONFIRMED) {
+        now.slots[slot].reason = Reason.NOT_CONFIRMED;
         writeBootRecord(h.bootctl, now);
       }
       h.log('[loader] slot ' + NAMES[slot] + ' did not confirm in time');
-      h.reboot('not-confirmed');
+      h.reboot(message('not-confirmed'));
     });
   }
   h.log('[loader] booting slot ' + version(r, slot));

@@ -91,14 +91,16 @@ export function deviceOptions(target: 'kaluma' | 'espruino'): BuildOptions {
  * Bundles `entrySource` (TypeScript, resolved from `resolveDir`) for a device target.
  * Returns the code and its source map with paths relative to the repository.
  */
-export async function bundleDevice(entrySource: string, resolveDir: string, target: 'kaluma' | 'espruino', outFile: string, withMessages = false): Promise<{ code: string; map: string; messages?: Uint8Array; onDemand?: { id: number; bytes: Uint8Array }[] }> {
+export async function bundleDevice(entrySource: string, resolveDir: string, target: 'kaluma' | 'espruino', outFile: string, withMessages: boolean | 'messages' = false, extra: BuildOptions = {}): Promise<{ code: string; map: string; messages?: Uint8Array; onDemand?: { id: number; bytes: Uint8Array }[] }> {
   // A Kaluma image's messages go to a table in the assets (firmware/host/strings.ts), and the code
   // it needs only now and then to assets of their own (firmware/host/ondemand.ts); library
-  // bundles (tests, benchmarks) keep both.
+  // bundles (tests, benchmarks) keep both. The Kaluma loader ('messages') moves its messages only.
   const messagesOf = withMessages && target === 'kaluma' ? messageCollector(ROOT) : undefined;
+  const onDemand = messagesOf !== undefined && withMessages === true;
   const result = await esbuild({
     ...deviceOptions(target),
-    plugins: messagesOf ? [onDemandPlugin(), messagesOf.plugin] : [],
+    ...extra,
+    plugins: messagesOf ? (onDemand ? [onDemandPlugin(), messagesOf.plugin] : [messagesOf.plugin]) : [],
     stdin: { contents: entrySource, resolveDir, sourcefile: 'hoshi-entry.ts', loader: 'ts' },
     outfile: outFile,
   });
@@ -114,10 +116,10 @@ export async function bundleDevice(entrySource: string, resolveDir: string, targ
   // core/messages.ts names (its code that sets it never runs there).
   else if (target === 'kaluma' && /\b__hm\b/.test(code)) code = code.replace(/^'use strict';/, "'use strict';var __hm;");
   if (messages) MESSAGES_OF.set(code, messages);
-  const onDemand = messagesOf ? await onDemandAssets(code, deviceOptions('kaluma')) : undefined;
+  const codeAssets = onDemand ? await onDemandAssets(code, deviceOptions('kaluma')) : undefined;
   const parsed = JSON.parse(map) as { sources: string[] };
   parsed.sources = parsed.sources.map((s) => relative(ROOT, resolve(dirname(outFile), s)));
-  return { code, map: JSON.stringify(parsed), messages, onDemand };
+  return { code, map: JSON.stringify(parsed), messages, onDemand: codeAssets };
 }
 
 function entryFor(example: string, manifest: Manifest, target: Target, board: string, firmwareVersion?: string): string {

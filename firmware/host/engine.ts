@@ -20,6 +20,7 @@ import { encodeAssets } from './assets';
 import { Asset } from '../device/core/assets';
 import { KALUMA_PARTITIONS } from '../../boards/kaluma-pico-w/board';
 import { ESP32_BOOT } from '../../boards/espruino-esp32/board';
+import { paddedBootCode, RESERVED_FILES } from './esp32-storage';
 import { factoryBootRecord, factorySlot, partedText } from './loader-build';
 import { composePayload } from './payload';
 
@@ -82,7 +83,7 @@ function hostCrypto(op: string, args: unknown[]): string {
  * (`meta`: Espruino's Storage directory). Its bytes are not the device's heap, so memory figures
  * leave them out; and it outlives an engine: a reboot is a new run over the same EngineFlash.
  * Region "flash" is the board's flash (Kaluma's flash area from its base; the ESP32's whole SPI
- * flash); Espruino's Storage files are regions of their own ("storage:<id>").
+ * flash, Espruino's Storage files in it as src/jsflash.c lays them out).
  */
 export class EngineFlash {
   readonly regions = new Map<string, Map<number, Uint8Array>>();
@@ -138,31 +139,70 @@ export class EngineFlash {
 
   /**
    * Espruino: the Storage file `name` as `require("Storage").write(name, bytes, 0, size)` makes it
-   * on a device (engine/espruino.js keeps the same directory): a new file of `size` bytes (default
-   * the data's), erased but for `bytes`.
+   * on a device, in the SPI flash's Storage area (engine/espruino.js keeps the same layout: src/jsflash.c):
+   * a file of `size` bytes (default the data's) after the last one, erased but for `bytes`; a file of
+   * that name is deleted first. No compaction: a file that does not fit throws.
    */
   storageWrite(name: string, bytes: Uint8Array, size = bytes.length): void {
-    const dir = this.storageDirectory();
-    const old = dir.files[name];
-    if (old) this.drop('storage:' + old.id);
-    dir.files[name] = { id: dir.next++, size };
-    dir.used += 32 + ((size + 3) & ~3);
-    this.metas.set('storage', JSON.stringify(dir));
-    this.program('storage:' + dir.files[name]!.id, 0, bytes);
+    const old = this.storageFiles().find((f) => f.name === name && !f.deleted);
+    if (old) this.load(old.address + 4, [0, 0, 0, 0]);
+    const at = this.storageEnd();
+    if (at + STORAGE_HEADER + ((size + 3) & ~3) > STORAGE_END) throw new RangeError('storage: ' + name + ' (' + size + ' bytes) does not fit');
+    const header = new Uint8Array(STORAGE_HEADER);
+    header.set([size & 255, (size >> 8) & 255, (size >> 16) & 255, 0]);
+    header.set(Buffer.from(name.slice(0, 28), 'latin1'), 4);
+    this.load(at, header);
+    this.load(at + STORAGE_HEADER, bytes);
   }
 
   /** Espruino: the bytes of the Storage file `name`, or undefined if there is none. */
   storageRead(name: string): Uint8Array | undefined {
-    const f = this.storageDirectory().files[name];
-    return f ? this.read('storage:' + f.id, 0, f.size) : undefined;
+    const f = this.storageFile(name);
+    return f ? this.read('flash', f.data, f.size) : undefined;
   }
 
-  /** Espruino: Storage's directory (engine/espruino.js): files, bytes used (trash included), compactions. */
-  storageDirectory(): { files: { [name: string]: { id: number; size: number } }; used: number; compactions: number; next: number } {
-    const text = this.metas.get('storage');
-    return text ? JSON.parse(text) : { files: {}, used: 0, compactions: 0, next: 0 };
+  /** Espruino: the live Storage file `name` (its header's and its data's addresses, its size), or undefined. */
+  storageFile(name: string): { address: number; data: number; size: number } | undefined {
+    const f = this.storageFiles().find((g) => g.name === name && !g.deleted && g.real);
+    return f ? { address: f.address, data: f.address + STORAGE_HEADER, size: f.size } : undefined;
+  }
+
+  /** Espruino: every Storage header in order, as src/jsflash.c walks them (engine/espruino.js `walk`). */
+  storageFiles(): { address: number; size: number; name: string; deleted: boolean; real: boolean }[] {
+    const out: { address: number; size: number; name: string; deleted: boolean; real: boolean }[] = [];
+    let h = this.storageHeader(STORAGE_START);
+    while (h) {
+      out.push(h);
+      const end = h.address + STORAGE_HEADER + ((h.size + 3) & ~3);
+      h = this.storageHeader(end) ?? this.storageHeader(end - (end % 4096) + 4096);
+    }
+    return out;
+  }
+
+  /** Where Storage puts its next file. */
+  private storageEnd(): number {
+    const all = this.storageFiles();
+    const last = all[all.length - 1];
+    return last ? last.address + STORAGE_HEADER + ((last.size + 3) & ~3) : STORAGE_START;
+  }
+
+  private storageHeader(at: number): { address: number; size: number; name: string; deleted: boolean; real: boolean } | undefined {
+    if (at + STORAGE_HEADER > STORAGE_END) return undefined;
+    const b = this.read('flash', at, STORAGE_HEADER);
+    const word = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+    const size = word & 0xffffff;
+    if (word === 0xffffffff || word === 0 || at + STORAGE_HEADER + size > STORAGE_END) return undefined;
+    let name = '';
+    for (let i = 4; i < 32 && b[i] !== 0; i++) name += String.fromCharCode(b[i]!);
+    const flags = word >>> 24;
+    return { address: at, size, name, deleted: (b[4]! | b[5]! | b[6]! | b[7]!) === 0, real: flags === 0 || flags === 64 || flags === 128 };
   }
 }
+
+/** Espruino's Storage area in the ESP32's SPI flash (boards/ESP32.py saved_code) and its file header (src/jsflash.h). */
+const STORAGE_START = 0x320000;
+const STORAGE_END = 0x400000;
+const STORAGE_HEADER = 32;
 
 export interface EngineRequest {
   method: string;
@@ -590,10 +630,13 @@ export async function runInEngine(code: string, target: DeviceTarget, options: E
  * image's messages) and the factory boot record (seq 1, slot A active and good at `version`).
  * A Kaluma text is stored in parts (loader-build.ts `partedText`), as payloads carry it; an
  * Espruino text with its function declarations un-hoisted, as the engine check runs every
- * Espruino bundle (`unhoistFunctions`).
+ * Espruino bundle (`unhoistFunctions`). With `loader`, a Kaluma unit's program area holds the
+ * loader's text; an ESP32's Storage is made as `hoshi flash` makes it (`esp32Files`), with the
+ * loader as `.bootcde` when given.
  */
-export function factoryFlash(target: DeviceTarget, imageCode: string, options: { assets?: Uint8Array; version?: string; flash?: EngineFlash } = {}): EngineFlash {
+export function factoryFlash(target: DeviceTarget, imageCode: string, options: { assets?: Uint8Array; version?: string; flash?: EngineFlash; loader?: string } = {}): EngineFlash {
   const flash = options.flash ?? new EngineFlash();
+  if (target === 'kaluma' && options.loader !== undefined) putKalumaProgram(flash, options.loader);
   const messages = target === 'kaluma' ? MESSAGES_OF.get(imageCode) : undefined;
   const assets = options.assets ?? kalumaAssets(target, imageCode);
   // Kaluma: the text in parts, as its loader reads it; Espruino: un-hoisted, as the engine check runs it.
@@ -601,13 +644,23 @@ export function factoryFlash(target: DeviceTarget, imageCode: string, options: {
   const payload = composePayload(text, assets);
   const slot = factorySlot(payload);
   const record = factoryBootRecord(payload, text.length, options.version ?? '0.1.0');
+  if (target === 'espruino') esp32Files(flash, options.loader);
   writeSlot(flash, target, 0, slot);
   if (target === 'kaluma') flash.load(KALUMA_PARTITIONS.bootctl.sector * 4096, record);
-  else {
-    flash.storageWrite(ESP32_BOOT.bootctl[0]!, record, ESP32_BOOT.unit);
-    flash.storageWrite(ESP32_BOOT.bootctl[1]!, new Uint8Array([0xff]), ESP32_BOOT.unit);
-  }
+  else flash.load(reservedAddress(flash, ESP32_BOOT.bootctl), record);
   return flash;
+}
+
+/**
+ * Kaluma: `code` as the program, in the program area's first sectors (4-11, erased first),
+ * NUL-terminated, as Kaluma stores a program (src/prog.c km_prog_write, km_prog_end): the fixed
+ * loader reads its message table there (boards/kaluma-pico-w/loader.ts).
+ */
+export function putKalumaProgram(flash: EngineFlash, code: string): void {
+  const bytes = Buffer.from(code + '\0', 'latin1');
+  if (bytes.length > 8 * 4096) throw new RangeError('program: ' + bytes.length + ' bytes do not fit the loader\'s 32 KB');
+  for (let n = 4; n < 12; n++) flash.erase('flash', n);
+  flash.load(4 * 4096, bytes);
 }
 
 /** Writes `bytes` (a header and a payload) into slot `index` of the fake flash, the slot erased first. */
@@ -619,8 +672,33 @@ export function writeSlot(flash: EngineFlash, target: DeviceTarget, index: numbe
     flash.load(sector * 4096, bytes);
   } else {
     if (bytes.length > ESP32_BOOT.slotSize) throw new RangeError('slot: ' + bytes.length + ' bytes do not fit');
-    flash.storageWrite(ESP32_BOOT.slots[index]!, bytes, ESP32_BOOT.slotSize);
+    esp32Files(flash);
+    const at = reservedAddress(flash, ESP32_BOOT.slots[index]!);
+    for (let n = 0; n < ESP32_BOOT.slotSize / 4096; n++) flash.erase('flash', at / 4096 + n);
+    flash.load(at, bytes);
   }
+}
+
+/**
+ * ESP32: the Storage files as `hoshi flash` makes them (firmware/host/esp32-storage.ts), all erased,
+ * `.bootcde` holding `loader` (padded) when given; nothing if they are there already (and no
+ * `loader` is given).
+ */
+export function esp32Files(flash: EngineFlash, loader?: string): void {
+  if (loader === undefined && RESERVED_FILES.every((f) => flash.storageFile(f.name)?.size === f.size)) return;
+  for (let p = 0x320000; p < 0x400000; p += 4096) flash.erase('flash', p / 4096);
+  if (loader !== undefined) {
+    const code = paddedBootCode(new Uint8Array(Buffer.from(loader, 'latin1')));
+    flash.storageWrite('.bootcde', code);
+  }
+  for (const f of RESERVED_FILES) flash.storageWrite(f.name, new Uint8Array(0), f.size);
+}
+
+/** ESP32: the flash address of the region the reserved Storage file `name` holds (board.ts `reservedFlash`). */
+export function reservedAddress(flash: EngineFlash, name: string): number {
+  const f = flash.storageFile(name);
+  if (!f) throw new Error('storage: no file ' + name);
+  return f.data + ((4096 - (f.data % 4096)) % 4096);
 }
 
 /**
@@ -629,6 +707,7 @@ export function writeSlot(flash: EngineFlash, target: DeviceTarget, index: numbe
  * boot record and evaluates the image from its slot. Requests, probes and sessions as runInEngine.
  */
 export async function runLoaderInEngine(loaderCode: string, imageCode: string, target: DeviceTarget, options: EngineOptions & { version?: string } = {}): Promise<EngineReport> {
-  const flash = options.flash ?? factoryFlash(target, imageCode, { assets: options.assets, version: options.version });
+  const flash = options.flash ?? factoryFlash(target, imageCode, { assets: options.assets, version: options.version, loader: loaderCode });
+  if (options.flash && target === 'kaluma') putKalumaProgram(flash, loaderCode);
   return runInEngine(loaderCode, target, { ...options, flash });
 }

@@ -43,45 +43,47 @@ export const ESPRUINO_TAIL = 'if (global.__hoshiBoot) {\n  try {\n    eval(requi
  * default "utf-8" (src/global.c: jerry_create_string_sz_from_utf8, reading only inside the text);
  * a text in parts (`partedText`) is made one function per part, each part's text dropped before the
  * next is read, any other text one function; all are made before any runs, then each runs with
- * `this` the global object. An image that throws while it compiles or boots is logged, its deadline
- * cleared and the device rebooted (the watchdog at 1 ms: Kaluma has no reboot API), as
- * firmware/device/loader.ts does.
+ * `this` the global object. An image that throws while it compiles or boots is handed to the
+ * loader's `crashed` (boards/kaluma-pico-w/loader.ts: logged, its deadline cleared, the device
+ * rebooted), as firmware/device/loader.ts does.
  */
 export const KALUMA_TAIL = [
   '(function (b) {',
   '  if (!b) return;',
   '  global.__hoshiBoot = undefined;',
   '  try {',
-  "    var f = new (require('flash').Flash)(b.sector, b.count), d = new TextDecoder(), parts = [];",
-  '    var text = function (at, n) { var u = new Uint8Array(n); f.read((4096 + at) >> 12, u, (4096 + at) & 4095); return d.decode(u); };',
-  '    var head = text(0, b.app < 512 ? b.app : 512);',
-  "    if (head.slice(0, 8) === '/*parts:') {",
-  "      var end = head.indexOf('*/');",
-  "      if (end < 0) throw new Error('the part table does not end');",
-  "      var lengths = head.slice(8, end).split(','), at = end + 3;",
-  '      for (var i = 0; i < lengths.length; i++) {',
-  '        var n = +lengths[i];',
-  "        if (!(n > 0) || at + n > b.app) throw new Error('the part table does not fit the text');",
-  '        parts.push(new Function(text(at, n)));',
-  '        at += n;',
+  "    var f = new (require('flash').Flash)(b.sector, b.count), d = new TextDecoder(), p = [], a, i, n;",
+  '    var t = function (at, n) { var u = new Uint8Array(n); f.read((4096 + at) >> 12, u, (4096 + at) & 4095); return d.decode(u); };',
+  '    var h = t(0, b.app < 512 ? b.app : 512);',
+  "    if (h.slice(0, 8) === '/*parts:') {",
+  "      var e = h.indexOf('*/'), l = e < 0 ? [] : h.slice(8, e).split(',');",
+  '      for (a = e + 3, i = 0; i < l.length; i++) {',
+  '        n = +l[i];',
+  '        if (!(n > 0) || a + n > b.app) break;',
+  '        p.push(new Function(t(a, n)));',
+  '        a += n;',
   '      }',
-  "      if (at !== b.app) throw new Error('the part table does not cover the text');",
-  '    } else parts.push(new Function(text(0, b.app)));',
-  '    f = d = text = head = lengths = undefined;',
-  '    for (var j = 0; j < parts.length; j++) {',
-  '      var part = parts[j];',
-  '      parts[j] = undefined;',
-  '      part.call(global);',
+  "      if (i !== l.length || a !== b.app) throw new Error('bad part table');",
+  '    } else p.push(new Function(t(0, b.app)));',
+  '    f = d = t = h = l = undefined;',
+  '    for (i = 0; i < p.length; i++) {',
+  '      n = p[i];',
+  '      p[i] = undefined;',
+  '      n.call(global);',
   '    }',
   '  } catch (e) {',
-  '    global.__hoshiLoader.confirmed();',
-  "    console.log('[hoshi] [loader] slot ' + 'AB'[b.slot] + ' crashed at boot: ' + String((e && e.message) || e));",
-  "    console.log('[hoshi] reboot: crash');",
-  "    new (require('wdt').WDT)(1);",
+  '    b.crashed(e);',
   '  }',
   '})(global.__hoshiBoot);',
   '',
 ].join('\n');
+
+/**
+ * Properties no code outside the loader's bundle reads (firmware/device/loader.ts LoaderHooks): the
+ * Kaluma build shortens them. The boot record, the slots, the handle and `global.__hoshiBoot`
+ * cross to the image and to the slot check (asset 8), and keep their names.
+ */
+const LOADER_PRIVATE = /^(confirmWithinMs|restartAfterVerify|setTimer|clearTimer)$/;
 
 /** What the loader bundle may do that an image may not. */
 export const LOADER_ALLOWS = ['code-evaluation' as const];
@@ -108,7 +110,10 @@ export async function buildLoader(target: DeviceTarget, board: string = BOARDS_O
   const dir = join(outDir, 'loader', board);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'loader.js');
-  const bundle = await bundleDevice('import ' + JSON.stringify(join(ROOT, entry)) + ';', ROOT, target, file);
+  // Kaluma: the loader's messages in a table (firmware/host/strings.ts), written before its code,
+  // and the names of the hooks only the loader's own code uses made short (each name of a parsed
+  // text stays in JerryScript's heap, as its strings do).
+  const bundle = await bundleDevice('import ' + JSON.stringify(join(ROOT, entry)) + ';', ROOT, target, file, target === 'kaluma' ? 'messages' : false, target === 'kaluma' ? { mangleProps: LOADER_PRIVATE } : {});
   let { code, map } = bundle;
   // The bundle in a function, so that its top-level names are not properties of the global object
   // (a script's are, for good): the image cannot reach them, and once it no longer references the
@@ -120,12 +125,29 @@ export async function buildLoader(target: DeviceTarget, board: string = BOARDS_O
   code = '(function () {\n' + code + '\n})();\n' + (target === 'espruino' ? ESPRUINO_TAIL : KALUMA_TAIL);
   const m = JSON.parse(map) as { mappings: string };
   m.mappings = ';' + m.mappings;
+  if (target === 'kaluma') {
+    code = kalumaLoaderText(code, bundle.messages);
+    m.mappings = ';' + m.mappings;
+  }
   map = JSON.stringify(m);
   const profile = checkProfile(code, target, map, { allow: LOADER_ALLOWS });
   if (profile.violations.length) throw new Error('loader: the ' + board + ' loader is outside the ' + target + ' profile:\n' + formatViolations(profile));
   writeFileSync(file, code);
   writeFileSync(file + '.map', map);
   return { target, board, file, code, map, bytes: Buffer.byteLength(code), gzipBytes: gzipSync(code, { level: 9 }).length, profile };
+}
+
+/**
+ * The Kaluma loader's program text: a first line holding its message table (firmware/host/strings.ts
+ * layout) as lower-case hex inside a comment (`/*` at offset 0, the hex from offset 2, then `*\/`),
+ * then `code`. JerryScript keeps every literal of a parsed text until restart but skips a comment
+ * without keeping anything; the loader reads the table back from the program area
+ * (boards/kaluma-pico-w/loader.ts). Without messages, an empty comment.
+ */
+export function kalumaLoaderText(code: string, table: Uint8Array | undefined): string {
+  const hex = table ? Buffer.from(table).toString('hex') : '';
+  if (hex.length + 5 + code.length > 8 * 4096) throw new Error('loader: ' + (hex.length + 5 + code.length) + ' bytes do not fit the 32 KB the loader has in the program area');
+  return '/*' + hex + '*/\n' + code;
 }
 
 /** What `hoshi flash` writes into slot A (§4): a 4 KB header with L = 0 (the factory image, trusted because the factory wrote it), then the payload. */

@@ -1,3 +1,4 @@
+import { RESERVED_BASE } from './esp32-storage';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,11 +94,12 @@ export function runOnRealEngine(bin: string, target: DeviceTarget, code: string)
 
 /**
  * The image booted by the fixed loader on Espruino's Linux build, as an ESP32 boots it: the loader
- * as `.bootcde`, slot A (`hoshi.a`: its header, then `payload`), the boot record (`hoshi.bc0`) and
- * an erased `hoshi.bc1` in the real Storage, each written in runs of their own; then the loader runs
- * from Storage with the runtime's own Storage (the fakes for the rest), reads the record and
- * evaluates the image from `hoshi.a`. The Linux build's Storage holds 256 KB, so the slot file is
- * as long as what it holds (an ESP32's is 266,240 bytes; past its end a slot reads as erased). Kaluma
+ * as `.bootcde`, slot A (`hoshi.a`: its header, then `payload`), the boot record (`hoshi.bc`) and
+ * `hoshi.b` in the real Storage, what each holds 4,064 bytes in as on a unit, each written in runs
+ * of their own; then the loader runs from Storage with the runtime's own Storage (the fakes for the
+ * rest, and a require("Flash") that shows these files where an ESP32 has them: engine/espruino.js),
+ * reads the record and evaluates the image from `hoshi.a`. The Linux build's Storage holds 256 KB,
+ * so each file is only as long as what it holds (past its end a slot reads as erased). Kaluma
  * cannot be run this way: the `jerry` command line has no flash outside its heap, and the slot's
  * text alone would fill it (docs/performance.md has the loader on Kaluma's own runtime).
  */
@@ -107,9 +109,11 @@ export function runLoaderOnRealEngine(bin: string, target: DeviceTarget, loader:
   try {
     const memory = "\nprint('hoshi-memory ' + __real.memory().usage);\n";
     const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
-    storeFile(bin, dir, 'hoshi.a', text(slot));
-    storeFile(bin, dir, 'hoshi.bc0', text(record), 4096);
-    storeFile(bin, dir, 'hoshi.bc1', '\xff', 4096);
+    // What each file holds starts 4,064 bytes in, as on a unit (firmware/host/esp32-storage.ts).
+    const pad = '\xff'.repeat(RESERVED_BASE);
+    storeFile(bin, dir, 'hoshi.bc', pad + text(record));
+    storeFile(bin, dir, 'hoshi.a', pad + text(slot));
+    storeFile(bin, dir, 'hoshi.b', '\xff');
     storeFile(bin, dir, '.bootcde', loader);
     writeFileSync(join(dir, 'fakes.js'), fakes(target) + memory);
     writeFileSync(join(dir, 'app.js'), "var __realStorage = require('Storage'); var __hoshiRealStorage = true;\n" + fakes(target) + "\neval(__realStorage.read('.bootcde'));\n" + DRIVE + memory);

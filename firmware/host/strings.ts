@@ -10,7 +10,7 @@ import { crc32 } from '../device/core/crc32';
  * MESSAGE_MIN (8) printable ASCII characters that is a *message* — a reason of `problem(…)`,
  * `failure(…)`, `fail(…)`, `refuse401(…)`, a hal callback's `done(code, detail)`, what
  * `message(…)` marks (core/messages.ts: a report's line, a board's note), an error's text (`new Error(…)` and its kin), a log line
- * (`console.log(…)`), a `reason:` property, or a returned reason (a `return` of text with a space) —
+ * (`console.log(…)`, a hook's `h.log(…)`), a `reason:` property, or a returned reason (a `return` of text with a space) —
  * becomes `__hm(index)`, padded with spaces to the literal's length so that positions, and the source
  * map, stay exact. Nothing else moves: codes, header names, key labels, media types and every
  * literal that is compared, indexed or used as data stay in the code, so a missing table changes
@@ -24,6 +24,11 @@ export const MESSAGE_MIN = 8;
 const PLACEHOLDER = 'hoshi-messages-build';
 /** The global the calls use: a name the minifier never makes, declared on the bundle's first line. */
 const ALIAS = '__hm';
+/**
+ * Calls get provisional numbers from here while the files load (in no fixed order), 4 digits wide;
+ * `finish` numbers them again in the order the bundle uses them, never wider.
+ */
+const PROVISIONAL = 1000;
 /** Callees whose string arguments are messages (by their name in the sources). */
 const MESSAGE_CALLS = ['problem', 'failure', 'fail', 'refuse401', 'Error', 'RangeError', 'TypeError', 'log', 'done', 'message'];
 
@@ -61,7 +66,8 @@ function calleeName(e: ts.Expression): string | undefined {
 
 function isMessageCall(node: ts.CallExpression | ts.NewExpression): boolean {
   const name = calleeName(node.expression);
-  if (name === 'log') return ts.isPropertyAccessExpression(node.expression) && ts.isIdentifier(node.expression.expression) && node.expression.expression.text === 'console';
+  // console.log, and the log hooks of the loader and the boards (`h.log(…)`).
+  if (name === 'log') return ts.isPropertyAccessExpression(node.expression);
   return name !== undefined && MESSAGE_CALLS.includes(name);
 }
 
@@ -114,7 +120,7 @@ export function messageCollector(root: string): MessageCollector {
           }
           const start = l.getStart(file);
           const end = l.getEnd();
-          const call = ALIAS + '(' + k + ')';
+          const call = ALIAS + '(' + (PROVISIONAL + k) + ')';
           if (call.length <= end - start) edits.push({ start, end, value: call.padEnd(end - start, ' ') });
         }
         edits.sort((a, b) => b.start - a.start);
@@ -129,16 +135,21 @@ export function messageCollector(root: string): MessageCollector {
       const at = code.indexOf("'" + PLACEHOLDER + "'") >= 0 ? code.indexOf("'" + PLACEHOLDER + "'") : code.indexOf('"' + PLACEHOLDER + '"');
       if (at < 0 || list.length === 0) return { code, table: undefined, count: 0, chars: 0 };
       // Only what the bundle kept: the sources' code that was shaken out leaves its messages out,
-      // and the calls are numbered again (a smaller number, padded to the same width).
-      const call = new RegExp(ALIAS + '\\((\\d+)\\)', 'g');
-      const kept = [...new Set([...code.matchAll(call)].map((m) => Number(m[1])))].sort((a, b) => a - b);
+      // and the calls are numbered again in the order the bundle first uses them, so that the same
+      // sources give the same bundle and table whatever order the files were loaded in (each call
+      // keeps its width: the literal it replaced, padded, is wider than any call of a table this size).
+      const call = new RegExp(ALIAS + '\\((\\d+)\\)( *)', 'g');
+      const kept = [...new Set([...code.matchAll(call)].map((m) => Number(m[1]) - PROVISIONAL))];
       const renumber = new Map(kept.map((old, n) => [old, n] as const));
       const used = kept.map((old) => list[old]!);
-      // New numbers are never larger than the old, so never wider.
-      code = code.replace(call, (text, k: string) => (ALIAS + '(' + renumber.get(Number(k))! + ')').padEnd(text.length, ' '));
+      code = code.replace(call, (text, k: string) => {
+        const again = ALIAS + '(' + renumber.get(Number(k) - PROVISIONAL)! + ')';
+        if (again.length > text.length) throw new Error('messages: message ' + again + ' does not fit where its literal was');
+        return again.padEnd(text.length, ' ');
+      });
       list.splice(0, list.length, ...used);
       const bytes = Buffer.from(list.join(''), 'ascii');
-      if (bytes.length > 0xffff || list.length > 0x7fff) throw new Error('messages: the table is too large for 16-bit offsets');
+      if (bytes.length > 0xffff || list.length > 9000) throw new Error('messages: the table is too large (16-bit offsets, at most 9,000 messages)');
       const body = new Uint8Array(2 + 2 * (list.length + 1) + bytes.length);
       const view = new DataView(body.buffer);
       view.setUint16(0, list.length, true);

@@ -113,10 +113,12 @@ export let ota = function (options?: OtaOptions): HoshiModule {
       // Pulling needs a TCP client (hal/net `connect`): on a board without one, its routes and its
       // schedule are not there at all (nothing of them stays in the heap).
       const pulls = !!(board.net && board.net.connect);
-      const routes = ['GET /api/update', 'PUT /api/update/package', 'POST /api/update/install', 'DELETE /api/update', 'GET /api/update/settings', 'PUT /api/update/settings', 'POST /api/update/check'];
-      for (let i = 0; i < (pulls ? routes.length : 4); i++) {
-        const r = routes[i].split(' ');
-        const route: Route = { method: r[0], path: r[1], access: 'admin', handler: handler };
+      // Methods and paths as literals the handler also compares with: on Kaluma every literal stays
+      // in the heap, a string made at run time (a split, a concatenation) costs it again.
+      const methods = ['GET', 'PUT', 'POST', 'DELETE', 'GET', 'PUT', 'POST'];
+      const paths = ['/api/update', '/api/update/package', '/api/update/install', '/api/update', '/api/update/settings', '/api/update/settings', '/api/update/check'];
+      for (let i = 0; i < (pulls ? paths.length : 4); i++) {
+        const route: Route = { method: methods[i], path: paths[i], access: 'admin', handler: handler };
         if (i === 1) route.raw = true;
         context.route(route);
       }

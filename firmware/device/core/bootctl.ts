@@ -2,6 +2,7 @@ import type { Flash } from '../../../hal/flash';
 import { partition } from '../../../hal/flash';
 import { putU32, u16, u32 } from './bytes';
 import { crc32 } from './crc32';
+import { message } from './messages';
 
 /**
  * The boot control record and the A/B slots of signed updates (docs/formats/update.md §3–5),
@@ -35,6 +36,19 @@ export const enum Boot {
   NO_TRIAL = 0xff,
   MAX_KEYS = 4,
   MAX_RETIRED = 8,
+  /** How many §6 codes there are, the empty one included (UPDATE_REASONS.length). */
+  REASONS = 25,
+}
+
+/**
+ * The §6 codes the loader itself writes, by their index in UPDATE_REASONS: the loader uses these
+ * numbers, not the names, so that none of the names is a literal of its text (on Kaluma every
+ * literal of the parsed loader stays in the heap for good).
+ */
+export const enum Reason {
+  PACKAGE_MALFORMED = 2,
+  NOT_CONFIRMED = 22,
+  TRIAL_CRASHED = 23,
 }
 
 /** Record layout (§5): offsets and sizes, for this file only. */
@@ -171,23 +185,23 @@ export function encodeBootRecord(r: BootRecord): Uint8Array {
   for (let i = 0; i < 2; i++) {
     const s = r.slots[i];
     const p = Layout.SLOTS + i * Layout.SLOT;
-    b[p] = byte(s.state, SlotState.BAD, 'slot state');
-    b[p + 1] = byte(s.reason, UPDATE_REASONS.length - 1, 'slot reason');
-    for (let j = 0; j < 3; j++) putU16(b, p + 2 + 2 * j, byte(s.version[j], 65535, 'slot version'));
+    b[p] = byte(s.state, SlotState.BAD, message('slot state'));
+    b[p + 1] = byte(s.reason, Boot.REASONS - 1, message('slot reason'));
+    for (let j = 0; j < 3; j++) putU16(b, p + 2 + 2 * j, byte(s.version[j], 65535, message('slot version')));
     putU32(b, p + 8, s.counter);
     putU32(b, p + 12, s.size);
     putU32(b, p + 16, s.app);
     putU32(b, p + 20, s.received);
-    putBytes(b, p + 24, s.digest, 32, 'slot digest');
-    putBytes(b, p + 56, s.kid, 8, 'slot kid');
+    putBytes(b, p + 24, s.digest, 32, message('slot digest'));
+    putBytes(b, p + 56, s.kid, 8, message('slot kid'));
   }
   b[Layout.KEY_COUNT] = byte(r.keys.length, Boot.MAX_KEYS, 'keys');
   b[Layout.RETIRED_COUNT] = byte(r.retired.length, Boot.MAX_RETIRED, 'retired');
   for (let i = 0; i < r.keys.length; i++) {
-    putBytes(b, Layout.KEYS + i * Layout.KEY, r.keys[i].kid, 8, 'key kid');
+    putBytes(b, Layout.KEYS + i * Layout.KEY, r.keys[i].kid, 8, message('added key kid'));
     putBytes(b, Layout.KEYS + i * Layout.KEY + 8, r.keys[i].key, 32, 'key');
   }
-  for (let i = 0; i < r.retired.length; i++) putBytes(b, Layout.RETIRED + i * 8, r.retired[i], 8, 'retired kid');
+  for (let i = 0; i < r.retired.length; i++) putBytes(b, Layout.RETIRED + i * 8, r.retired[i], 8, message('retired kid'));
   putU32(b, Layout.CRC, crc32(b, 0, Layout.CRC));
   b.fill(0xff, Layout.END);
   return b;
@@ -209,7 +223,7 @@ export function decodeBootRecord(bytes: Uint8Array): BootRecord | undefined {
   const slots: SlotInfo[] = [];
   for (let i = 0; i < 2; i++) {
     const p = Layout.SLOTS + i * Layout.SLOT;
-    if (bytes[p] > SlotState.BAD || bytes[p + 1] >= UPDATE_REASONS.length) return undefined;
+    if (bytes[p] > SlotState.BAD || bytes[p + 1] >= Boot.REASONS) return undefined;
     slots.push({
       state: bytes[p],
       reason: bytes[p + 1],

@@ -31,25 +31,34 @@ export function message(text: string): string {
 
 /** Reads messages from the assets from now on; boot calls this first thing. Nothing to do in a build that kept its literals. */
 export function useMessages(assets: Assets): void {
+  const span = assets.find(Asset.MESSAGES);
+  const read = function (at: number, n: number): Uint8Array {
+    return assets.read(span!.offset + at, n);
+  };
+  if (!openMessages(read, span ? span.length : 0)) console.log('[hoshi] no message table of this build in the assets: messages show as numbers');
+}
+
+/**
+ * Reads messages from a table of `length` bytes that `read(offset, n)` reads (the assets' table,
+ * or the Kaluma loader's, kept in its program text: boards/kaluma-pico-w/loader.ts). False, and
+ * the messages stay numbers, if the table is not this build's. Nothing to do, and true, in a
+ * build that kept its literals.
+ */
+export function openMessages(read: (at: number, n: number) => Uint8Array, length: number): boolean {
   // Only Kaluma builds carry the table (the statement is dropped from Espruino bundles).
   KALUMA_ONLY: {
     if (BUILD === 'hoshi-messages-build') break KALUMA_ONLY;
-    const span = assets.find(Asset.MESSAGES);
-    const head = span && span.length >= 8 ? assets.read(span.offset, 6) : undefined;
-    if (!span || !head || (u32(head, 0) >>> 0).toString(16) !== BUILD || 6 + 2 * (u16(head, 4) + 1) > span.length) {
-      console.log('[hoshi] no message table of this build in the assets: messages show as numbers');
-      break KALUMA_ONLY;
-    }
+    const head = length >= 8 ? read(0, 6) : undefined;
+    if (!head || (u32(head, 0) >>> 0).toString(16) !== BUILD || 6 + 2 * (u16(head, 4) + 1) > length) return false;
     const count = u16(head, 4);
-    const base = span.offset + 6;
-    // Stored bytes: an offset outside the asset gives the number, never a read past it.
-    const end = span.offset + span.length;
-    const strings = base + 2 * (count + 1);
+    // Stored bytes: an offset outside the table gives the number, never a read past it.
+    const strings = 6 + 2 * (count + 1);
     __hm = function (index: number): string {
-      const at = index >= 0 && index < count ? assets.read(base + 2 * index, 4) : undefined;
+      const at = index >= 0 && index < count ? read(6 + 2 * index, 4) : undefined;
       const a = at ? strings + u16(at, 0) : 0;
       const b = at ? strings + u16(at, 2) : 0;
-      return at && a <= b && b <= end ? bytesAscii(assets.read(a, b - a)) : '(message ' + index + ')';
+      return at && a <= b && b <= length ? bytesAscii(read(a, b - a)) : '(message ' + index + ')';
     };
   }
+  return true;
 }

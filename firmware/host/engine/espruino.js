@@ -291,67 +291,133 @@
     },
     AES: { encrypt: aes('encrypt'), decrypt: aes('decrypt') },
   };
-  // Storage: src/jswrap_storage.c over src/jsflash.c. 896 KB of the SPI flash from 0x320000
-  // (boards/ESP32.py saved_code). A file is a 32-byte header (size and flags, a name of at most 28
-  // characters: JsfFileHeader, src/jsflash.h; longer names are cut silently, jsfNameFromString) and
-  // its bytes rounded up to 4 (JSF_ALIGNMENT), appended after the last file (jsfCreateFile). Erasing
-  // or replacing a file only marks its header deleted: its space is trash until a compaction, which
-  // jsfCreateFile runs when a new file does not fit in the free space but would once the trash is
-  // gone (__engine.storageStats().compactions counts them); past that, "Unable to find or create
-  // file". (The fake counts bytes, not where in a page a file may start.)
+  // Storage: src/jswrap_storage.c over src/jsflash.c, kept in the SPI flash itself (the region
+  // "flash", where require("Flash") reads and writes too), from 0x320000 to 0x400000 (boards/ESP32.py
+  // saved_code: 224 pages of 4 KB). A file is a 32-byte header (JsfFileHeader, src/jsflash.h: a
+  // 32-bit word, the size in its low 24 bits and the flags in its top 8, then the name, at most 28
+  // characters, padded with zeros; longer names are cut silently, jsfNameFromString) and its data;
+  // the next header follows the data rounded up to 4 bytes (JSF_ALIGNMENT, jsfAlignAddress).
+  // - Finding files (jsfBankFindFile over jsfGetNextFileHeader, GNFH_GET_ALL): from the area's
+  //   start, a header is valid when its word is neither FFFFFFFF nor 0 and the file ends inside the
+  //   area (jsfGetFileHeader); where no valid header follows a file, the next page's start is tried
+  //   once. A name whose first 4 bytes are 0 is a deleted file; flags other than 0, 64 (Storage
+  //   file) or 128 (compressed) are Storage's own files (jsfIsRealFile).
+  // - A new file goes after the last one (jsfCreateFile; files are not aligned to pages since 2v14,
+  //   espruino/Espruino#2232). If it does not fit but would once the deleted files' space is
+  //   reclaimed, Storage compacts first (jsfCompact → jsfCompactInternal): from the start of the
+  //   last page that begins with a header at or before the first deleted file
+  //   (jsfGetStorageStats: lastUnbrokenPageStart), every live file is copied down over the deleted
+  //   ones and the pages after the last are erased; a file that stays where it was is still erased
+  //   and written again. __engine.storageStats().compactions counts them. Past that, "Unable to find
+  //   or create file".
+  // - Deleting a file (jsfEraseFileInternal) writes 0 over its name's first 4 bytes.
   // write(name, data, offset, size) (jswrap_storage_write, jsfWriteFile): a plain object is written
   // as JSON at offset 0; a number as one byte; null and undefined throw. offset or size negative:
   // false. size 0 means the data's length, and a length of 0 throws "Can't create zero length file".
   // At offset 0, a missing file, or one of another size or not wholly erased, is made anew at `size`
-  // bytes (erased) — unless it already holds exactly this data — and the old one becomes trash; at
+  // bytes (erased) — unless it already holds exactly this data — and the old one is deleted; at
   // another offset the file must exist ("Unable to find or create file"). The data must fit the file
   // ("Too much data for file size") and land on erased bytes only ("File already written with
   // different data"). read(name, offset, length) (jsfReadFile) clips to the file: a negative offset
   // reads from 0, an offset past the end from the end, a length <= 0 or past the end to the end;
   // nothing left gives "", no file undefined. On the ESP32 the String is mapped onto the flash
-  // (jsvAddressToVar): nothing is copied until it is converted. The bytes live in flash regions
-  // (__engine.region), the directory with them (__engine.meta), so both outlive a reboot.
-  var STORAGE_BYTES = 0xe0000;
+  // (jsvAddressToVar): nothing is copied until it is converted. eraseAll() (jsfEraseAll) erases the
+  // whole area. getFree() (jswrap_storage_getFree) is the space after the last file, deleted files'
+  // space not counted.
+  var S_START = 0x320000;
+  var S_END = 0x400000;
   var FILE_HEADER = 32;
-  var dir = X.meta('storage') || { files: {}, used: 0, compactions: 0, next: 0 };
-  var saveDir = function () { X.meta('storage', dir); };
-  var footprint = function (size) { return FILE_HEADER + ((size + 3) & ~3); };
   var fileName = function (name) { return String(name).substr(0, 28); };
-  var regionOf = function (f) { return X.region('storage:' + f.id); };
+  var align4 = function (n) { return (n + 3) & ~3; };
+  var headerAt = function (a) {
+    if (a + FILE_HEADER > S_END) return null;
+    var b = flash.readRange(a, FILE_HEADER);
+    var word = (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+    var size = word & 0xffffff;
+    if (word === 0xffffffff || word === 0 || a + FILE_HEADER + size > S_END) return null;
+    var name = '';
+    for (var i = 4; i < 32 && b[i] !== 0; i++) name += String.fromCharCode(b[i]);
+    var flags = word >>> 24;
+    return { addr: a, data: a + FILE_HEADER, size: size, flags: flags, deleted: (b[4] | b[5] | b[6] | b[7]) === 0, real: flags === 0 || flags === 64 || flags === 128, name: name };
+  };
+  // Every header in order, and where the next file would go.
+  var walk = function () {
+    var out = [];
+    var h = headerAt(S_START);
+    var end = S_START;
+    while (h) {
+      out.push(h);
+      end = align4(h.data + h.size);
+      h = headerAt(end);
+      if (!h) {
+        var page = end - (end % 4096) + 4096;
+        if (page < S_END) h = headerAt(page);
+      }
+    }
+    return { files: out, end: end };
+  };
+  var findFile = function (name) {
+    var all = walk().files;
+    for (var i = 0; i < all.length; i++) if (!all[i].deleted && all[i].real && all[i].name === name) return all[i];
+    return null;
+  };
+  var writeHeader = function (a, name, size) {
+    var b = [size & 255, (size >> 8) & 255, (size >> 16) & 255, 0];
+    for (var i = 0; i < 28; i++) b.push(i < name.length ? name.charCodeAt(i) & 255 : 0);
+    flash.programRange(a, b);
+  };
+  var compactions = X.meta('storageCompactions') || 0;
+  var compact = function () {
+    var w = walk();
+    var start = S_START;
+    var first = -1;
+    for (var i = 0; i < w.files.length; i++) {
+      if (w.files[i].addr % 4096 === 0) start = w.files[i].addr;
+      if (w.files[i].deleted) { first = i; break; }
+    }
+    if (first < 0) return false;
+    var keep = [];
+    for (var j = 0; j < w.files.length; j++) {
+      var f = w.files[j];
+      if (f.addr >= start && !f.deleted && f.real) keep.push(flash.readRange(f.addr, FILE_HEADER + align4(f.size)));
+    }
+    for (var p = start; p < S_END; p += 4096) flash.erase(p >> 12);
+    var at = start;
+    for (var k = 0; k < keep.length; k++) { flash.programRange(at, keep[k]); at += keep[k].length; }
+    compactions++;
+    X.meta('storageCompactions', compactions);
+    return true;
+  };
+  var createFile = function (name, size) {
+    var need = FILE_HEADER + align4(size);
+    for (var attempt = 0; attempt < 2; attempt++) {
+      var w = walk();
+      if (w.end + need <= S_END) {
+        writeHeader(w.end, name, size);
+        return headerAt(w.end);
+      }
+      var trash = 0;
+      for (var i = 0; i < w.files.length; i++) if (w.files[i].deleted) trash += FILE_HEADER + align4(w.files[i].size);
+      if (attempt > 0 || !(need < S_END - w.end + trash) || !compact()) return null;
+    }
+    return null;
+  };
+  var removeFile = function (f) { if (f) flash.programRange(f.addr + 4, [0, 0, 0, 0]); };
   var storageData = function (data) {
     if (data === null || data === undefined) throw new Error('Expecting a string, array or object to write');
     if (typeof data === 'number') return [data & 255];
     if (typeof data === 'object' && typeof data.length !== 'number') data = JSON.stringify(data);
     return bytesOf(data);
   };
-  var isErased = function (f, at, n) {
-    var b = regionOf(f).read(at, n);
+  var isErased = function (a, n) {
+    var b = flash.readRange(a, n);
     for (var i = 0; i < b.length; i++) if (b[i] !== 255) return false;
     return true;
   };
   var holds = function (f, b) {
-    var c = regionOf(f).read(0, b.length);
+    var c = flash.readRange(f.data, b.length);
     for (var i = 0; i < b.length; i++) if (c[i] !== b[i]) return false;
     return true;
-  };
-  var removeFile = function (name) {
-    var f = dir.files[name];
-    if (!f) return;
-    regionOf(f).drop();
-    delete dir.files[name];
-  };
-  var createFile = function (name, size) {
-    var need = footprint(size);
-    if (dir.used + need > STORAGE_BYTES) {
-      var live = 0;
-      for (var k in dir.files) live += footprint(dir.files[k].size);
-      if (live + need > STORAGE_BYTES) return null;
-      dir.used = live;
-      dir.compactions++;
-    }
-    dir.used += need;
-    dir.files[name] = { id: dir.next++, size: size };
-    return dir.files[name];
   };
   var Storage = {
     write: function (name, data, offset, size) {
@@ -363,21 +429,20 @@
       if (offset < 0 || size < 0) return false;
       if (size === 0) size = b.length;
       if (!size) throw new Error("Can't create zero length file");
-      var f = dir.files[name];
-      if (offset === 0 && (!f || f.size !== size || !isErased(f, 0, f.size))) {
+      var f = findFile(name);
+      if (offset === 0 && (!f || f.size !== size || !isErased(f.data, f.size))) {
         if (f && f.size === size && b.length === size && holds(f, b)) return true;
-        removeFile(name);
+        removeFile(f);
         f = createFile(name, size);
-        saveDir();
       }
       if (!f) throw new Error('Unable to find or create file');
       if (offset + b.length > f.size) throw new Error('Too much data for file size');
-      if (!isErased(f, offset, b.length)) throw new Error('File already written with different data');
-      regionOf(f).program(offset, b);
+      if (!isErased(f.data + offset, b.length)) throw new Error('File already written with different data');
+      flash.programRange(f.data + offset, b);
       return true;
     },
     read: function (name, offset, length) {
-      var f = dir.files[fileName(name)];
+      var f = findFile(fileName(name));
       if (!f) return undefined;
       var from = offset === undefined ? 0 : offset | 0;
       var n = length === undefined ? 0 : length | 0;
@@ -385,18 +450,29 @@
       if (n <= 0) n = f.size;
       if (from > f.size) from = f.size;
       if (from + n > f.size) n = f.size - from;
-      var b = regionOf(f).read(from, n);
+      var b = flash.readRange(f.data + from, n);
       var s = '';
       for (var i = 0; i < b.length; i += 4096) s += String.fromCharCode.apply(null, b.subarray(i, i + 4096));
       return s;
     },
-    // jswrap_storage_erase → jsfEraseFile: the file's header marked deleted (its space is trash).
-    erase: function (name) { removeFile(fileName(name)); saveDir(); },
-    list: function () { return Object.keys(dir.files); },
-    getFree: function () { return STORAGE_BYTES - dir.used; },
+    erase: function (name) { removeFile(findFile(fileName(name))); },
+    eraseAll: function () { for (var p = S_START; p < S_END; p += 4096) flash.erase(p >> 12); },
+    list: function () {
+      var all = walk().files;
+      var out = [];
+      for (var i = 0; i < all.length; i++) if (!all[i].deleted && all[i].real) out.push(all[i].name);
+      return out;
+    },
+    getFree: function () { return S_END - walk().end; },
   };
-  X.storageFile = function (name) { var f = dir.files[fileName(name)]; return f ? regionOf(f).read(0, f.size) : undefined; };
-  X.storageStats = function () { return { used: dir.used, compactions: dir.compactions, files: Object.keys(dir.files).length }; };
+  X.storageFile = function (name) { var f = findFile(fileName(name)); return f ? flash.readRange(f.data, f.size) : undefined; };
+  X.storageStats = function () {
+    var w = walk();
+    var used = 0;
+    var files = 0;
+    for (var i = 0; i < w.files.length; i++) { used += FILE_HEADER + align4(w.files[i].size); if (!w.files[i].deleted) files++; }
+    return { used: used, compactions: compactions, files: files };
+  };
   var TelnetServer = { setOptions: function (o) { X.telnet = o.mode; } };
   // libs/network/esp32/jswrap_esp32_network.c: connect(ssid, options, callback) throws without a
   // string ssid or with a non-string options.password; once the station has an address it emits
@@ -490,7 +566,44 @@
   if (realRequire && g.__hoshiRealNet) modules.net = realRequire('net');
   // On a real engine asked for its own Storage (real-engines.ts, the loader's run), the runtime's
   // Storage holds the slots and the boot record, and the loader evaluates the image from its file.
-  if (realRequire && g.__hoshiRealStorage) modules.Storage = realRequire('Storage');
+  // The Linux build's Storage is not at the ESP32's 0x320000 and holds 256 KB, so the loader's
+  // require("Flash") reads a layout as an ESP32 unit has it, over the runtime's own files: from
+  // 0x320000, hoshi.bc, hoshi.a and hoshi.b, each on a sector boundary with the ESP32's file sizes
+  // (ESP32_BOOT), their data read from the real files (past a real file's end: erased). The run
+  // writes nothing (a factory boot); a write or an erase throws.
+  if (realRequire && g.__hoshiRealStorage) {
+    var real = realRequire('Storage');
+    modules.Storage = real;
+    var layout = [['hoshi.bc', 3 * 4096 - 32], ['hoshi.a', 66 * 4096 - 32], ['hoshi.b', 66 * 4096 - 32]];
+    var virtualByte = function (a) {
+      var at = S_START;
+      for (var i = 0; i < layout.length; i++) {
+        var name = layout[i][0], size = layout[i][1];
+        if (a < at + FILE_HEADER) {
+          var o = a - at;
+          if (o < 4) return o === 3 ? 0 : (size >> (8 * o)) & 255;
+          return o - 4 < name.length ? name.charCodeAt(o - 4) : 0;
+        }
+        if (a < at + FILE_HEADER + size) {
+          var c = real.read(name, a - at - FILE_HEADER, 1);
+          return c && c.length ? c.charCodeAt(0) : 255;
+        }
+        at += FILE_HEADER + size;
+      }
+      return 255;
+    };
+    modules.Flash = {
+      read: function (length, addr) {
+        var out = new Uint8Array(length);
+        for (var i = 0; i < length; i++) out[i] = virtualByte(addr + i);
+        return out;
+      },
+      write: function () { throw new Error('the real-engine run writes no flash'); },
+      erasePage: function () { throw new Error('the real-engine run erases no flash'); },
+      getFree: Flash.getFree,
+      getPage: Flash.getPage,
+    };
+  }
   g.require = function (id) {
     if (!modules[id]) throw new Error('Module ' + id + ' not found');
     return X.watch(modules[id], "require('" + id + "')");

@@ -1,6 +1,7 @@
 import { ESP32_BOOT, ESP32_PARTITIONS } from '../../../boards/espruino-esp32/board';
 import { crc32 } from 'node:zlib';
 import { ascii, concatBytes, type Link } from './link';
+import { paddedBootCode, RESERVED_BASE } from '../esp32-storage';
 import type { FactoryImage } from './kaluma';
 
 /**
@@ -13,14 +14,16 @@ import type { FactoryImage } from './kaluma';
  * its CRC-32 (E.CRC32) and the host compares it with its own.
  *
  * `hoshi flash` writes a unit as the factory leaves it (docs/formats/update.md §4, §5, §7), every
- * file CRC-checked: `reset()`; the boot control files `hoshi.bc0` and `hoshi.bc1` made erased
- * first, so that a transfer cut short leaves no record naming a slot half written (no record reads
- * as the factory default: slot A); slot A, `hoshi.a` (4 KB header with L = 0, then the payload, the
- * file at the slot's full size); slot B, `hoshi.b`, made erased at its full size (so that Storage
- * keeps its place for the first update: a write into a wholly erased file of the same size does
- * not make it anew); the factory boot record in `hoshi.bc0`; the Storage file of the assets of
- * earlier versions, `hoshi.assets`, erased; the fixed loader as `.bootcde`, last, so that a unit
- * whose transfer stopped keeps its previous program; then `load()`.
+ * file CRC-checked: `reset()`; Storage erased whole (`eraseAll`: the unit's earlier files, and any
+ * product file, are gone); the files of firmware/host/esp32-storage.ts, each starting on a 4 KB
+ * sector boundary, and what they hold from the first boundary in their data (offset 4,064: the
+ * device finds them with board.ts `reservedFlash`): the boot control file `hoshi.bc` erased, so
+ * that a transfer cut short leaves no record naming a slot half written (no record reads as the
+ * factory default: slot A); slot A, `hoshi.a` (4 KB header with L = 0, then the payload); slot B,
+ * `hoshi.b`, erased; the factory boot record in `hoshi.bc`; the fixed loader as `.bootcde`, last
+ * (padded with spaces to whole sectors), so that a transfer that stopped leaves no loader; then
+ * `load()`. After this nothing makes these files anew: the device erases and programs the sectors
+ * inside them itself.
  *
  * Provisioning first checks the partition table at 0x8000 for the 8 KB free partition at 0xE000
  * (on IDF4 builds that address is inside NVS: refused), erases its two sectors, writes the record
@@ -78,25 +81,24 @@ function storageFileLines(name: string, bytes: Uint8Array): string[] {
 }
 
 /**
- * Lines that make the Storage file `name` of `size` bytes holding `bytes` from its start (the rest
- * erased), then print its CRC-32. The first line makes the file at its full size holding only the
- * first byte (a write at offset 0 into a file that is not wholly erased makes it anew: src/jsflash.c
- * jsfWriteFile); then the chunks go from the end to offset 1, each into erased bytes (jsfWriteFile
- * refuses any other), chunks that are all 0xFF left out. A transfer cut short leaves the file's
- * first bytes unwritten.
+ * Lines that write `bytes` into the Storage file `name` (made already, erased, at its full size
+ * `size`) from offset `at`, then print the file's CRC-32. The chunks go from the end to the start,
+ * each into erased bytes (src/jsflash.c jsfWriteFile refuses any other; a write at offset 0 would
+ * make the file anew, so `at` must not be 0), chunks that are all 0xFF left out: a transfer cut
+ * short leaves the first bytes (a slot's header, a record's magic) unwritten.
  */
-export function storageRegionLines(name: string, bytes: Uint8Array, size: number): string[] {
+export function storageRegionLines(name: string, bytes: Uint8Array, size: number, at = RESERVED_BASE): string[] {
   if (bytes.length === 0) throw new RangeError('flash: ' + name + ' would be empty');
-  if (bytes.length > size) throw new RangeError('flash: ' + name + ' is ' + bytes.length + ' bytes; its file holds ' + size);
+  if (at <= 0 || at + bytes.length > size) throw new RangeError('flash: ' + name + ' is ' + bytes.length + ' bytes at ' + at + '; its file holds ' + size);
   const text = byteString(bytes);
   const file = JSON.stringify(name);
-  const lines = [`require("Storage").write(${file},${toJSONishString(text.slice(0, 1))},0,${size});`];
+  const lines: string[] = [];
   const starts: number[] = [];
-  for (let at = 1; at < text.length; at += CHUNK) starts.push(at);
-  for (const at of starts.reverse()) {
-    const chunk = text.slice(at, at + CHUNK);
+  for (let o = 0; o < text.length; o += CHUNK) starts.push(o);
+  for (const o of starts.reverse()) {
+    const chunk = text.slice(o, o + CHUNK);
     if (/^\xff*$/.test(chunk)) continue;
-    lines.push(`require("Storage").write(${file},${toJSONishString(chunk)},${at});`);
+    lines.push(`require("Storage").write(${file},${toJSONishString(chunk)},${at + o});`);
   }
   lines.push(crcLine(name));
   return lines;
@@ -107,6 +109,8 @@ export interface StorageSection {
   name: string;
   lines: string[];
   crc: number;
+  /** How long the board may take to answer the last line (default 10 s). */
+  answerMs?: number;
 }
 
 /** `bytes` padded with 0xFF to `size`: what the file holds once written. */
@@ -119,16 +123,23 @@ function filled(bytes: Uint8Array, size: number): Uint8Array {
 /** The files `hoshi flash` writes on the ESP32, in order (see the top of this file). */
 export function espruinoFactorySections(image: FactoryImage): StorageSection[] {
   if (image.loader.length === 0) throw new Error('flash: the loader is empty');
-  const erased = (name: string, size: number): StorageSection => ({ name, lines: [`require("Storage").write(${JSON.stringify(name)},"\\xff",0,${size});`, crcLine(name)], crc: crc32(filled(new Uint8Array(0), size)) });
+  const made = (name: string, size: number): string => `require("Storage").write(${JSON.stringify(name)},"\\xff",0,${size});`;
+  const erased = (name: string, size: number): StorageSection => ({ name, lines: [made(name, size), crcLine(name)], crc: crc32(filled(new Uint8Array(0), size)) });
+  const holding = (name: string, size: number, bytes: Uint8Array): Uint8Array => {
+    const out = filled(new Uint8Array(0), size);
+    out.set(bytes, RESERVED_BASE);
+    return out;
+  };
   const B = ESP32_BOOT;
+  const bootCode = paddedBootCode(image.loader);
   return [
-    erased(B.bootctl[0]!, B.unit),
-    erased(B.bootctl[1]!, B.unit),
-    { name: B.slots[0]!, lines: storageRegionLines(B.slots[0]!, image.slot, B.slotSize), crc: crc32(filled(image.slot, B.slotSize)) },
-    erased(B.slots[1]!, B.slotSize),
-    { name: B.bootctl[0]!, lines: storageRegionLines(B.bootctl[0]!, image.record, B.unit), crc: crc32(filled(image.record, B.unit)) },
-    { name: 'hoshi.assets', lines: ['require("Storage").erase("hoshi.assets");', 'print("<","<<",JSON.stringify(require("Storage").read("hoshi.assets")===undefined?0:1),">>",">")'], crc: 0 },
-    { name: '.bootcde', lines: storageFileLines('.bootcde', image.loader), crc: crc32(image.loader) },
+    // 224 sectors erased: seconds on an ESP32 (the print answers once eraseAll has returned).
+    { name: 'Storage', lines: ['require("Storage").eraseAll();', 'print("<","<<",JSON.stringify(require("Storage").list().length),">>",">")'], crc: 0, answerMs: 60000 },
+    erased(B.bootctl, B.bootctlFile),
+    { name: B.slots[0]!, lines: [made(B.slots[0]!, B.slotFile), ...storageRegionLines(B.slots[0]!, image.slot, B.slotFile)], crc: crc32(holding(B.slots[0]!, B.slotFile, image.slot)) },
+    erased(B.slots[1]!, B.slotFile),
+    { name: B.bootctl, lines: storageRegionLines(B.bootctl, image.record, B.bootctlFile), crc: crc32(holding(B.bootctl, B.bootctlFile, image.record)) },
+    { name: '.bootcde', lines: storageFileLines('.bootcde', bootCode), crc: crc32(bootCode) },
   ];
 }
 
@@ -154,14 +165,14 @@ function crcAnswer(text: string): number {
 }
 
 /** Sends `lines`, the last of which prints a CRC-32, and returns that CRC. */
-async function sendFile(link: Link, lines: string[]): Promise<number> {
+async function sendFile(link: Link, lines: string[], answerMs = 10000): Promise<number> {
   for (const line of lines.slice(0, -1)) {
     await sendLine(link, line);
     await new Promise((r) => setTimeout(r, 250));
   }
   link.drain();
   await sendLine(link, lines[lines.length - 1]!);
-  return crcAnswer(await link.expect(/<<\s*\d+\s*>>/, 10000));
+  return crcAnswer(await link.expect(/<<\s*\d+\s*>>/, answerMs));
 }
 
 /** Writes every file of `image`, each checked by its CRC-32 (nothing more is sent after a mismatch), then load(). */
@@ -175,11 +186,11 @@ export async function espruinoFactory(link: Link, image: FactoryImage, log: (lin
   await sendLine(link, 'print()');
   await new Promise((r) => setTimeout(r, 250));
   for (const s of sections) {
-    const crc = await sendFile(link, s.lines);
+    const crc = await sendFile(link, s.lines, s.answerMs);
     if (crc !== s.crc) throw new Error('flash: ' + s.name + ' on the board has CRC-32 ' + crc + ', expected ' + s.crc + ': not loaded');
   }
   await link.write(ascii('\x10load()\n\n'));
-  log('stored the loader (' + image.loader.length + ' bytes) in .bootcde, slot A (' + image.slot.length + ' bytes) in ' + ESP32_BOOT.slots[0] + ' and the boot record in ' + ESP32_BOOT.bootctl[0] + ' (each CRC-32 verified); the board restarted');
+  log('stored the loader (' + image.loader.length + ' bytes) in .bootcde, slot A (' + image.slot.length + ' bytes) in ' + ESP32_BOOT.slots[0] + ' and the boot record in ' + ESP32_BOOT.bootctl + ' (each CRC-32 verified); the board restarted');
 }
 
 /** Lines (without DLE and newline) that check the partition, write the 8 KB record area and check it. */
