@@ -10,6 +10,7 @@ import { hostileBench } from './hostile';
 import { storeBench } from './store';
 import { assetsBench } from './assets';
 import { channelBench } from './channel';
+import { updateBench } from './update';
 
 /**
  * npm run bench: sizes and memory, measured, never asserted. One row per example and target:
@@ -85,3 +86,4 @@ await storeBench();
 await assetsBench();
 await channelBench();
 await accountsBench();
+await updateBench();
