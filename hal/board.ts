@@ -75,4 +75,15 @@ export interface Board {
    * on Espruino), or undefined if the runtime does not say.
    */
   memory(): { used: number; total: number } | undefined;
+  /**
+   * Boot hands the board the image's assets once it has opened them (firmware/device/boot.ts): a
+   * board that reads code from them when it is needed keeps them (the Pico W's TCP client).
+   */
+  useAssets?(assets: AssetReader): void;
+}
+
+/** What a board reads from the image's assets (firmware/device/core/assets.ts `Assets`). */
+export interface AssetReader {
+  find(id: number): { offset: number; length: number } | undefined;
+  read(offset: number, length: number): Uint8Array;
 }

@@ -237,3 +237,68 @@ for (const target of ['kaluma', 'espruino'] as DeviceTarget[]) {
     t.regex(JSON.parse(none.values[0] as string).problem, /.+/, 'an empty slot: no assets, said so');
   });
 }
+
+
+/**
+ * The TCP client of each binding (hal/net.ts `connect`) with the kit's HTTP client on top
+ * (core/http-client.ts) against its runtime's fake (firmware/host/engine: `__engine.listenAt`
+ * plays a server the device connects to, `__engine.names` its DNS): a GET by name and by address,
+ * a name that does not resolve or is never answered, a port that refuses, a reset in the body, a
+ * redirect; every socket given back. What each runtime cannot tell (Kaluma: a refusal or a reset
+ * never reported; the ESP32: a refusal looks like a close) ends as the client's timeout or close.
+ */
+const client = (n: number): string => `(function () { for (var i = 0; i < ${n}; i++) __engine.advance(10); return JSON.stringify(__client.log.splice(0)); })()`;
+const serve = (path: string, response: string, reset = false): string =>
+  `(function () { var p = __engine.peers["192.168.1.10:8000"]; __client.get("192.168.1.10", 8000, "${path}", 100000, 1000); for (var i = 0; i < 3; i++) __engine.advance(10); var c = p.connections[p.connections.length - 1]; c.send("${hex(response)}"); ${reset ? 'for (var k = 0; k < 2; k++) __engine.advance(10); c.reset();' : 'c.end();'} return String.fromCharCode.apply(null, c.inbox); })()`;
+
+for (const [target, fixture, refusedEnd, resetEnd, sockets] of [
+  ['kaluma', 'client-kaluma.ts', 'http-timeout', 'http-timeout', 'JSON.stringify(__engine.net.slots.filter(function (s) { return !!s; }).length)'],
+  ['espruino', 'client-espruino.ts', 'http-closed', 'http-truncated', 'JSON.stringify([__engine.net.sockets, __engine.net.outgoing.length, __engine.net.stranded])'],
+] as [DeviceTarget, string, string, string, string][]) {
+  test(`${target} binding: the TCP client under the HTTP client, against the runtime's network`, async (t) => {
+    const { code, map } = await bundleFixture(fixture, target);
+    const profile = checkProfile(code, target, map);
+    t.deepEqual(profile.violations, [], formatViolations(profile));
+    const probes = [
+      'JSON.stringify(__client.has())',
+      `JSON.stringify(__client.connect("192.168.1.10", 8000))`,
+      client(3),
+      'JSON.stringify((function () { __engine.wifi.up("Home"); __client.join("Home", "correct horse battery"); return 0; })())',
+      client(3),
+      `JSON.stringify((function () { __engine.listenAt("192.168.1.10", 8000); __engine.names["releases.example"] = "192.168.1.10"; __engine.names["silent.example"] = null; __client.get("releases.example", 8000, "/latest.cose", 1024, 2000); for (var i = 0; i < 3; i++) __engine.advance(10); var c = __engine.peers["192.168.1.10:8000"].connections[0]; c.send("${hex('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello')}"); c.end(); return String.fromCharCode.apply(null, c.inbox); })())`,
+      client(10),
+      'JSON.stringify((function () { __client.get("nowhere.example", 80, "/", 1024, 500); __client.get("silent.example", 80, "/", 1024, 500); __client.get("192.168.1.10", 9, "/", 1024, 500); return 0; })())',
+      client(60),
+      `JSON.stringify(${serve('/reset', 'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nabc', true)})`,
+      client(120),
+      `JSON.stringify(${serve('/moved', 'HTTP/1.1 301 Moved\r\nLocation: http://192.168.1.10:8000/elsewhere\r\nContent-Length: 0\r\n\r\n')})`,
+      client(10),
+      sockets,
+    ];
+    const report = await runInEngine(code, target, { library: true, network: 'down', prelude: '__engine.wifi.networks.Home = "correct horse battery";', probes });
+    t.true(report.booted, report.error);
+    t.deepEqual(
+      report.values.map((v) => JSON.parse(v as string)),
+      [
+        true,
+        0,
+        ['0 closed net-down'],
+        0,
+        ['joined'],
+        'GET /latest.cose HTTP/1.1\r\nHost: releases.example:8000\r\nConnection: close\r\n\r\n',
+        ['body 0 hello', 'done ok 5'],
+        0,
+        ['done net-unresolved', 'done net-unresolved', 'done ' + refusedEnd],
+        'GET /reset HTTP/1.1\r\nHost: 192.168.1.10:8000\r\nConnection: close\r\n\r\n',
+        ['body 0 abc', 'done ' + resetEnd],
+        'GET /moved HTTP/1.1\r\nHost: 192.168.1.10:8000\r\nConnection: close\r\n\r\n',
+        // The redirect is refused at its status line: nothing connects to where it points.
+        ['done http-status 301'],
+        // Every socket given back (the ESP32: Telnet's listener only; no connection stranded offline).
+        target === 'kaluma' ? 0 : [1, 0, 0],
+      ],
+    );
+    t.deepEqual(report.missing, [], 'the binding used runtime members the fake lacks');
+    t.deepEqual(report.swallowed ?? [], []);
+  });
+}

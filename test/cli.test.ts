@@ -191,3 +191,25 @@ test('hoshi wifi: usage, the forced change first, then the state and new credent
   t.is(bad.status, 1);
   t.regex(bad.stderr, /400 bad-credentials/);
 });
+
+test('hoshi pull: the release URL and automatic installs read and set through the admin channel; --check asks for a check at once; usage errors', async (t) => {
+  const { sim, labelFile, home } = await unit(t);
+  const label = sim.label!;
+  const env = { HOSHI_PASSWORD: label.defaultPassword, HOSHI_CONFIG_DIR: join(home, 'config') };
+  const changed = await run({ ...env, HOSHI_NEW_PASSWORD: 'amber-kettle-42-rowing' }, 'password', sim.url, '--iterations', '4096', '--label', labelFile);
+  t.is(changed.status, 0, changed.stderr);
+  const after = { ...env, HOSHI_PASSWORD: 'amber-kettle-42-rowing' };
+  const read = await run(after, 'pull', sim.url);
+  t.is(read.status, 0, read.stderr);
+  t.deepEqual(Object.keys(JSON.parse(read.stdout)).sort(), ['auto', 'url']);
+  const set = await run(after, 'pull', sim.url, '--url', 'http://127.0.0.1:9/hoshi/latest.cose', '--auto', 'off');
+  t.is(set.status, 0, set.stderr);
+  t.deepEqual(JSON.parse(set.stdout), { auto: false, url: 'http://127.0.0.1:9/hoshi/latest.cose' });
+  const none = await run(after, 'pull', sim.url, '--no-url', '--check');
+  t.is(none.status, 0, none.stderr);
+  const [settings, check] = none.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  t.deepEqual(settings, { auto: false, url: null });
+  t.like(check, { status: 409, error: 'no-release-url' });
+  t.is((await run(after, 'pull', sim.url, '--auto', 'maybe')).status, 2);
+  t.is((await run(after, 'pull', sim.url, '--url', 'https://example.com/latest.cose')).status, 2, 'the device has no TLS client');
+});

@@ -381,3 +381,79 @@ test("the fakes offer no http module (nor net and wifi on Kaluma, where Hoshi us
   t.deepEqual(await kaluma(['require("http")', 'require("net")', 'require("wifi")']), ['Error: engine check: no fake for Kaluma module http', 'Error: engine check: no fake for Kaluma module net', 'Error: engine check: no fake for Kaluma module wifi']);
   t.deepEqual(await espruino(['require("http")']), ['Error: Module http not found']);
 });
+
+
+test("Kaluma's CYW43 network device, outgoing (module_pico_cyw43.c connect): a name resolved or refused at the call; cb(0) before the handshake; connect_cb, the socket's own read_cb and close_cb; a refusal or a reset never reported", async (t) => {
+  const prelude = [
+    'var log = []; var d = __netdev;',
+    'function dial(addr, port) { var fd = d.socket("AF_INET", "STREAM"); var o = d.get(fd);',
+    '  o.connect_cb = function () { log.push("connect " + fd); }; o.read_cb = function (b) { log.push("read " + fd + " " + String.fromCharCode.apply(null, b)); }; o.close_cb = function () { log.push("close " + fd); };',
+    '  d.connect(fd, addr, port, function (e) { log.push("cb " + e); }); return [fd, d.errno, o.state, o.raddr, o.rport]; }',
+    'function pass(n) { for (var i = 0; i < (n || 3); i++) __engine.advance(10); return log.splice(0); }',
+    '__engine.wifi.up("Home"); var peer = __engine.listenAt("192.168.1.10", 8000); __engine.names["releases.example"] = "192.168.1.10"; __engine.names["silent.example"] = null;',
+  ].join('\n');
+  const hex = (s: string): string => Buffer.from(s, 'latin1').toString('hex');
+  t.deepEqual(
+    await kaluma(
+      [
+        'd.connect(0, "192.168.1.10")',
+        'dial("nowhere.example", 80)',
+        'dial("silent.example", 80)',
+        '[d.errno, pass()]',
+        '(function () { var r = dial("releases.example", 8000); return [r, log.splice(0), pass()]; })()',
+        `(function () { var c = peer.connections[0]; d.write(2, "GET /"); c.send("${hex('answer')}"); c.end(); return [String.fromCharCode.apply(null, c.inbox), pass(4), d.get(2) === undefined]; })()`,
+        '(function () { var r = dial("192.168.1.10", 9); return [r, pass(5), d.get(r[0]) !== undefined]; })()',
+        '(function () { var r = dial("192.168.1.10", 8000); pass(); peer.connections[1].reset(); return [pass(5), d.get(r[0]) !== undefined, (d.close(r[0]), log.splice(0))]; })()',
+      ],
+      prelude,
+    ),
+    [
+      'TypeError: "port" argument must be a number',
+      'Error: DNS Error: IP is not found.',
+      'Error: DNS response timeout.',
+      // Both failed lookups left their slots (0 and 1) open until closed.
+      '[-1,[]]',
+      '[[2,0,2,"192.168.1.10",8000],["cb 0"],["connect 2"]]',
+      '["GET /",["read 2 answer","close 2"],true]',
+      // Nothing listens at port 9: no connect_cb, no close_cb, the slot kept.
+      '[[2,0,2,"192.168.1.10",9],["cb 0"],true]',
+      // Reset once connected: nothing more, the slot kept until closed.
+      '[[],true,["close 3"]]',
+    ],
+  );
+});
+
+test("Espruino net, outgoing (jswrap_net.c connect, socketserver.c): offline it throws and strands the request; a name it cannot resolve throws; 'connect' before the handshake; a refusal closes without 'error'", async (t) => {
+  const prelude = [
+    'var log = []; var peer = __engine.listenAt("192.168.1.10", 8000); __engine.names["releases.example"] = "192.168.1.10";',
+    'function dial(host, port) { var s = require("net").connect({ host: host, port: port }, function () { log.push("connect"); });',
+    '  s.on("data", function (d) { log.push("data " + typeof d + " " + d.length); }); s.on("end", function () { log.push("end"); }); s.on("close", function (e) { log.push("close " + e); }); s.on("error", function (e) { log.push("error " + e.code); }); return s; }',
+    'function pass(n) { for (var i = 0; i < (n || 3); i++) __engine.advance(10); return log.splice(0); }',
+  ].join('\n');
+  t.deepEqual(
+    await espruino(
+      [
+        'dial("192.168.1.10", 8000)',
+        '__engine.net.stranded',
+        '(function () { __engine.wifi.up("Home"); return dial("nowhere.example", 80); })()',
+        '(function () { var s = dial("releases.example", 8000); s.write("GET /"); var p = pass(2); var c = peer.connections[0]; c.floodWith("61", 600); c.end(); return [p, String.fromCharCode.apply(null, c.inbox), pass(5)]; })()',
+        '(function () { dial("192.168.1.10", 9); return pass(4); })()',
+        '(function () { var s = dial("192.168.1.10", 8000); pass(2); peer.connections[1].reset(); return pass(3); })()',
+        '__engine.net.sockets',
+      ],
+      prelude,
+    ),
+    [
+      'Error: InternalError: Not connected to the internet',
+      '1',
+      'Error: InternalError: Unable to locate host',
+      '[["connect"],"GET /",["data string 536","data string 64","end","close false"]]',
+      // Nothing listens at port 9: 'connect', then a close without 'error'.
+      '["connect","end","close false"]',
+      // A reset once connected: the same close.
+      '["end","close false"]',
+      // Telnet's listener only.
+      '1',
+    ],
+  );
+});

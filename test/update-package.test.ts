@@ -848,9 +848,15 @@ test.serial('hoshi publish: static files, a signed latest.cose naming the newest
   t.is((await capture(() => publishCommand([out, pkgs['1.0.0']!]))).code, 2);
 });
 
-test("the slot capacities the host checks are the payload builder's (update.md §4)", async (t) => {
-  const built = (await import('../firmware/host/payload')).SLOT_CAPACITY;
-  t.deepEqual({ ...SLOT_CAPACITY }, { ...built });
+test("the slot capacities the host checks are each board's slot less its 4 KB header (update.md §4), and the payload builder's", async (t) => {
+  const { KALUMA_PARTITIONS } = await import('../boards/kaluma-pico-w/board');
+  const { ESP32_BOOT } = await import('../boards/espruino-esp32/board');
+  const { HOST_PARTITIONS } = await import('../boards/host/board');
+  t.is(SLOT_CAPACITY.host, HOST_PARTITIONS.slots[0]!.size - 4096);
+  t.is(SLOT_CAPACITY['kaluma-pico-w'], KALUMA_PARTITIONS.slots[0]!.count * 4096 - 4096);
+  t.is(SLOT_CAPACITY['kaluma-pico'], KALUMA_PARTITIONS.slots[0]!.count * 4096 - 4096);
+  t.is(SLOT_CAPACITY['espruino-esp32'], ESP32_BOOT.slotSize - 4096);
+  t.is((await import('../firmware/host/payload')).SLOT_CAPACITY, SLOT_CAPACITY);
 });
 
 test('the update commands are all there for the CLI, each resolving to an exit code', (t) => {

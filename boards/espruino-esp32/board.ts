@@ -2,7 +2,7 @@ import type { Board, LoaderHandle } from '../../hal/board';
 import type { ConsoleMode, ConsoleReport } from '../../hal/console';
 import type { Flash } from '../../hal/flash';
 import type { Io, Pin } from '../../hal/io';
-import type { Net, TcpConnection, TcpHandlers, TcpServer, Wifi, WifiCredentials } from '../../hal/net';
+import type { Net, TcpClientHandlers, TcpConnection, TcpHandlers, TcpServer, Wifi, WifiCredentials } from '../../hal/net';
 import { failure } from '../../firmware/device/core/errors';
 import { checkRange, programChecked } from '../common/flash';
 import { appOf, assetsOf, Boot, readBootRecord, runningSlot } from '../../firmware/device/core/bootctl';
@@ -271,12 +271,15 @@ function esp32Wifi(link: (up: boolean) => void): Wifi {
  *   (E.toString). Writing after end() throws. Sockets have no destroy() and no remoteAddress.
  * - A peer's close emits 'end' then 'close'.
  * - lwIP has 10 sockets: the Telnet listener, this listener, 4 connections, and room left for the
- *   product's own clients.
+ *   product's own clients (`connect`: hal/net.ts says what Espruino does with them).
  */
 function esp32Net(): Net {
   const links: ((up: boolean) => void)[] = [];
+  // The station has joined: connect() without it throws and strands its connection (hal/net.ts).
+  let joined = false;
   return {
     wifi: esp32Wifi((up: boolean) => {
+      joined = up;
       for (let i = 0; i < links.length; i++) links[i](up);
     }),
     limits: { connections: 4, exclusive: false, requestTimeoutMs: 5000 },
@@ -318,6 +321,57 @@ function esp32Net(): Net {
       };
       ready(handle);
       return handle;
+    },
+    connect: (host: string, port: number, handlers: TcpClientHandlers): TcpConnection => {
+      let open = true;
+      let ending = false;
+      let socket: any;
+      let failed: string | undefined;
+      let detail: string | undefined;
+      const fail = (code: string, why: string): void => {
+        open = false;
+        setTimeout(() => handlers.closed(code, why), 0);
+      };
+      if (!joined) fail('net-down', 'the station has not joined a network');
+      else {
+        try {
+          socket = require('net').connect({ host: host, port: port }, () => {
+            if (open) handlers.connected();
+          });
+        } catch (error) {
+          // "Unable to locate host" (the name did not resolve), "Not connected to the internet", "Unable to create socket".
+          const m = (error as Error).message || String(error);
+          fail(/locate host/.test(m) ? 'net-unresolved' : /internet/.test(m) ? 'net-down' : 'net-failed', m);
+        }
+      }
+      if (socket) {
+        socket.on('data', (data: string) => {
+          if (open) handlers.data(E.toUint8Array(data));
+        });
+        socket.on('error', (e: any) => {
+          failed = e && e.code === -9 ? 'net-reset' : 'net-failed';
+          detail = e && e.message;
+        });
+        socket.on('close', () => {
+          if (!open) return;
+          open = false;
+          handlers.closed(failed, detail);
+        });
+      }
+      // Sockets have no destroy(): end() closes once what was written is sent; no writing after it.
+      const end = (): void => {
+        if (!open || ending || !socket) return;
+        ending = true;
+        socket.end();
+      };
+      return {
+        remote: host,
+        write: (bytes: Uint8Array): void => {
+          if (open && !ending && socket) socket.write(E.toString(bytes));
+        },
+        end: end,
+        destroy: end,
+      };
     },
   };
 }

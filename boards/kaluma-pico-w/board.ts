@@ -1,8 +1,10 @@
-import type { Board, LoaderHandle } from '../../hal/board';
+import type { AssetReader, Board, LoaderHandle } from '../../hal/board';
 import type { ConsoleMode, ConsoleReport } from '../../hal/console';
 import type { Flash } from '../../hal/flash';
 import type { Io, Pin } from '../../hal/io';
-import type { Net, TcpConnection, TcpHandlers, TcpServer, Wifi, WifiCredentials } from '../../hal/net';
+import type { Net, TcpClientHandlers, TcpConnection, TcpHandlers, TcpServer, Wifi, WifiCredentials } from '../../hal/net';
+import { picoConnection, send, type PicoConnection } from './connection';
+import { tcpClient } from './tcp-client-code';
 import { bytesAscii } from '../../firmware/device/core/bytes';
 import { failure } from '../../firmware/device/core/errors';
 import { jsCryptoCore } from '../../modules/crypto/provider-core';
@@ -15,10 +17,6 @@ const enum Pico {
   SECTOR = 4096,
   PAGE = 256,
   LINK_POLL_MS = 10000,
-  /** Bytes handed to the driver per write (two TCP segments), and how it waits for room in lwIP's send buffer. */
-  SEND_CHUNK = 2920,
-  SEND_RETRY_MS = 20,
-  SEND_TRIES = 100,
 }
 
 /**
@@ -176,7 +174,7 @@ function picoWifi(link: (up: boolean, reset?: boolean) => void): Wifi {
       if (poll !== undefined) clearInterval(poll);
       poll = setInterval(function (): void {
         dev.get_connection();
-        if (dev.errno !== 0) lost('the CYW43 lost the network');
+        if (dev.errno !== 0) lost(message('the CYW43 lost the network'));
       }, Pico.LINK_POLL_MS);
       link(true);
       done();
@@ -197,44 +195,6 @@ function picoWifi(link: (up: boolean, reset?: boolean) => void): Wifi {
       __ieee80211dev.disable_ap_mode();
     },
   };
-}
-
-/** A connection accepted by the Pico W's server. */
-interface PicoConnection {
-  fd: number;
-  open: boolean;
-  handlers: TcpHandlers | undefined;
-  /** What waits for room in lwIP's send buffer (`send`). */
-  queue: Uint8Array | undefined;
-  ending: boolean;
-  waiting: boolean;
-  tries: number;
-}
-
-/**
- * Hands a connection's queue to the driver: tcp_write takes nothing past its 11,680 bytes
- * (TCP_SND_BUF, lwipopts.h) and write() then sets errno -1 (module_pico_cyw43.c); the rest goes
- * once the peer has acknowledged, in SEND_CHUNK pieces, tried again every SEND_RETRY_MS. A peer that
- * takes nothing for SEND_TRIES tries is closed. After `end`, closes once the queue is gone. (One
- * function for every connection: a closure per connection that retried itself would be a cycle.)
- */
-function send(dev: any, e: PicoConnection): void {
-  e.waiting = false;
-  while (e.queue && e.open) {
-    const n = e.queue.length < Pico.SEND_CHUNK ? e.queue.length : Pico.SEND_CHUNK;
-    dev.write(e.fd, bytesAscii(e.queue.subarray(0, n)));
-    if (dev.errno !== 0) {
-      if (++e.tries > Pico.SEND_TRIES) return dev.close(e.fd);
-      e.waiting = true;
-      setTimeout(function (): void {
-        send(dev, e);
-      }, Pico.SEND_RETRY_MS);
-      return;
-    }
-    e.tries = 0;
-    e.queue = n < e.queue.length ? e.queue.subarray(n) : undefined;
-  }
-  if (e.ending && e.open) dev.close(e.fd);
 }
 
 /**
@@ -304,9 +264,6 @@ function picoNet(): Net {
         };
         server.accept_cb = function (cfd: number): void {
           const entry: PicoConnection = { fd: cfd, open: true, handlers: undefined, queue: undefined, ending: false, waiting: false, tries: 0 };
-          const close = function (): void {
-            if (entry.open) dev.close(cfd);
-          };
           dev.get(cfd).close_cb = function (): void {
             if (!entry.open) return;
             entry.open = false;
@@ -314,26 +271,7 @@ function picoNet(): Net {
             if (entry.handlers) entry.handlers.closed();
           };
           if (!live) live = entry;
-          entry.handlers = accept({
-            remote: '',
-            write: function (bytes: Uint8Array): void {
-              if (!entry.open) return;
-              const q = entry.queue;
-              if (q) {
-                const both = new Uint8Array(q.length + bytes.length);
-                both.set(q);
-                both.set(bytes, q.length);
-                entry.queue = both;
-              } else entry.queue = new Uint8Array(bytes);
-              if (!entry.waiting) send(dev, entry);
-            },
-            // lwIP's tcp_close sends what it has taken, then FIN: after the queue.
-            end: function (): void {
-              entry.ending = true;
-              if (!entry.waiting) send(dev, entry);
-            },
-            destroy: close,
-          });
+          entry.handlers = accept(picoConnection(dev, entry, ''));
           if (!entry.open) entry.handlers.closed();
         };
         dev.bind(s, dev.ip, port);
@@ -359,8 +297,16 @@ function picoNet(): Net {
       ready(handle);
       return handle;
     },
+    // hal/net.ts `connect`: boards/kaluma-pico-w/tcp-client.ts, read from the assets when called. A
+    // chip reset takes its connections without a word: the HTTP client's own deadline ends them.
+    connect: function (host: string, port: number, handlers: TcpClientHandlers): TcpConnection {
+      return tcpClient(codeAssets!)(__netdev, host, port, handlers);
+    },
   };
 }
+
+/** The image's assets, once boot has opened them (`useAssets`): where the TCP client's code is. */
+let codeAssets: AssetReader | undefined;
 
 /** Kaluma 1.2.1 has no way to close or lock its USB REPL from JS (src/repl.c runs it always). */
 function restrictConsole(mode: ConsoleMode): ConsoleReport {
@@ -468,6 +414,9 @@ export function createKalumaBoard(name: string, model: string, net: Net): Board 
     // boot with the whole heap (boards/kaluma-pico-w/loader.ts): the Ed25519 verifier's 41 KB peak
     // does not fit beside the running image (docs/performance.md, "Updates").
     update: { runtime: 'kaluma', verifyIn: 'loader', hashSlice: 128 },
+    useAssets: function (assets: AssetReader): void {
+      codeAssets = assets;
+    },
     memory: function (): { used: number; total: number } {
       const m = process.memoryUsage();
       return { used: m.heapUsed, total: m.heapTotal };

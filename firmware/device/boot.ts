@@ -45,6 +45,7 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
   const assetsFlash = board.partitions.assets ? readOnly(board.partitions.assets, message('the assets partition')) : undefined;
   const assets = openAssets(assetsFlash, once);
   useMessages(assets);
+  if (board.useAssets) board.useAssets(assets);
   const config = image.config;
   const consoleReport = board.console.restrict(config.interfaces.console);
   for (let i = 0; i < consoleReport.notClosed.length; i++) console.log('[hoshi] console left open: ' + consoleReport.notClosed[i]);

@@ -32,6 +32,8 @@ import { readPublicKey } from './update/keys';
  *   hoshi password <device-url> [--iterations N] [--label FILE]
  *   hoshi keygen | release | verify | inspect | rotate | publish   signed updates (update/commands.ts, its own exit codes)
  *   hoshi update <device-url> <package>            upload a signed package, install it, and follow the device until it runs it (HOSHI_PASSWORD or a prompt)
+  hoshi pull <device-url> [--url U|--no-url] [--auto on|off] [--check]   the device's release URL and automatic installs; --check checks now
+ *   hoshi pull <device-url> [--url U|--no-url] [--auto on|off] [--check]   the device's release URL and automatic installs (GET/PUT /api/update/settings); --check checks now
   hoshi wifi <device-url> [--ssid SSID] [--label FILE]
  * Exit codes: 0 ok, 1 the work failed (message says why), 2 usage; login, password and wifi also
  * 3 locked (too many failed logins: Retry-After given), 4 login failed.
@@ -59,6 +61,7 @@ const USAGE = `usage:
   hoshi login <device-url>         log in through the admin channel and show the session (password: HOSHI_PASSWORD or a prompt)
   hoshi password <device-url> [--iterations N]   change the password (HOSHI_PASSWORD, HOSHI_NEW_PASSWORD or prompts)
   hoshi update <device-url> <package>            upload a signed package, install it, and follow the device until it runs it (HOSHI_PASSWORD or a prompt)
+  hoshi pull <device-url> [--url U|--no-url] [--auto on|off] [--check]   the device's release URL and automatic installs; --check checks now
   hoshi wifi <device-url> [--ssid SSID]          show the Wi-Fi state, or set the home network (passphrase:
                           HOSHI_WIFI_PASSPHRASE or a prompt); sent through the admin channel
       each of these needs the unit's setup key once: --label FILE (its label record), HOSHI_SETUP_KEY
@@ -475,6 +478,44 @@ async function updateCommand(args: string[]): Promise<void> {
   });
 }
 
+/**
+ * `hoshi pull URL`: the device's pull settings (modules/ota/pull.ts, `GET`/`PUT /api/update/settings`):
+ * the release URL (the static files of `hoshi publish`: …/latest.cose) and whether the device
+ * installs what it finds by itself; with --check, asks it to check at once (`POST
+ * /api/update/check`). Prints the settings (and the check's answer) as JSON.
+ */
+async function pullCommand(args: string[]): Promise<void> {
+  const url = deviceUrl(args, 'pull');
+  const value = (name: string): string | undefined => {
+    const i = args.indexOf(name);
+    if (i < 0) return undefined;
+    if (i + 1 >= args.length || args[i + 1]!.startsWith('--')) usage('pull: ' + name + ' needs a value');
+    return args[i + 1];
+  };
+  const release = value('--url');
+  const auto = value('--auto');
+  if (auto !== undefined && auto !== 'on' && auto !== 'off') usage('pull: --auto on or --auto off');
+  if (release !== undefined && args.includes('--no-url')) usage('pull: --url or --no-url, not both');
+  if (release !== undefined && !/^http:\/\/[^/\s]+\/\S*$/.test(release)) usage('pull: --url must be an http:// URL (the device has no TLS client): http://host[:port]/path/latest.cose');
+  const setup = await setupKeyFor(url, args);
+  const password = await secret('HOSHI_PASSWORD', 'password: ');
+  await asAdmin(url, setup, password, async (session) => {
+    let settings = await session.call('GET', '/api/update/settings');
+    if (settings.status !== 200) throw new Error('pull: the device answered ' + settings.status + ' ' + JSON.stringify(settings.body));
+    if (release !== undefined || auto !== undefined || args.includes('--no-url')) {
+      const body = { auto: auto === undefined ? settings.body.auto === true : auto === 'on', url: args.includes('--no-url') ? null : release ?? settings.body.url ?? null };
+      settings = await session.call('PUT', '/api/update/settings', body);
+      if (settings.status !== 200) throw new Error('pull: the device refused the settings: ' + settings.status + ' ' + JSON.stringify(settings.body));
+    }
+    console.log(JSON.stringify(settings.body));
+    if (args.includes('--check')) {
+      const check = await session.call('POST', '/api/update/check');
+      console.log(JSON.stringify({ status: check.status, ...check.body }));
+    }
+    await session.logout();
+  });
+}
+
 /** `hoshi password URL`: checks the new password against the policy here, then logs in and sets it. */
 async function passwordCommand(args: string[]): Promise<void> {
   const url = deviceUrl(args, 'password');
@@ -516,6 +557,7 @@ try {
   else if (command === 'wifi') await wifiCommand(rest);
   else if (command !== undefined && Object.prototype.hasOwnProperty.call(updateCommands, command)) process.exit(await updateCommands[command]!(rest));
   else if (command === 'update') await updateCommand(rest);
+  else if (command === 'pull') await pullCommand(rest);
   else usage(command ? 'unknown command ' + command : 'which command?');
 } catch (error) {
   console.error('hoshi: ' + (error as Error).message);

@@ -60,6 +60,16 @@ export const ON_DEMAND: OnDemand[] = [
   },
   // The Kaluma loader's check of a received slot (boards/kaluma-pico-w/loader.ts): no image loads it.
   { id: 8, entry: 'modules/ota/slot-check.ts', exportName: 'loaderCheck' },
+  {
+    stub: 'boards/kaluma-pico-w/tcp-client-code.ts',
+    replacement: [
+      "import { loadCode } from " + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';',
+      'export function tcpClient(assets) { return loadCode(assets, 9); }',
+    ].join('\n'),
+    id: 9,
+    entry: 'boards/kaluma-pico-w/tcp-client.ts',
+    exportName: 'picoConnect',
+  },
 ];
 
 /** The esbuild plugin that swaps each stub for its loader (Kaluma images only). */

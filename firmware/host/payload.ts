@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Boot } from '../device/core/bootctl';
+import { SLOT_CAPACITY } from './update/package';
 import { buildAssets } from './assets';
 import { buildHostSlotApp, buildImage, loadImage, readManifest, ROOT } from './build';
 
@@ -15,13 +15,8 @@ import { buildHostSlotApp, buildImage, loadImage, readManifest, ROOT } from './b
  * Kaluma and Espruino the update verifier's text (asset 4; the host verifies in-process).
  */
 
-/** Payload capacity of each board's slots (§4: the slot's size − its 4 KB header). */
-export const SLOT_CAPACITY: { [board: string]: number } = {
-  host: 0x6f000 - Boot.SLOT_HEADER,
-  'kaluma-pico-w': 60 * 4096 - Boot.SLOT_HEADER,
-  'kaluma-pico': 60 * 4096 - Boot.SLOT_HEADER,
-  'espruino-esp32': 262144,
-};
+// The slots' capacities (update.md §4) are the host tools' (update/package.ts), one table for both.
+export { SLOT_CAPACITY };
 
 export interface Payload {
   payload: Uint8Array;

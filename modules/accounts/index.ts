@@ -1,3 +1,4 @@
+import { message } from '../../firmware/device/core/messages';
 import { asciiBytes, bytesAscii, putU32, u32, utf8Bytes } from '../../firmware/device/core/bytes';
 import { base64Decode } from '../../firmware/device/core/base64';
 import type { Pin } from '../../hal/io';
@@ -133,7 +134,7 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
         // A record older than version 3 (or none): without a default password or a setup key no
         // admin channel can exist, so nothing but public routes is served.
         const v1 = !defaultVerifier;
-        const why = 'no ' + (v1 ? 'default password' : 'setup key') + ' on this unit (provisioning record version ' + (v1 ? 1 : 2) + '): re-provision it';
+        const why = 'no ' + (v1 ? 'default password' : 'setup key') + message(' on this unit (provisioning record version ') + (v1 ? 1 : 2) + message('): re-provision it');
         console.log('[accounts] ' + why);
         context.guard(() => refuse401(why));
         route('POST', '/api/login', 'public', (_q, reply) => reply(problem(503, v1 ? 'no-default-password' : 'no-setup-key', why)));
@@ -214,7 +215,7 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
         const get = q.method === 'GET' || q.method === 'HEAD' || r.raw === true;
         const header = q.headers[CHANNEL_HEADER];
         const carried = get ? base64Decode(header || '') : q.body;
-        const d = carried && carried.length ? decodeProtected(carried, true) : header ? 'the Hoshi-Channel header is not base64' : 'no protected request';
+        const d = carried && carried.length ? decodeProtected(carried, true) : header ? message('the Hoshi-Channel header is not base64') : message('no protected request');
         if (typeof d === 'string') {
           const plain = get ? !header : !carried || carried[0] !== 0xd0;
           return reply(problem(400, plain ? 'channel-required' : 'channel-malformed', plain ? 'this route takes only requests protected by the admin channel (docs/formats/channel.md)' + (get ? ', in the Hoshi-Channel header' : '') : d));

@@ -98,7 +98,7 @@ let scanGeneration: ((st: StoreState, start: number) => Scan) | undefined = func
         held.push({ p: p, s: s, o: at });
       } else {
         drop!(scan, held, 'sector ' + s + ' offset ' + at);
-        if (!p.committed) scan.skipped.push('sector ' + s + ' offset ' + at + ': torn record of "' + p.key + '"');
+        if (!p.committed) scan.skipped.push('sector ' + s + ' offset ' + at + message(': torn record of "') + p.key + '"');
         else if (p.type === Format.TYPE_DELETE && !crcOk(b, at, p.size)) scan.skipped.push('sector ' + s + ' offset ' + at + message(': corrupt delete record'));
         else apply!(scan, p, s, at);
       }

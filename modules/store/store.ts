@@ -120,7 +120,7 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
   const need = st.names.length || st.reserve.length ? snapshotPacking(st, undefined, [], true).sectors + 1 : 2;
   if (need > st.G) {
     st.G = need < half ? need : half;
-    st.report.skipped.push(message('stored keys and reserves need ') + need + ' sectors: budget ' + st.G + ', not ' + G + (need > st.G ? message(' (over-full: no key may grow)') : ''));
+    st.report.skipped.push(message('stored keys and reserves need ') + need + message(' sectors: budget ') + st.G + ', not ' + G + (need > st.G ? message(' (over-full: no key may grow)') : ''));
   }
   st.report.budget = st.G;
   return {

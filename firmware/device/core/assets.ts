@@ -31,6 +31,8 @@ export const enum Asset {
   CODE_SCRAM = 7,
   /** The Kaluma loader's check of a received slot (modules/ota/slot-check.ts). */
   CODE_SLOT_CHECK = 8,
+  /** The Pico W's TCP client (boards/kaluma-pico-w/tcp-client.ts), read when a pull connects. */
+  CODE_TCP_CLIENT = 9,
 }
 
 export const ASSETS_MAGIC = [0x48, 0x53, 0x41, 0x53]; // "HSAS"

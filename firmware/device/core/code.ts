@@ -14,7 +14,7 @@ const enum Code {
  * slot, which were verified with the image (docs/formats/update.md).
  * Throws if the asset is missing (an image built for another target, or a damaged partition).
  */
-export function loadCode(assets: Assets, id: number): unknown {
+export function loadCode(assets: Pick<Assets, 'find' | 'read'>, id: number): unknown {
   const span = assets.find(id);
   if (!span) throw new Error('the code asset ' + id + ' is missing from the assets');
   const parts: string[] = [];

@@ -13,6 +13,10 @@ export const FAILURES = {
   'wifi-lost': 'the station lost its network',
   'net-down': 'the board has no network link to serve on yet',
   'net-absent': 'the board has no network interface',
+  'net-unresolved': 'the host name did not resolve',
+  'net-refused': 'the host refused the connection, or closed it before it was established',
+  'net-reset': 'the connection was reset',
+  'net-failed': 'the connection failed for another reason (its detail says which)',
   'task-failed': 'a periodic task threw; it keeps running at its next period',
 };
 export type FailureCode = keyof typeof FAILURES;

@@ -35,7 +35,7 @@ export function useMessages(assets: Assets): void {
   const read = function (at: number, n: number): Uint8Array {
     return assets.read(span!.offset + at, n);
   };
-  if (!openMessages(read, span ? span.length : 0)) console.log('[hoshi] no message table of this build in the assets: messages show as numbers');
+  if (!openMessages(read, span ? span.length : 0)) console.log('[hoshi] no message table of this build: messages show as numbers');
 }
 
 /**
@@ -47,7 +47,8 @@ export function useMessages(assets: Assets): void {
 export function openMessages(read: (at: number, n: number) => Uint8Array, length: number): boolean {
   // Only Kaluma builds carry the table (the statement is dropped from Espruino bundles).
   KALUMA_ONLY: {
-    if (BUILD === 'hoshi-messages-build') break KALUMA_ONLY;
+    // Still the placeholder (a build that kept its literals): an id is at most 8 hex digits.
+    if (BUILD.length > 8) break KALUMA_ONLY;
     const head = length >= 8 ? read(0, 6) : undefined;
     if (!head || (u32(head, 0) >>> 0).toString(16) !== BUILD || 6 + 2 * (u16(head, 4) + 1) > length) return false;
     const count = u16(head, 4);

@@ -31,6 +31,8 @@ var __engine = (function () {
     this.ended = false;
     this.closed = false;
     this.closedByClient = false;
+    this.endAfterQueue = false;
+    this.resetByPeer = false;
   }
   Client.prototype.send = function (hex, segment, every) {
     var b = new Uint8Array(hex.length / 2);
@@ -74,6 +76,12 @@ var __engine = (function () {
     return n - this.at;
   };
   Client.prototype.close = function () { this.closedByClient = true; };
+  /** Closes once every queued byte has gone (a server's answer, then its FIN). */
+  Client.prototype.end = function () { this.endAfterQueue = true; };
+  /** Resets the connection (a peer the device connected to: its RST). */
+  Client.prototype.reset = function () { this.resetByPeer = true; };
+  /** The queue has gone and the peer asked to close after it (or closed outright). */
+  Client.prototype.finished = function () { return this.closedByClient || (this.endAfterQueue && this.pendingBytes() === 0); };
   Client.prototype.hex = function () {
     var s = '';
     for (var i = 0; i < this.inbox.length; i++) s += (this.inbox[i] | 256).toString(16).substr(1);
@@ -152,6 +160,29 @@ var __engine = (function () {
       engine.clients.push(c);
       if (engine.onConnect) engine.onConnect(c);
       else c.refused = c.closed = true;
+      return c;
+    },
+    /**
+     * Peers the device connects to (hal/net.ts `connect`), by "address:port": `listenAt(address,
+     * port)` makes one reachable and returns it; each connection the device opens there is a Client
+     * (the other side of the same object the device's own clients are: `send`, `inbox`, `end`,
+     * `close`, `reset`) pushed on its `connections`. An address nothing listens at refuses.
+     * `names[name]` is the IPv4 address a DNS lookup of `name` finds; absent, the name is not
+     * found; null, the lookup is never answered.
+     */
+    peers: {},
+    names: {},
+    listenAt: function (address, port) {
+      var p = { connections: [] };
+      engine.peers[address + ':' + port] = p;
+      return p;
+    },
+    /** The peer's side of a new connection to address:port, or null when nothing listens there. */
+    dial: function (address, port) {
+      var p = engine.peers[address + ':' + port];
+      if (!p) return null;
+      var c = new Client(-1);
+      p.connections.push(c);
       return c;
     },
     /** Forgets client `id` once the host has read its answer (its bytes are the harness's, not the device's). */

@@ -133,8 +133,18 @@
   //   closes once what was written is sent ('end', then 'close'); no 'data' after it.
   // - Sockets have no destroy(), remoteAddress, remotePort or setTimeout.
   // - A lost Wi-Fi link aborts the accepted connections at their next poll ('end', 'close').
+  // - connect(options, cb) (jswrap_net.c:390-437, socketserver.c:1017-1070): a non-object options
+  //   or a non-function cb prints an error and returns undefined; cb listens to 'connect'. Offline
+  //   it throws "Not connected to the internet" (network.c:272-280) and leaves the request in the
+  //   list of connections without a socket, where the idle loop never closes it. A name is resolved
+  //   by lwIP's gethostbyname (network_esp32.c:55-61, blocking); one it cannot resolve throws
+  //   "Unable to locate host" and the request closes at the next pass. 'connect' is emitted at the
+  //   first pass that finds nothing wrong, before the handshake has completed (net_esp32_recv
+  //   answers 0 for a socket with nothing to read; socketserver.c:693-701); writes wait until the
+  //   socket is writable. recv's -1 for any failure reads as SOCKET_ERR_CLOSED: a refused or reset
+  //   connection gives 'end' then 'close' (false), never 'error' (socketserver.c:677-692, 717-746).
   var LWIP_SOCKETS = 10;
-  X.net = { sockets: 1, connections: [] }; // the Telnet listener
+  X.net = { sockets: 1, connections: [], outgoing: [], stranded: 0 }; // the Telnet listener
   function NetSocket() {
     this._ev = X.emitter();
     this._rx = '';
@@ -200,7 +210,58 @@
     }
     return ran;
   });
+  var finishOutgoing = function (o) {
+    if (o.done) return;
+    o.done = true;
+    X.net.outgoing.splice(X.net.outgoing.indexOf(o), 1);
+    X.net.sockets--;
+    if (o.peer) o.peer.closed = true;
+    var s = o.socket;
+    if (!s._ended) { s._ended = true; s.emit('end'); }
+    s.emit('close', false);
+    s._ev.forget();
+  };
+  X.pollers.push(function () {
+    var ran = 0;
+    var list = X.net.outgoing.slice();
+    for (var i = 0; i < list.length; i++) {
+      var o = list[i];
+      var s = o.socket;
+      var p = o.peer;
+      if (o.done) continue;
+      if (!o.connected) { o.connected = true; ran++; s.emit('connect', s); continue; }
+      if (!p || p.resetByPeer || o.linkLost) { finishOutgoing(o); ran++; continue; }
+      if (s._out.length) {
+        X.deliver(p, s._out.substr(0, 536));
+        s._out = s._out.substr(536);
+        ran++;
+        if (s._out.length) continue;
+      }
+      if (s._closing) { p.ended = true; finishOutgoing(o); ran++; continue; }
+      if (p.finished()) { finishOutgoing(o); ran++; continue; }
+      var chunk = p.take(536);
+      if (!chunk) continue;
+      ran++;
+      var text = g.E.toString(chunk);
+      if (s._hasData) s.emit('data', text); else s._rx += text;
+    }
+    return ran;
+  });
   var net = {
+    connect: function (options, callback) {
+      if (typeof options !== 'object' || options === null) { X.log(['ERROR: Expecting Options to be an Object but it was ' + typeof options]); return undefined; }
+      if (callback !== undefined && typeof callback !== 'function') { X.log(['ERROR: Expecting Callback Function but got ' + typeof callback]); return undefined; }
+      if (!X.wifi.joined) { X.net.stranded++; throw new Error('InternalError: Not connected to the internet'); }
+      var host = options.host === undefined ? '127.0.0.1' : String(options.host);
+      var ip = /^\d+\.\d+\.\d+\.\d+$/.test(host) ? host : X.names[host];
+      if (!ip) throw new Error('InternalError: Unable to locate host');
+      if (X.net.sockets >= LWIP_SOCKETS) throw new Error('InternalError: Unable to create socket');
+      X.net.sockets++;
+      var s = new NetSocket();
+      if (callback) s.on('connect', callback);
+      X.net.outgoing.push({ socket: s, peer: X.dial(ip, options.port & 0xffff), connected: false, done: false, linkLost: false });
+      return s;
+    },
     createServer: function (listener) {
       if (typeof listener !== 'function') { X.log(['ERROR: Expecting Callback Function but got ' + typeof listener]); return undefined; }
       var server = { listener: listener, port: 0, listening: false };
@@ -505,6 +566,7 @@
     var ssid = X.wifi.joined;
     X.wifi.joined = null;
     for (var i = 0; i < X.net.connections.length; i++) X.net.connections[i].linkLost = true;
+    for (var k = 0; k < X.net.outgoing.length; k++) X.net.outgoing[k].linkLost = true;
     wifiEvents.emit('disconnected', { ssid: ssid, mac: '00:00:00:00:00:00', reason: '200', msg: 'beacon_timeout' });
   };
   var Wifi = {

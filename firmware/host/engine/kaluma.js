@@ -128,6 +128,15 @@
   // - write(fd, data, cb): data must be a string, sent one byte per character (:1014-1069); errno -1
   //   when the slot is not connected. close(fd, cb): frees the slot, closes the connection, calls its
   //   close_cb (:1071-1099). shutdown(fd, 1, cb): FIN (:1101-1163).
+  // - connect(fd, addr, port, cb) (:900-1010): addr is resolved by lwIP's DNS for IPv4
+  //   (dns_gethostbyname_addrtype, :910-941): a dotted quad at once; a name while the call
+  //   blocks, up to 3 s, then Error "DNS response timeout." or "DNS Error: IP is not found."
+  //   (errno -1, cb not called). Then tcp_connect: errno 0, state 2 (NET_SOCKET_STATE_CONNECTED,
+  //   :48, 990) and cb(0) at once, before the handshake. The socket's connect_cb is called once
+  //   the peer accepts (__net_client_connect_cb, :802-822); its bytes go to its own read_cb (its
+  //   server_fd is -1, :619, 737-738); the peer's FIN calls its close_cb (:733-735). tcp_err is
+  //   set to NULL (:963): a refused connection or a reset is never reported (lwIP frees the pcb;
+  //   the slot stays until close()).
   // - Callbacks are called synchronously; their exceptions are swallowed (:767, 877, 720): the fake
   //   records them in E.net.swallowed so that tests can require none.
   // - A lost Wi-Fi link changes nothing for a listening socket (bound to any address). A chip reset
@@ -143,6 +152,7 @@
     if (!s) return;
     E.net.slots[fd] = undefined;
     if (s.client) s.client.closed = true;
+    if (s.peer) s.peer.closed = true;
     if (s.listening) { E.server = null; E.onConnect = null; }
     native(s.obj.close_cb);
   };
@@ -174,7 +184,8 @@
     var s = E.net.slots[fd];
     this.errno = s ? 0 : -1;
     if (s) {
-      s.obj.state = 2;
+      // NET_SOCKET_STATE_LISTENING (module_pico_cyw43.c:49, set at :1297).
+      s.obj.state = 3;
       s.listening = true;
       E.server = { listening: true, port: s.obj.lport };
       E.onConnect = function (client) {
@@ -196,16 +207,39 @@
     // send buffer, TCP_SND_BUF = 8 * TCP_MSS = 11,680 bytes (src/modules/pico_cyw43/lwipopts.h:33-34),
     // less what the peer has not acknowledged yet; any error sets errno -1. The peer here
     // acknowledges at the driver's next poll pass (below).
-    if (s && s.client && (s.unacked || 0) + data.length <= 11680) {
+    if (s && (s.client || s.peer) && (s.unacked || 0) + data.length <= 11680) {
       var bytes = [];
       for (var i = 0; i < data.length; i++) { var c = data.charCodeAt(i); bytes.push(c < 256 ? c : 0); }
       s.unacked = (s.unacked || 0) + data.length;
-      E.deliver(s.client, bytes);
+      E.deliver(s.client || s.peer, bytes);
       this.errno = 0;
     } else {
       this.errno = -1;
     }
     if (cb) native(cb, 0);
+  };
+  PicoCYW43Network.prototype.connect = function (fd, addr, port, cb) {
+    if (typeof fd !== 'number') throw new TypeError('"fd" argument must be a number');
+    if (typeof addr !== 'string') throw new TypeError('"addr" argument must be a string');
+    if (typeof port !== 'number') throw new TypeError('"port" argument must be a number');
+    if (cb !== undefined && typeof cb !== 'function') throw new TypeError('"callback" argument must be a function');
+    var s = E.net.slots[fd];
+    this.errno = -1;
+    if (s && s.obj.state === 0) {
+      var ip = addr;
+      if (!/^\d+\.\d+\.\d+\.\d+$/.test(addr)) {
+        ip = E.names[addr];
+        if (ip === null) throw new Error('DNS response timeout.');
+        if (ip === undefined) throw new Error('DNS Error: IP is not found.');
+      }
+      s.obj.raddr = ip;
+      s.obj.rport = port & 0xffff;
+      s.obj.state = 2;
+      s.outgoing = true;
+      s.peer = E.dial(ip, port & 0xffff);
+      this.errno = 0;
+    }
+    if (cb) native(cb, this.errno);
   };
   PicoCYW43Network.prototype.close = function (fd, cb) {
     if (typeof fd !== 'number') throw new TypeError('"fd" argument must be a number');
@@ -237,6 +271,26 @@
       var server = E.net.slots[s.server];
       if (!server || !server.listening) continue;
       native(server.obj.read_cb, new Uint8Array(chunk));
+    }
+    return ran;
+  });
+  // The same pass for connections the device opened (connect): the handshake's end (connect_cb),
+  // then the peer's next segment to the socket's own read_cb, its FIN (close_cb). Nothing for a
+  // connection nothing accepted, or one the peer reset: lwIP tells JavaScript nothing (tcp_err NULL).
+  E.pollers.push(function () {
+    var ran = 0;
+    for (var fd = 0; fd < SLOTS; fd++) {
+      var s = E.net.slots[fd];
+      if (!s || !s.peer || s.dead) continue;
+      var p = s.peer;
+      if (p.resetByPeer) { s.dead = true; ran++; continue; }
+      if (!s.established) { s.established = true; ran++; native(s.obj.connect_cb); continue; }
+      if (s.unacked) { s.unacked = 0; ran++; }
+      if (p.finished()) { closeSlot(fd); ran++; continue; }
+      var chunk = p.take(1460);
+      if (!chunk) continue;
+      ran++;
+      native(s.obj.read_cb, new Uint8Array(chunk));
     }
     return ran;
   });
@@ -272,6 +326,7 @@
       if (!s) continue;
       E.net.slots[i] = undefined;
       if (s.client) s.client.closed = true;
+      if (s.peer) s.peer.closed = true;
       if (s.listening) { E.server = null; E.onConnect = null; }
     }
     E.wifi.joined = null;
