@@ -83,6 +83,11 @@ const enum Area {
 const SECTOR = 4096;
 const WORD = 4;
 
+/** The part of the verifier's default work per step an Espruino step does (`share`, modules/crypto/ed25519.ts), as a fraction: 1 / 5. */
+const enum Espruino {
+  SHARE = 0.2,
+}
+
 /** A region of the ESP32's SPI flash through require("Flash") (src/jswrap_flash.c). */
 export function esp32Flash(address: number, size: number): Flash {
   const F = require('Flash');
@@ -196,7 +201,7 @@ function esp32Slots(): { bootctl: ReservedFlash | undefined; slots: ReservedFlas
  * evaluated from its Storage file in place, so that its function code stays in flash; it is held
  * only while a package is checked.
  */
-function espruinoVerifier(bootctl: Flash, slots: ReservedFlash[]): (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, sha512: (d: Uint8Array) => Uint8Array) => { step(): number } {
+function espruinoVerifier(bootctl: Flash, slots: ReservedFlash[]): (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, sha512: (d: Uint8Array) => Uint8Array, share?: number) => { step(): number } {
   const record = readBootRecord(bootctl);
   const s = runningSlot(record);
   const app = appOf(slots[s], record.slots[s].app);
@@ -459,15 +464,17 @@ export function createBoard(): Board {
     },
     loader: boot.loader,
     // Verified in the running image, a slice per turn of the event loop (docs/design/
-    // espruino-update-authentication.md: ≈ 1,650 variables at most, 95–145 s on an ESP32); the
-    // payload is hashed in place by the slots' native sha256.
+    // espruino-update-authentication.md: ≈ 1,320 variables at most, 100–153 s on an ESP32, each
+    // step 0.3–0.5 s at most); the payload is hashed in place by the slots' native sha256.
     update: boot.bootctl && boot.slots
       ? {
           runtime: 'espruino',
           verifyIn: 'image',
           hashSlice: 4096,
           signatureSteps: function (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): { step(): number } {
-            return espruinoVerifier(boot.bootctl!, boot.slots!)(publicKey, message, signature, crypto.sha512!);
+            // A fifth of a step's default work: at most one point addition per step, ≈ 11 M
+            // instructions on Espruino (0.3–0.5 s on an ESP32), in ≈ 410 steps (docs/performance.md).
+            return espruinoVerifier(boot.bootctl!, boot.slots!)(publicKey, message, signature, crypto.sha512!, Espruino.SHARE);
           },
         }
       : undefined,

@@ -23,13 +23,18 @@ export interface Ed25519Steps {
  * 87 steps for a 300-byte message on Kaluma (docs/design/espruino-update-authentication.md has the
  * figures). The arguments must not change until it ends.
  *
+ * `share` (0 < share ≤ 1, 1 when omitted) scales each step's budgets down for a slower engine or a
+ * device that must answer sooner: 0.2 keeps a step to about one point addition (on Espruino at most
+ * about 11 M x86 instructions, 0.3–0.5 s on an ESP32, against 53 M with the share 1), in about five
+ * times as many steps; the answer is the same. Any other value throws a RangeError.
+ *
  * Field arithmetic: 13 limbs of radix 2^20 in doubles, generated and unrolled, with a joint
  * wNAF double-scalar multiplication and a precomputed table of multiples of B
  * (ed25519-core.js; costs and the alternatives measured are in docs/performance.md).
  */
-export function ed25519VerifySteps(p: CryptoProvider, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Ed25519Steps {
+export function ed25519VerifySteps(p: CryptoProvider, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, share?: number): Ed25519Steps {
   // The pure-JavaScript one-shot SHA-512 would take a whole hash in one step: its steps are used instead.
-  return ed25519StepsCore(publicKey, message, signature, p.sha512 && p.sha512 !== sha512 ? p.sha512 : undefined);
+  return ed25519StepsCore(publicKey, message, signature, p.sha512 && p.sha512 !== sha512 ? p.sha512 : undefined, share);
 }
 
 /** The same verification run to its end: true if the signature is valid. */
