@@ -60,6 +60,33 @@ function run(steps: { step(): number }): [number, number] {
 // A provider with a one-shot SHA-512 of its own (as Espruino's native one): hashed in one step.
 const native: CryptoProvider = { ...jsCrypto, name: 'native-sha512', sha512: (d: Uint8Array) => new Uint8Array(createHash('sha512').update(d).digest()) };
 
+type Check = (pub: Uint8Array, m: Uint8Array, sig: Uint8Array, want: boolean, what: string) => void;
+
+/**
+ * `check` over the RFC 8032 vectors, every Wycheproof vector, and `n` tweetnacl signatures (message
+ * i of `size(i)` bytes), each also with one bit flipped in the signature, the key and the message
+ * (byte `(i * stride) % length` of it).
+ */
+function everyCase(check: Check, n: number, size: (i: number) => number, stride: number): void {
+  for (const [pub, msg, sig] of ED25519_RFC8032) check(bytes(pub), bytes(msg), bytes(sig), true, 'RFC 8032');
+  for (const v of wycheproof('ed25519_test.json')) check(bytes(v.group.publicKey.pk), bytes(v.msg), bytes(v.sig), v.result === 'valid', `tcId ${v.tcId}`);
+  for (let i = 0; i < n; i++) {
+    const kp = nacl.sign.keyPair();
+    const m = randomBytes(size(i));
+    const sig = nacl.sign.detached(m, kp.secretKey);
+    check(kp.publicKey, m, sig, true, 'tweetnacl');
+    const bad = new Uint8Array(sig);
+    bad[(i * 7) % 64] ^= 1 << (i % 8);
+    check(kp.publicKey, m, bad, nacl.sign.detached.verify(m, bad, kp.publicKey), 'flipped signature bit ' + i);
+    const pk = new Uint8Array(kp.publicKey);
+    pk[(i * 5) % 32] ^= 1 << (i % 8);
+    check(pk, m, sig, false, 'flipped key bit ' + i);
+    const m2 = new Uint8Array(m.length ? m : [0]);
+    m2[(i * stride) % m2.length] ^= 1 << (i % 8);
+    check(kp.publicKey, m2, sig, false, 'flipped message bit ' + i);
+  }
+}
+
 test('Ed25519 in steps: the answers of ed25519Verify and tweetnacl, in a bounded number of steps that repeat their result', (t) => {
   const check = (pub: Uint8Array, m: Uint8Array, sig: Uint8Array, want: boolean, what: string): void => {
     for (const p of [jsCrypto, native]) {
@@ -74,23 +101,7 @@ test('Ed25519 in steps: the answers of ed25519Verify and tweetnacl, in a bounded
     }
     t.is(verify(pub, m, sig), want, what + ' (ed25519Verify)');
   };
-  for (const [pub, msg, sig] of ED25519_RFC8032) check(bytes(pub), bytes(msg), bytes(sig), true, 'RFC 8032');
-  for (const v of wycheproof('ed25519_test.json')) check(bytes(v.group.publicKey.pk), bytes(v.msg), bytes(v.sig), v.result === 'valid', `tcId ${v.tcId}`);
-  for (let i = 0; i < 60; i++) {
-    const kp = nacl.sign.keyPair();
-    const m = randomBytes(230 + i);
-    const sig = nacl.sign.detached(m, kp.secretKey);
-    check(kp.publicKey, m, sig, true, 'tweetnacl');
-    const bad = new Uint8Array(sig);
-    bad[(i * 7) % 64] ^= 1 << (i % 8);
-    check(kp.publicKey, m, bad, nacl.sign.detached.verify(m, bad, kp.publicKey), 'flipped signature bit ' + i);
-    const pk = new Uint8Array(kp.publicKey);
-    pk[(i * 5) % 32] ^= 1 << (i % 8);
-    check(pk, m, sig, false, 'flipped key bit ' + i);
-    const m2 = new Uint8Array(m);
-    m2[(i * 11) % m2.length] ^= 1 << (i % 8);
-    check(kp.publicKey, m2, sig, false, 'flipped message bit ' + i);
-  }
+  everyCase(check, 60, (i) => 230 + i, 11);
   t.is(run(ed25519VerifySteps(jsCrypto, new Uint8Array(31), new Uint8Array(0), new Uint8Array(64)))[0], -1);
   t.is(run(ed25519VerifySteps(jsCrypto, new Uint8Array(32), new Uint8Array(0), new Uint8Array(65)))[0], -1);
 });
@@ -111,23 +122,7 @@ test('Ed25519 in steps with a share below 1: the answers of the share 1, ed25519
       }
     }
   };
-  for (const [pub, msg, sig] of ED25519_RFC8032) check(bytes(pub), bytes(msg), bytes(sig), true, 'RFC 8032');
-  for (const v of wycheproof('ed25519_test.json')) check(bytes(v.group.publicKey.pk), bytes(v.msg), bytes(v.sig), v.result === 'valid', `tcId ${v.tcId}`);
-  for (let i = 0; i < 24; i++) {
-    const kp = nacl.sign.keyPair();
-    const m = randomBytes(11 * i);
-    const sig = nacl.sign.detached(m, kp.secretKey);
-    check(kp.publicKey, m, sig, true, 'tweetnacl');
-    const bad = new Uint8Array(sig);
-    bad[(i * 7) % 64] ^= 1 << (i % 8);
-    check(kp.publicKey, m, bad, nacl.sign.detached.verify(m, bad, kp.publicKey), 'flipped signature bit ' + i);
-    const pk = new Uint8Array(kp.publicKey);
-    pk[(i * 5) % 32] ^= 1 << (i % 8);
-    check(pk, m, sig, false, 'flipped key bit ' + i);
-    const m2 = new Uint8Array(m.length ? m : [0]);
-    m2[(i * 3) % m2.length] ^= 1 << (i % 8);
-    check(kp.publicKey, m2, sig, false, 'flipped message bit ' + i);
-  }
+  everyCase(check, 24, (i) => 11 * i, 3);
 });
 
 test('Ed25519 in steps: a share outside (0, 1] is refused; without one, the share 1', (t) => {
