@@ -138,7 +138,8 @@ export function messageCollector(root: string): MessageCollector {
       // and the calls are numbered again in the order the bundle first uses them, so that the same
       // sources give the same bundle and table whatever order the files were loaded in (each call
       // keeps its width: the literal it replaced, padded, is wider than any call of a table this size).
-      const call = new RegExp(ALIAS + '\\((\\d+)\\)( *)', 'g');
+      // esbuild writes a number in its shortest form: a provisional 1000 comes out as 1e3.
+      const call = new RegExp(ALIAS + '\\((\\d+(?:e\\d+)?)\\)( *)', 'g');
       const kept = [...new Set([...code.matchAll(call)].map((m) => Number(m[1]) - PROVISIONAL))];
       const renumber = new Map(kept.map((old, n) => [old, n] as const));
       const used = kept.map((old) => list[old]!);
@@ -147,6 +148,10 @@ export function messageCollector(root: string): MessageCollector {
         if (again.length > text.length) throw new Error('messages: message ' + again + ' does not fit where its literal was');
         return again.padEnd(text.length, ' ');
       });
+      // Every call now names a message of the table (none left provisional, none in another form).
+      for (const m of code.matchAll(new RegExp(ALIAS + '\\(([^)]*)\\)', 'g'))) {
+        if (!/^\d+$/.test(m[1]!) || Number(m[1]) >= used.length) throw new Error('messages: a call ' + m[0] + ' names no message of the table');
+      }
       list.splice(0, list.length, ...used);
       const bytes = Buffer.from(list.join(''), 'ascii');
       if (bytes.length > 0xffff || list.length > 9000) throw new Error('messages: the table is too large (16-bit offsets, at most 9,000 messages)');
