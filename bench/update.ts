@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +9,7 @@ import { buildPayload, SLOT_CAPACITY } from '../firmware/host/payload';
 import type { DeviceTarget } from '../firmware/host/profiles';
 import { countOnRealEngine, hasValgrind } from '../firmware/host/real-engines';
 import { toJSONishString } from '../firmware/host/serial/espruino';
-import { generateKeyPair } from '../firmware/host/update/keys';
+import { newSigningKey } from '../firmware/host/update/keys';
 import { createImagePackage, parseSign1, type SigningKey } from '../firmware/host/update/package';
 import { verifierAssetText } from '../firmware/host/verifier-asset';
 import { BENCH_MODEL, BENCH_VENDOR, payloadByte } from './device/update-ops';
@@ -30,11 +29,6 @@ const SMALL = 16 * 1024;
 /** The Linux Espruino's Storage (256 KB): what the slot, the boot record's files and the bundle share. */
 const LINUX_STORAGE = 262144;
 
-/** A key made for this run only: the bench signs with nothing stored. */
-function benchKey(): SigningKey {
-  const k = generateKeyPair();
-  return { privateKey: createPrivateKey(k.privatePem), publicKey: k.publicKey, kid: k.kid };
-}
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -66,7 +60,7 @@ async function bundle(target: DeviceTarget): Promise<string> {
 const KALUMA_THROUGH_LOADER = '91,976 B retained (184 under half the heap)';
 
 export async function updateBench(): Promise<void> {
-  const key = benchKey();
+  const key = newSigningKey();
 
   // What a package adds to its payload.
   const overhead: string[][] = [['example', 'target', 'board', 'payload', 'package', 'overhead', 'COSE_Sign1', 'Sig_structure']];

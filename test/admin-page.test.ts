@@ -33,9 +33,9 @@ import type { Board } from '../hal/board';
 import { accounts } from '../modules/accounts';
 import { ota } from '../modules/ota';
 import { CHANNEL_HEADER, COSE_ENCRYPT0 } from '../modules/channel/channel';
-import { createImagePackage, kidOf, publicKeyObject, type SigningKey } from '../firmware/host/update/package';
-import { rawPublicKey } from '../firmware/host/update/keys';
-import { generateKeyPairSync, verify as edVerify } from 'node:crypto';
+import { createImagePackage, publicKeyObject, type SigningKey } from '../firmware/host/update/package';
+import { newSigningKey } from '../firmware/host/update/keys';
+import { verify as edVerify } from 'node:crypto';
 import { call, newUnit, open, passwordBody, protect, rig, session, type Rig, type RigSession } from './accounts-rig';
 import smartPlug from '../examples/smart-plug/image';
 
@@ -243,12 +243,6 @@ test("the page's CRC-32 is the device's (core/crc32.ts)", (t) => {
   }
 });
 
-/** A signing key of the test's own (never printed): node's key object, its raw public key and kid. */
-function signingKey(): SigningKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const raw = rawPublicKey(publicKey);
-  return { privateKey, publicKey: raw, kid: kidOf(raw) };
-}
 
 /** An image package for the rig's unit (a smart plug on the host board) with `size` bytes of app text, or other fields. */
 function imagePackage(key: SigningKey, size: number, fields: Partial<{ model: string; version: string; counter: number }> = {}): { pkg: Uint8Array; payload: Uint8Array } {
@@ -350,7 +344,7 @@ async function after(o: OtaRig, ...phases: string[]): Promise<any> {
 }
 
 test("sendPackage uploads a package into the inactive slot through the device's routes, and the install restarts it", async (t) => {
-  const key = signingKey();
+  const key = newSigningKey();
   const o = otaRig([key.publicKey]);
   const { pkg, payload } = imagePackage(key, 20000);
   const seen: number[] = [];
@@ -382,11 +376,11 @@ test("sendPackage uploads a package into the inactive slot through the device's 
 });
 
 test('sendPackage: a package the device refuses at its head stops at the first chunk with the code and reason', async (t) => {
-  const key = signingKey();
+  const key = newSigningKey();
   const o = otaRig([key.publicKey]);
   const cases: [Uint8Array, string, RegExp][] = [
     [imagePackage(key, 9000, { model: 'HS-OTHER-01' }).pkg, 'wrong-model', /model HS-OTHER-01/],
-    [imagePackage(signingKey(), 9000).pkg, 'key-unknown', /does not trust/],
+    [imagePackage(newSigningKey(), 9000).pkg, 'key-unknown', /does not trust/],
     [imagePackage(key, 9000, { version: '0.1.0' }).pkg, 'version-not-newer', /not newer/],
     [imagePackage(key, 70000 - 4096 * 2).pkg, 'image-too-large', /capacity/],
     [new Uint8Array(randomBytes(3000)), '', /./],
@@ -406,7 +400,7 @@ test('sendPackage: a package the device refuses at its head stops at the first c
 });
 
 test('sendPackage: halves the chunk on 413 (the sensor takes 1 KB), and resumes where the device says after an unanswered chunk', async (t) => {
-  const key = signingKey();
+  const key = newSigningKey();
   const o = otaRig([key.publicKey]);
   const { pkg, payload } = imagePackage(key, 12000);
   // The HTTP server's limit (core/http-server.ts answers 413 before reading a larger body), and the third answer lost on the way back.

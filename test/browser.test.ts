@@ -17,9 +17,8 @@ import { partition } from '../hal/flash';
 import { encodeProvisioning, newProvisioningRecord, writeProvisioning } from '../firmware/host/provision';
 import { unitLabel, type LabelRecord } from '../firmware/host/labels';
 import { buildPayload } from '../firmware/host/payload';
-import { createImagePackage, kidOf, type SigningKey } from '../firmware/host/update/package';
-import { rawPublicKey } from '../firmware/host/update/keys';
-import { generateKeyPairSync } from 'node:crypto';
+import { createImagePackage, type SigningKey } from '../firmware/host/update/package';
+import { newSigningKey } from '../firmware/host/update/keys';
 import { createServer, type AddressInfo } from 'node:net';
 
 /**
@@ -298,12 +297,6 @@ test('a sensor in Chromium, the setup key typed from the label: the reading inst
   await page.getByLabel('Administrator password').waitFor();
 });
 
-/** A signing key of the test's own (never printed). */
-function signingKey(): SigningKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const raw = rawPublicKey(publicKey);
-  return { privateKey, publicKey: raw, kid: kidOf(raw) };
-}
 
 /**
  * Provisions a simulated unit in `dir` that trusts `updateKeys` for its packages, as
@@ -364,7 +357,7 @@ test('a firmware update in Chromium: a refused package shows its code and reason
   if (!haveChromium(t)) return;
   t.timeout(120000);
   const started = Date.now();
-  const key = signingKey();
+  const key = newSigningKey();
   const dir = mkdtempSync(join(tmpdir(), 'hoshi-update-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const label = provisionSim(dir, image.config.model, [key.publicKey]);
@@ -472,7 +465,7 @@ test('an update on the sensor in Chromium: the chunk halves to its 1 KB body lim
   const sensor = withPage(envSensor);
   const dir = mkdtempSync(join(tmpdir(), 'hoshi-update-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const trusted = signingKey();
+  const trusted = newSigningKey();
   const label = provisionSim(dir, sensor.config.model, [trusted.publicKey]);
   const sim = await startSimulator({ image: sensor, dir, quiet: true, iterations: 4096, analog: { temperature: 0.07 } });
   t.teardown(() => sim.stop());
@@ -487,7 +480,7 @@ test('an update on the sensor in Chromium: the chunk halves to its 1 KB body lim
   const app = 'x'.repeat(9000);
   const payload = new Uint8Array(app.length + 1);
   payload.set(new TextEncoder().encode(app));
-  const pkg = createImagePackage({ vendor: sensor.config.vendor, model: sensor.config.model, runtime: 'host', board: 'host', version: bump(sensor.config.firmwareVersion), counter: 1, app: app.length }, payload, signingKey());
+  const pkg = createImagePackage({ vendor: sensor.config.vendor, model: sensor.config.model, runtime: 'host', board: 'host', version: bump(sensor.config.firmwareVersion), counter: 1, app: app.length }, payload, newSigningKey());
   await page.getByLabel('Signed update package (.hoshi file)').setInputFiles({ name: 'foreign.hoshi', mimeType: 'application/octet-stream', buffer: Buffer.from(pkg) });
   await page.getByRole('button', { name: 'Upload and install' }).click();
   await page.locator('#error').filter({ hasText: /key-unknown/ }).waitFor();

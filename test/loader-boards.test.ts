@@ -10,6 +10,7 @@ import { checkProfile, formatViolations } from '../firmware/host/profile';
 import type { DeviceTarget } from '../firmware/host/profiles';
 import { KALUMA_PARTITIONS } from '../boards/kaluma-pico-w/board';
 import { ESP32_BOOT } from '../boards/espruino-esp32/board';
+import { RESERVED_FILES } from '../firmware/host/esp32-storage';
 import { bundleFixture } from './helpers';
 
 /**
@@ -215,6 +216,38 @@ for (const target of TARGETS) {
     }
   });
 }
+
+test('espruino loader: a Storage area it cannot walk (stored bytes: headers that run past the area, zero sizes, garbage) is no reason to stop; the files after a deleted one are still found', async (t) => {
+  const word = (n: number): number[] => [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, (n >>> 24) & 255];
+  const header = (size: number, name: string): number[] => word(size).concat(Array.from({ length: 28 }, (_, i) => (i < name.length ? name.charCodeAt(i) : 0)));
+  const S = 0x320000;
+  const cases: [string, number[]][] = [
+    ['random bytes', Array.from({ length: 4096 }, (_, i) => (i * 151 + 17) & 255)],
+    ['a header whose file runs past the area', header(0xe0000, 'hoshi.bc')],
+    ['a size of zero', header(0, 'hoshi.bc')],
+    ['a name without its end', header(12256, 'hoshi.bc-and-a-name-longer-than-28')],
+  ];
+  for (const [what, bytes] of cases) {
+    const flash = new EngineFlash();
+    flash.load(S, bytes);
+    const r = await boot('espruino', flash, 'silent');
+    t.is(r.reset, undefined, what);
+    t.true(r.logs.includes('[hoshi] [loader] no boot record or slot files in Storage: nothing to boot (hoshi flash makes them)'), what + ': ' + r.logs.join('\n'));
+  }
+  // A deleted file first (its name's first 4 bytes 0, jsflash.c jsfEraseFileInternal), then the
+  // unit's files, which therefore start off a sector boundary: each region still starts on one.
+  const { app } = await rig('espruino');
+  const flash = new EngineFlash();
+  flash.storageWrite('old', new Uint8Array(100).fill(7));
+  flash.load(S + 4, [0, 0, 0, 0]);
+  for (const f of RESERVED_FILES) flash.storageWrite(f.name, new Uint8Array(0), f.size);
+  t.not(flash.storageFile('hoshi.a')!.data % 4096, 0);
+  t.is(reservedAddress(flash, 'hoshi.a') % 4096, 0);
+  const kept = factoryFlash('espruino', app, { assets: ASSETS, flash });
+  t.is(kept.storageFiles()[0]!.deleted, true);
+  const r = await boot('espruino', kept, 'silent');
+  t.deepEqual(apps(r), ['[app] slot 0 trial false assets ok']);
+});
 
 test('the loader\'s own cost: the same image booted directly and through the loader (engine check figures)', async (t) => {
   for (const target of TARGETS) {

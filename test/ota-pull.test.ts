@@ -1,5 +1,5 @@
 import test, { type ExecutionContext } from 'ava';
-import { createPrivateKey, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +13,7 @@ import { defineImage, type Image } from '../firmware/device/image';
 import { changePassword, deviceInfo, login, type Session } from '../firmware/host/client';
 import { buildPayload } from '../firmware/host/payload';
 import { hostSlots, startSimulator, type Simulator } from '../firmware/host/simulator';
-import { generateKeyPair } from '../firmware/host/update/keys';
+import { newSigningKey } from '../firmware/host/update/keys';
 import { createImagePackage, createPointer, encodeCbor, parsePointer as hostParsePointer, sha256, signSign1, type Cbor, type SigningKey } from '../firmware/host/update/package';
 import { publish } from '../firmware/host/update/publish';
 import { parseSetupKey } from '../modules/channel/setup';
@@ -29,13 +29,9 @@ import { parsePointer } from '../modules/ota/pull';
 
 const PASSWORD = 'Juniper-otter 47 lantern';
 
-function signingKey(): SigningKey {
-  const k = generateKeyPair();
-  return { privateKey: createPrivateKey(k.privatePem), publicKey: k.publicKey, kid: k.kid };
-}
 
-const KEY = signingKey();
-const OTHER = signingKey();
+const KEY = newSigningKey();
+const OTHER = newSigningKey();
 const FIELDS = { vendor: smartPlug.config.vendor, model: smartPlug.config.model, runtime: 'host', board: 'host' };
 /** Where `hoshi publish` puts this model's host packages, percent-encoded as a URL path. */
 const DIR = '/' + encodeURIComponent(FIELDS.vendor) + '/' + FIELDS.model + '/host-host/';

@@ -5,9 +5,8 @@ import { changePassword, ClientError, deviceInfo, login, type Session } from '..
 import { buildPayload, composePayload } from '../firmware/host/payload';
 import { hostSlots, startSimulator, type Simulator } from '../firmware/host/simulator';
 import { updateDevice, updateState } from '../firmware/host/update-client';
-import { generateKeyPair } from '../firmware/host/update/keys';
+import { newSigningKey } from '../firmware/host/update/keys';
 import { bstrHead, createImagePackage, createRotationPackage, encodeCbor, kidOf, sha256, signSign1, type SigningKey } from '../firmware/host/update/package';
-import { createPrivateKey } from 'node:crypto';
 import { parseSetupKey } from '../modules/channel/setup';
 
 /**
@@ -19,13 +18,9 @@ import { parseSetupKey } from '../modules/channel/setup';
 
 const PASSWORD = 'Juniper-otter 47 lantern';
 
-function signingKey(): SigningKey {
-  const k = generateKeyPair();
-  return { privateKey: createPrivateKey(k.privatePem), publicKey: k.publicKey, kid: k.kid };
-}
 
-const KEY = signingKey();
-const OTHER = signingKey();
+const KEY = newSigningKey();
+const OTHER = newSigningKey();
 
 interface Unit {
   sim: Simulator;
@@ -157,7 +152,7 @@ test('a trial image that crashes at boot is reverted by the device', async (t) =
 
 test('key rotation: a new key is trusted, a retired key is refused afterwards', async (t) => {
   const u = await unit(t);
-  const next = signingKey();
+  const next = newSigningKey();
   const rotation = createRotationPackage({ ...FIELDS, counter: 0, add: next.publicKey, retire: KEY.kid }, KEY);
   const session = await u.session();
   // A rotation package is applied without a restart.

@@ -8,39 +8,8 @@ import { Encoder, decode as cborxDecode } from 'cbor-x';
 import { encodeCBOR as coseEncode } from '@ldclabs/cose-ts/utils';
 import { buildImage, ROOT } from '../firmware/host/build';
 import { parseProvisioning } from '../firmware/device/core/provisioning';
-import {
-  ALG_ED25519,
-  ALG_EDDSA,
-  bstrHead,
-  checkManifest,
-  compareVersions,
-  createImagePackage,
-  createPointer,
-  createRotationPackage,
-  decodeExact,
-  describePackage,
-  encodeCbor,
-  encodeManifest,
-  encodePackage,
-  kidOf,
-  looksLikePointer,
-  parsePackage,
-  parsePointer,
-  parseSign1,
-  parseVersion,
-  sha256,
-  sigStructure,
-  SLOT_CAPACITY,
-  verifyPackage,
-  verifyPointer,
-  type Cbor,
-  type CborMap,
-  type ImageFields,
-  type Manifest,
-  type SigningKey,
-  type UpdateCode,
-} from '../firmware/host/update/package';
-import { insideRepository, rawPublicKey, readPublicKey, readSigningKey, resolveReal, ToolError, writeKeyPair } from '../firmware/host/update/keys';
+import { ALG_ED25519, ALG_EDDSA, bstrHead, checkManifest, compareVersions, createImagePackage, createPointer, createRotationPackage, decodeExact, describePackage, encodeCbor, encodeManifest, encodePackage, looksLikePointer, parsePackage, parsePointer, parseSign1, parseVersion, sha256, sigStructure, SLOT_CAPACITY, verifyPackage, verifyPointer, type Cbor, type CborMap, type ImageFields, type Manifest, type SigningKey, type UpdateCode } from '../firmware/host/update/package';
+import { insideRepository, newSigningKey, readPublicKey, readSigningKey, resolveReal, ToolError, writeKeyPair } from '../firmware/host/update/keys';
 import { EXIT, inspect, keygen, publishCommand, release, rotate, updateCommands, verify, type BuildPayload } from '../firmware/host/update/commands';
 
 /**
@@ -52,12 +21,6 @@ import { EXIT, inspect, keygen, publishCommand, release, rotate, updateCommands,
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const ascii = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 
-/** A fresh signing key (tests make their own keys). */
-function newKey(): SigningKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const raw = rawPublicKey(publicKey);
-  return { privateKey, publicKey: raw, kid: kidOf(raw) };
-}
 
 /** A payload as update.md §3 lays it out: `app` bytes of ASCII text, 00, FF to 4096, then `assets` bytes. */
 function makePayload(app = 5000, assets = 3000): Uint8Array {
@@ -71,7 +34,7 @@ function makePayload(app = 5000, assets = 3000): Uint8Array {
 
 const FIELDS: ImageFields = { vendor: 'Hoshi example vendor', model: 'HS-PLUG-01', runtime: 'kaluma', board: 'kaluma-pico-w', version: '1.2.3', counter: 7, app: 5000 };
 
-const key = newKey();
+const key = newSigningKey();
 const payload = makePayload();
 const good = createImagePackage(FIELDS, payload, key);
 
@@ -208,7 +171,7 @@ test('a package round-trips: verifies under its key, with notes, with alg -19, a
   const r = verifyPackage(good, [key.publicKey]);
   t.true(r.ok);
   const withNotes = createImagePackage({ ...FIELDS, notes: 'https://example.com/releases/1.2.3' }, payload, key);
-  const n = verifyPackage(withNotes, [newKey().publicKey, key.publicKey]);
+  const n = verifyPackage(withNotes, [newSigningKey().publicKey, key.publicKey]);
   t.is(n.ok && n.value.manifest.notes, 'https://example.com/releases/1.2.3');
   const ed = createImagePackage(FIELDS, payload, key, ALG_ED25519);
   const e = verifyPackage(ed, [key.publicKey]);
@@ -367,14 +330,14 @@ const cborCases: [string, () => Uint8Array, UpdateCode][] = [
   ['an empty file', () => new Uint8Array(0), 'package-truncated'],
   ['the COSE_Sign1 alone', () => rawSign1(encodeCbor(manifestMap())), 'package-truncated'],
   ['a payload cut short', () => good.subarray(0, good.length - 1), 'package-truncated'],
-  ['a key rotation whose payload is not empty', () => rawPackage(encodeCbor(new Map<number, Cbor>([[0, 1], [1, 2], [2, 'v'], [3, 'm'], [4, 'host'], [5, 'host'], [7, 1], [10, key.kid], [13, newKey().publicKey]])), new Uint8Array(1)), 'size-mismatch'],
+  ['a key rotation whose payload is not empty', () => rawPackage(encodeCbor(new Map<number, Cbor>([[0, 1], [1, 2], [2, 'v'], [3, 'm'], [4, 'host'], [5, 'host'], [7, 1], [10, key.kid], [13, newSigningKey().publicKey]])), new Uint8Array(1)), 'size-mismatch'],
   ['a payload one byte longer than size', () => rawPackage(encodeCbor(manifestMap()), concat(payload, Uint8Array.from([1]))), 'size-mismatch'],
   ['a payload whose SHA-256 is not the digest', () => rawPackage(encodeCbor(manifestMap()), Object.assign(payload.slice(), { 7000: payload[7000]! ^ 1 })), 'digest-mismatch'],
   ['a payload past the slot', () => { const big = makePayload(100, 241665 - 4096); const m = manifestMap(big); m.set(11, 100); return rawPackage(encodeCbor(m), big); }, 'image-too-large'],
-  ['another key', () => createImagePackage(FIELDS, payload, newKey()), 'key-unknown'],
+  ['another key', () => createImagePackage(FIELDS, payload, newSigningKey()), 'key-unknown'],
   ['a flipped signature bit', () => Object.assign(good.slice(), { [parsedLength() - 1]: good[parsedLength() - 1]! ^ 1 }), 'signature-invalid'],
   ['a changed manifest (counter 7 → 8) under the old signature', () => swapOnce(good, concat(ascii('1.2.3'), Uint8Array.from([0x07, 0x07])), concat(ascii('1.2.3'), Uint8Array.from([0x07, 0x08]))), 'signature-invalid'],
-  ['a signature by the right kid but another key', () => { const other = newKey(); return rawPackage(encodeCbor(manifestMap()), payload, key, { signature: new Uint8Array(edSign(null, sigStructure(encodeCbor(new Map<number, Cbor>([[1, -8], [4, key.kid]])), encodeCbor(manifestMap())), other.privateKey)) }); }, 'signature-invalid'],
+  ['a signature by the right kid but another key', () => { const other = newSigningKey(); return rawPackage(encodeCbor(manifestMap()), payload, key, { signature: new Uint8Array(edSign(null, sigStructure(encodeCbor(new Map<number, Cbor>([[1, -8], [4, key.kid]])), encodeCbor(manifestMap())), other.privateKey)) }); }, 'signature-invalid'],
 ];
 
 function parsedLength(): number {
@@ -454,7 +417,7 @@ test('decodeExact refuses what is not deterministic CBOR, and never throws', (t)
 // Key rotation and pointers
 
 test('key-rotation packages: add, retire or both; empty payload; what every device refuses is refused here', (t) => {
-  const next = newKey();
+  const next = newSigningKey();
   const base = { vendor: 'Hoshi example vendor', model: 'HS-PLUG-01', runtime: 'kaluma', board: 'kaluma-pico-w', counter: 7 };
   const add = createRotationPackage({ ...base, add: next.publicKey }, key);
   const a = verifyPackage(add, [key.publicKey]);
@@ -466,7 +429,7 @@ test('key-rotation packages: add, retire or both; empty payload; what every devi
   t.deepEqual([...(decodeExact(a.value.payload).ok ? ((decodeExact(a.value.payload) as { value: CborMap }).value.keys()) : [])], [0, 1, 2, 3, 4, 5, 7, 10, 13]);
   const both = verifyPackage(createRotationPackage({ ...base, add: next.publicKey, retire: key.kid }, key), [key.publicKey]);
   t.true(both.ok && !!both.value.manifest.retire);
-  t.true(verifyPackage(createRotationPackage({ ...base, retire: newKey().kid }, key), [key.publicKey]).ok);
+  t.true(verifyPackage(createRotationPackage({ ...base, retire: newSigningKey().kid }, key), [key.publicKey]).ok);
   t.throws(() => createRotationPackage({ ...base }, key), { message: /add a key, retire a kid/ });
   t.throws(() => createRotationPackage({ ...base, retire: key.kid }, key), { message: /retiring the signing key/ });
   t.throws(() => createRotationPackage({ ...base, add: key.publicKey }, key), { message: /signing key, trusted already/ });
@@ -485,7 +448,7 @@ test('pointers: a signed map of text keys, told apart from packages both ways', 
   // A pointer is no package (no integer keys: the device's parser refuses its map), and the reverse.
   t.like(refusal(concat(bytes, Uint8Array.from([0x40]))), { code: 'manifest-malformed' });
   t.like(parsePointer(good), { ok: false, code: 'package-malformed' });
-  t.like(verifyPointer(bytes, [newKey().publicKey]), { ok: false, code: 'key-unknown' });
+  t.like(verifyPointer(bytes, [newSigningKey().publicKey]), { ok: false, code: 'key-unknown' });
   t.like(verifyPointer(Object.assign(bytes.slice(), { [bytes.length - 1]: bytes[bytes.length - 1]! ^ 1 }), [key.publicKey]), { ok: false, code: 'signature-invalid' });
   t.throws(() => createPointer({ ...pointer, path: '../1.2.3.hoshi' }, key), { message: /path/ });
   t.throws(() => createPointer({ ...pointer, path: '1.2.4.hoshi' }, key), { message: /path/ });
@@ -684,7 +647,7 @@ test.serial('hoshi verify: OK for a good package (exit 0), and one exit code per
     ['manifest', rawPackage(encodeCbor(manifestMap(payload, k).set(6, '1.2')), payload, k), 14],
     ['unknown-field', rawPackage(encodeCbor(manifestMap(payload, k).set(15, 1)), payload, k), 15],
     ['format', rawPackage(encodeCbor(manifestMap(payload, k).set(0, 2)), payload, k), 16],
-    ['key-unknown', createImagePackage(FIELDS, payload, newKey()), 17],
+    ['key-unknown', createImagePackage(FIELDS, payload, newSigningKey()), 17],
     ['signature', Object.assign(pkg.slice(), { 200: pkg[200]! ^ 1 }), 18],
     ['too-large-image', (() => { const big = makePayload(100, 241665 - 4096); return rawPackage(encodeCbor(manifestMap(big, k).set(11, 100)), big, k); })(), 19],
     ['size', rawPackage(encodeCbor(manifestMap(payload, k)), concat(payload, Uint8Array.from([1])), k), 20],
@@ -819,7 +782,7 @@ test.serial('hoshi publish: static files, a signed latest.cose naming the newest
   t.is((await capture(() => publishCommand([out, ...other13, '--key', keyFile]))).code, 4);
   t.false(existsSync(join(base, '1.3.0.hoshi')));
   // A package that does not verify under the publishing key: its own code; with --pub, accepted.
-  const stranger = newKey();
+  const stranger = newSigningKey();
   const foreign = join(dir, 'foreign.in');
   writeFileSync(foreign, createImagePackage({ ...FIELDS, version: '2.0.0', counter: 6 }, payload, stranger));
   t.is((await capture(() => publishCommand([out, foreign, '--key', keyFile]))).code, 17);
@@ -835,7 +798,7 @@ test.serial('hoshi publish: static files, a signed latest.cose naming the newest
   // A damaged package, a key rotation, a vendor that is no directory name: refused.
   writeFileSync(join(dir, 'bad.in'), readFileSync(pkgs['1.0.0']!).subarray(0, 50));
   t.is((await capture(() => publishCommand([out, join(dir, 'bad.in'), '--key', keyFile]))).code, 10);
-  writeFileSync(join(dir, 'rot.in'), createRotationPackage({ vendor: 'v', model: 'm', runtime: 'host', board: 'host', counter: 1, add: newKey().publicKey }, k));
+  writeFileSync(join(dir, 'rot.in'), createRotationPackage({ vendor: 'v', model: 'm', runtime: 'host', board: 'host', counter: 1, add: newSigningKey().publicKey }, k));
   t.is((await capture(() => publishCommand([out, join(dir, 'rot.in'), '--key', keyFile]))).code, 1);
   writeFileSync(join(dir, 'dots.in'), createImagePackage({ ...FIELDS, vendor: '..' }, payload, k));
   const dots = await capture(() => publishCommand([out, join(dir, 'dots.in'), '--key', keyFile]));

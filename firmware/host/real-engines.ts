@@ -1,4 +1,4 @@
-import { RESERVED_BASE } from './esp32-storage';
+import { RESERVED_BASE, RESERVED_FILES } from './esp32-storage';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -116,7 +116,8 @@ export function runLoaderOnRealEngine(bin: string, target: DeviceTarget, loader:
     storeFile(bin, dir, 'hoshi.b', '\xff');
     storeFile(bin, dir, '.bootcde', loader);
     writeFileSync(join(dir, 'fakes.js'), fakes(target) + memory);
-    writeFileSync(join(dir, 'app.js'), "var __realStorage = require('Storage'); var __hoshiRealStorage = true;\n" + fakes(target) + "\neval(__realStorage.read('.bootcde'));\n" + DRIVE + memory);
+    const layout = JSON.stringify(RESERVED_FILES.map((f) => [f.name, f.size]));
+    writeFileSync(join(dir, 'app.js'), "var __realStorage = require('Storage'); var __hoshiRealStorage = " + layout + ';\n' + fakes(target) + "\neval(__realStorage.read('.bootcde'));\n" + DRIVE + memory);
     const base = run(bin, target, [join(dir, 'fakes.js')], dir);
     const output = run(bin, target, [join(dir, 'app.js')], dir);
     const status = Number((/hoshi-status (\d+)/.exec(output) ?? [])[1] ?? 0);

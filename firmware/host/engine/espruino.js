@@ -630,13 +630,14 @@
   // Storage holds the slots and the boot record, and the loader evaluates the image from its file.
   // The Linux build's Storage is not at the ESP32's 0x320000 and holds 256 KB, so the loader's
   // require("Flash") reads a layout as an ESP32 unit has it, over the runtime's own files: from
-  // 0x320000, hoshi.bc, hoshi.a and hoshi.b, each on a sector boundary with the ESP32's file sizes
-  // (ESP32_BOOT), their data read from the real files (past a real file's end: erased). The run
-  // writes nothing (a factory boot); a write or an erase throws.
+  // 0x320000, the files `__hoshiRealStorage` names with their sizes on a unit ([name, size] pairs,
+  // real-engines.ts: hoshi.bc, hoshi.a, hoshi.b), each on a sector boundary, their data read from the
+  // real files (past a real file's end: erased). The run writes nothing (a factory boot); a write or
+  // an erase throws.
   if (realRequire && g.__hoshiRealStorage) {
     var real = realRequire('Storage');
     modules.Storage = real;
-    var layout = [['hoshi.bc', 3 * 4096 - 32], ['hoshi.a', 66 * 4096 - 32], ['hoshi.b', 66 * 4096 - 32]];
+    var layout = g.__hoshiRealStorage;
     var virtualByte = function (a) {
       var at = S_START;
       for (var i = 0; i < layout.length; i++) {

@@ -54,6 +54,13 @@ export function generateKeyPair(): { privatePem: string; publicPem: string; publ
   };
 }
 
+/** A new Ed25519 signing key held in memory only (tests, benchmarks): never written anywhere. */
+export function newSigningKey(): SigningKey {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const raw = rawPublicKey(publicKey);
+  return { privateKey, publicKey: raw, kid: kidOf(raw) };
+}
+
 /**
  * `path` as the file system will resolve it, every existing component's symbolic links followed
  * one component at a time (so `link/..` goes where the system goes, not where the text says).
