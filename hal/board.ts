@@ -21,6 +21,8 @@ import type { UpdateSupport } from './update';
  * - `bootctl`: the boot control record's two erase units (its two halves, each a whole number of
  *   erase units; docs/formats/update.md §5). Absent on a board without slots.
  * - `slots`: slots A and B (two regions of equal size: a 4 KB header, then the payload; §4).
+ * - `log`: the security log's ring of sectors (modules/audit, docs/formats/audit.md). Absent on a
+ *   board without room for it.
  */
 export interface Partitions {
   readonly provisioning: Flash;
@@ -28,6 +30,7 @@ export interface Partitions {
   readonly assets?: Flash;
   readonly bootctl?: Flash;
   readonly slots?: Flash[];
+  readonly log?: Flash;
 }
 
 /**

@@ -69,6 +69,8 @@ export interface Rig {
   flash: SimFlash;
   store: Store;
   routes: Route[];
+  /** Security events the module recorded, "kind detail". */
+  events: string[];
   /** The unit the rig runs (undefined: unprovisioned). */
   unit: Unit | undefined;
   clock: { t: number };
@@ -87,7 +89,7 @@ export interface Rig {
 export function rig(module: () => HoshiModule, unit: Unit | undefined, backing: FlashBacking = memoryBacking(32 * 4096)): Rig {
   const clock = { t: 1_000_000 };
   const io = createHostIo();
-  const r = { backing, clock, routes: [] as Route[], io, unit } as Rig;
+  const r = { backing, clock, routes: [] as Route[], events: [] as string[], io, unit } as Rig;
   let tasks: (() => void)[] = [];
   let guard: Guard | undefined;
   const powerOn = (): void => {
@@ -120,6 +122,12 @@ export function rig(module: () => HoshiModule, unit: Unit | undefined, backing: 
       },
       whenServing: () => undefined,
       status: {},
+      event: (kind, detail) => {
+        r.events.push(detail === undefined ? kind : kind + ' ' + detail);
+      },
+      securityLog: () => undefined,
+      onWipe: () => undefined,
+      wipeTasks: [],
     };
     m.start(context);
   };

@@ -170,6 +170,10 @@ export function runAccounts(p: CryptoProvider, writeSize: number, op: string, k:
     every: (): void => undefined,
     whenServing: (): void => undefined,
     status: {},
+    event: (): void => undefined,
+    securityLog: (): void => undefined,
+    onWipe: (): void => undefined,
+    wipeTasks: [],
   };
   module.start(context);
   let login: Route | undefined;

@@ -5,7 +5,7 @@ import { failureCode } from './core/errors';
 import { serveHttp } from './core/http-server';
 import type { Guard, ModuleContext, Route } from './core/module';
 import { parseProvisioning, Record } from './core/provisioning';
-import type { StoreReserve } from './core/services';
+import type { SecurityLog, StoreReserve } from './core/services';
 import { defineImage, type Device, type Image } from './image';
 import { deviceKeys, RANDOM_RESERVE, unitRandom } from '../../modules/keys/keys';
 import { openStore } from '../../modules/store/store';
@@ -16,6 +16,11 @@ import { openAssets } from './core/assets';
 /** How often boot tries to listen while the board has no network, ms (a const enum: the bundler writes the values into the code). */
 const enum Listen {
   LISTEN_RETRY_MS = 5000,
+}
+
+const enum Boot {
+  /** Security events kept (as kind, detail pairs) until a log opens. */
+  EARLY_EVENTS = 32,
 }
 
 /**
@@ -86,6 +91,10 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
   const serving: (() => void)[] = [];
   let guard: Guard | undefined;
   const timers: ReturnType<typeof setInterval>[] = [];
+  // Security events before the log opens (boot's own, modules' at start), written when it does.
+  let log: SecurityLog | undefined;
+  let early: string[] | undefined = [];
+  const wipeTasks: (() => void)[] = [];
   const context: ModuleContext = {
     board: moduleBoard,
     config: config,
@@ -112,6 +121,21 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
       serving.push(task);
     },
     status: {},
+    event: function (kind: string, detail?: string): void {
+      if (log) log.event(kind, detail);
+      else if (early && early.length < Boot.EARLY_EVENTS) early.push(kind, detail === undefined ? '' : detail);
+    },
+    securityLog: function (l: SecurityLog): void {
+      if (log) throw new Error('a second security log');
+      log = l;
+      const q = early || [];
+      early = undefined;
+      for (let i = 0; i < q.length; i += 2) l.event(q[i], q[i + 1] || undefined);
+    },
+    onWipe: function (task: () => void): void {
+      wipeTasks.push(task);
+    },
+    wipeTasks: wipeTasks,
     every: function (ms: number, task: () => void): void {
       timers.push(
         setInterval(function (): void {
@@ -124,7 +148,12 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
       );
     },
   };
+  // The boot itself is the first security event: which slot runs, and whether on trial.
+  const loader = board.loader;
+  context.event('boot', config.firmwareVersion + (loader ? ' ' + 'AB'.charAt(loader.slot) + (loader.trial ? ' trial' : '') : ''));
   for (let i = 0; i < image.modules.length; i++) image.modules[i].start(context);
+  // No log in the image: the early events are dropped.
+  early = undefined;
   // On a device the modules have started for good: their factories and start functions can go
   // (each factory let go of its own binding), and with them their code, on Kaluma about 4 KB.
   if (once) image.modules.splice(0, image.modules.length);

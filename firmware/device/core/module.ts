@@ -2,7 +2,7 @@ import type { Board } from '../../../hal/board';
 import type { ConsoleMode } from '../../../hal/console';
 import type { Assets } from './assets';
 import type { ProvisioningRecord } from './provisioning';
-import type { KeyRing, Store, StoreReserve, UnitRandom } from './services';
+import type { KeyRing, SecurityLog, Store, StoreReserve, UnitRandom } from './services';
 
 /**
  * The module contract: what an image declares, what a module sees when it starts, and how it
@@ -145,6 +145,23 @@ export interface ModuleContext {
    * and the update's phase): public by definition, as everything `/api/info` shows.
    */
   readonly status: { [field: string]: string | number | boolean };
+  /**
+   * Records a security event (core/services.ts `SecurityLog.event`) in the security log, if the
+   * image has one (modules/audit). Events recorded before the log opens (at boot) are kept, up to
+   * 16, and written when it does.
+   */
+  event(kind: string, detail?: string): void;
+  /** Installs the log that `event` writes to (modules/audit); a second log is a programming error. */
+  securityLog(log: SecurityLog): void;
+  /**
+   * Registers what a module does in a factory wipe (modules/wipe) besides the store keys it keeps
+   * (`HoshiModule.keeps`): e.g. the security log forgets its entries. Tasks run in registration
+   * order, after the wiped keys are deleted; each must be idempotent (a wipe cut by a power loss is
+   * resumed at the next boot and runs them again).
+   */
+  onWipe(task: () => void): void;
+  /** The tasks registered with `onWipe` (modules/wipe runs them). */
+  readonly wipeTasks: (() => void)[];
 }
 
 /** A security or product module: a name, the store room it needs, and a start function. */
@@ -155,6 +172,11 @@ export interface HoshiModule {
    * each with its largest value: the store keeps room for them that other keys cannot take.
    */
   readonly reserve?: StoreReserve[];
+  /**
+   * Store keys that are the device's own, not its user's (e.g. the lockout's failure counter): a
+   * factory wipe (modules/wipe) keeps them and deletes every other key.
+   */
+  readonly keeps?: string[];
   start(context: ModuleContext): void;
 }
 

@@ -80,6 +80,25 @@ export interface Store {
   stamp(): Uint8Array;
 }
 
+/**
+ * The security log as modules write to it: modules/audit keeps it in flash, each entry chained to
+ * the one before by a MAC (docs/formats/audit.md).
+ */
+export interface SecurityLog {
+  /**
+   * Records a security event. `kind` is a short code ("login-failed", "update-refused"); `detail`
+   * says more in public words (a reason code, a version, a peer address), never a secret or a
+   * password. Never throws: a log that cannot write says so on the console and the device runs on.
+   */
+  event(kind: string, detail?: string): void;
+  /**
+   * A factory wipe (modules/wipe): erases every entry, which may identify the user (peer addresses),
+   * and starts the chain again from the last entry's MAC, so it stays verifiable from its next
+   * entry. Idempotent: a wipe resumed after a power cut calls it again.
+   */
+  forget(): void;
+}
+
 /** The unit's key hierarchy (modules/keys): one key per purpose, derived from the device secret. */
 export interface KeyRing {
   /** The key for `purpose`, derived on first use. */
