@@ -45,6 +45,11 @@ export interface LoaderHandle {
   /** The security counter floor the loader read at this boot (the confirmed counter). */
   readonly floor: number;
   /**
+   * Security events of this boot that the loader saw, as kind, detail pairs (a revert, an update
+   * the loader's verification refused): boot records them in the security log.
+   */
+  readonly notes?: string[];
+  /**
    * The image is healthy: cancels the loader's trial deadline (a no-op when not on trial). Called
    * by modules/ota once its confirming record is written.
    */

@@ -128,6 +128,7 @@ export function rig(module: () => HoshiModule, unit: Unit | undefined, backing: 
       securityLog: () => undefined,
       onWipe: () => undefined,
       wipeTasks: [],
+      keptKeys: [],
     };
     m.start(context);
   };

@@ -643,3 +643,26 @@ test('the admin channel: hostile protected requests get 400 with a reason, never
   t.is(x.status, 200, 'the good request, number 300, was never consumed');
   t.true(r.io.outputs.relay);
 });
+
+test('the security log hears of each login, each failed proof, each lockout that starts and each password change, and never of a 429', (t) => {
+  const unit = newUnit();
+  const r = rig(plug, unit);
+  t.is(login(r, unit.password, '192.0.2.7').status, 200);
+  t.deepEqual(r.events, ['login 192.0.2.7']);
+  r.events.length = 0;
+  let refused = 0;
+  for (let i = 0; i < 12; i++) if (login(r, 'guess ' + i, '192.0.2.9').status === 429) refused++;
+  t.true(refused > 0, 'the lockout started');
+  const failed = r.events.filter((e) => e.startsWith('login-failed 192.0.2.9 '));
+  const lockouts = r.events.filter((e) => e.startsWith('lockout 192.0.2.9 '));
+  t.is(failed.length, 12 - refused, 'one event per checked proof, none per 429');
+  t.true(lockouts.length >= 1 && lockouts.length <= failed.length);
+  t.regex(lockouts[0], /^lockout 192\.0\.2\.9 \d+s$/);
+  t.is(r.events.length, failed.length + lockouts.length);
+  t.false(r.events.some((e) => e.includes('guess')), 'no password in the log');
+  r.advance(3600 * 1000);
+  r.events.length = 0;
+  const s = session(r, unit.password, '192.0.2.3');
+  t.is(call(r, s, 'POST', '/api/password', { body: passwordBody(NEW_PASSWORD, unit.setupKey), remote: '192.0.2.3' }).status, 200);
+  t.deepEqual(r.events, ['login 192.0.2.3', 'password 192.0.2.3']);
+});

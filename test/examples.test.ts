@@ -90,7 +90,7 @@ test('smart-plug relay: hostile bodies for PUT /api/relay get 400 with a reason 
   const io = createHostIo();
   const backing = memoryBacking(8 * 4096);
   const store = openStore(openSimFlash(backing));
-  const context = { board: { name: 'host', io, clock: { now: () => 0, wallTime: () => undefined } } as unknown as Board, config: smartPlug.config, provisioning: undefined, store, keys: undefined, random: undefined, route: (r: Route) => routes.push(r), every: () => {}, assets: openAssets(undefined), guard: () => {}, whenServing: () => {}, status: {}, event: () => {}, securityLog: () => {}, onWipe: () => {}, wipeTasks: [] } as ModuleContext;
+  const context = { board: { name: 'host', io, clock: { now: () => 0, wallTime: () => undefined } } as unknown as Board, config: smartPlug.config, provisioning: undefined, store, keys: undefined, random: undefined, route: (r: Route) => routes.push(r), every: () => {}, assets: openAssets(undefined), guard: () => {}, whenServing: () => {}, status: {}, event: () => {}, securityLog: () => {}, onWipe: () => {}, wipeTasks: [], keptKeys: [] } as ModuleContext;
   relay({ host: 'relay' }).start(context);
   const put = routes.find((r) => r.method === 'PUT' && r.path === '/api/relay')!;
   t.is(put.access, 'admin');
@@ -119,7 +119,7 @@ test('smart-plug: the relay state and the schedule are kept in the store across 
   const start = (): void => {
     routes.length = 0;
     const store = openStore(openSimFlash(backing));
-    const context = { board: { name: 'host', io, clock: { now: () => 0, wallTime: () => undefined } } as unknown as Board, config: smartPlug.config, provisioning: undefined, store, keys: undefined, random: undefined, route: (r: Route) => routes.push(r), every: () => {}, assets: openAssets(undefined), guard: () => {}, whenServing: () => {}, status: {}, event: () => {}, securityLog: () => {}, onWipe: () => {}, wipeTasks: [] } as ModuleContext;
+    const context = { board: { name: 'host', io, clock: { now: () => 0, wallTime: () => undefined } } as unknown as Board, config: smartPlug.config, provisioning: undefined, store, keys: undefined, random: undefined, route: (r: Route) => routes.push(r), every: () => {}, assets: openAssets(undefined), guard: () => {}, whenServing: () => {}, status: {}, event: () => {}, securityLog: () => {}, onWipe: () => {}, wipeTasks: [], keptKeys: [] } as ModuleContext;
     relay({ host: 'relay' }).start(context);
   };
   const call = (method: string, path: string, body = ''): HttpResponse => {

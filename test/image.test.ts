@@ -24,6 +24,7 @@ test('defineImage refuses a bad configuration on the host, naming the field', (t
   const cases: [(c: { [field: string]: unknown }) => void, RegExp][] = [
     [(c) => (c.model = ''), /^config\.model: required$/],
     [(c) => delete c.vendor, /^config\.vendor: required$/],
+    [(c) => delete c.hardwareRevision, /^config\.hardwareRevision: required$/],
     [(c) => (c.firmwareVersion = '1.0'), /^config\.firmwareVersion: must be MAJOR\.MINOR\.PATCH$/],
     [(c) => (c.supportEnd = '2031-1-1'), /^config\.supportEnd: must be YYYY-MM-DD$/],
     [(c) => (c.vulnerabilityDisclosureUrl = 'http://example.com/'), /^config\.vulnerabilityDisclosureUrl: an https:\/\/ URL$/],

@@ -36,7 +36,7 @@ test('the simulator provisions a new unit and serves device info on 127.0.0.1', 
   t.is(res.status, 200);
   t.is(res.headers.get('content-type'), 'application/json');
   const info = await res.json();
-  t.like(info, { model: 'HS-PLUG-01', firmwareVersion: '0.1.0', provisioned: true, supportEnd: '2031-12-31' });
+  t.like(info, { model: 'HS-PLUG-01', hardwareRevision: 'A', firmwareVersion: '0.1.0', provisioned: true, supportEnd: '2031-12-31' });
   t.regex(info.serial, /^HS[0-9A-Z]{12}$/);
   t.is(sim.device.serial, info.serial);
 });

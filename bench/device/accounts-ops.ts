@@ -157,7 +157,7 @@ export function runAccounts(p: CryptoProvider, writeSize: number, op: string, k:
   const routes: Route[] = [];
   const context: ModuleContext = {
     board: board,
-    config: { model: 'HS-BENCH-01', vendor: 'Hoshi Bench', firmwareVersion: '0.1.0', supportEnd: '2030-12-31', vulnerabilityDisclosureUrl: 'https://example.invalid/security', interfaces: { http: { port: 80, maxBodyBytes: 1024, maxHeaderBytes: 2048 }, console: 'off' } } as unknown as ModuleContext['config'],
+    config: { model: 'HS-BENCH-01', hardwareRevision: 'A', vendor: 'Hoshi Bench', firmwareVersion: '0.1.0', supportEnd: '2030-12-31', vulnerabilityDisclosureUrl: 'https://example.invalid/security', interfaces: { http: { port: 80, maxBodyBytes: 1024, maxHeaderBytes: 2048 }, console: 'off' } } as unknown as ModuleContext['config'],
     provisioning: record,
     store: store,
     keys: keys,
@@ -174,6 +174,7 @@ export function runAccounts(p: CryptoProvider, writeSize: number, op: string, k:
     securityLog: (): void => undefined,
     onWipe: (): void => undefined,
     wipeTasks: [],
+    keptKeys: [],
   };
   module.start(context);
   let login: Route | undefined;

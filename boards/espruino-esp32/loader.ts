@@ -69,7 +69,7 @@ else runLoader({
   run: function (slot: number, app: number, handle: LoaderHandle): void {
     // The image's handle: plain data, and a `confirmed` made from text, which closes over nothing
     // here (the loader's own handle would keep the loader's boot record and state alive).
-    const light = { slot: handle.slot, trial: handle.trial, floor: handle.floor, t: handle.trial ? deadline : undefined, confirmed: new Function('if (this.t !== undefined) clearTimeout(this.t); this.t = undefined; this.trial = false;') };
+    const light = { slot: handle.slot, trial: handle.trial, floor: handle.floor, notes: handle.notes, t: handle.trial ? deadline : undefined, confirmed: new Function('if (this.t !== undefined) clearTimeout(this.t); this.t = undefined; this.trial = false;') };
     global.__hoshiLoader = light;
     global.__hoshiBoot = {
       file: ESP32_BOOT.slots[slot],

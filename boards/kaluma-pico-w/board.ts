@@ -52,7 +52,7 @@ declare const __ieee80211dev: any;
  * What the fixed loader booted (firmware/device/loader.ts): set by boards/kaluma-pico-w/loader.ts
  * before it evaluates the image; undefined when the image runs without the loader (the engine check).
  */
-declare const __hoshiLoader: { slot: number; trial: boolean; floor: number; t: number | undefined } | undefined;
+declare const __hoshiLoader: { slot: number; trial: boolean; floor: number; t: number | undefined; n?: string[] } | undefined;
 
 /**
  * Sector ranges, relative to Kaluma's flash area (the base of `new Flash(base, count)`). The slots
@@ -354,6 +354,7 @@ function kalumaSlots(): { assets: Flash | undefined; loader: LoaderHandle | unde
         slot: booted.slot,
         trial: booted.trial,
         floor: booted.floor,
+        notes: booted.n,
         confirmed: function (): void {
           if (booted.t !== undefined) clearTimeout(booted.t);
           booted.t = undefined;

@@ -138,7 +138,7 @@ runLoader({
     // What the image's board makes its handle of (boards/kaluma-pico-w/board.ts kalumaSlots):
     // plain data, the trial's deadline timer included, and no function (the loader's own handle
     // would keep the whole loader alive for the image's life).
-    global.__hoshiLoader = { slot: handle.slot, trial: handle.trial, floor: handle.floor, t: handle.trial ? deadline : undefined };
+    global.__hoshiLoader = { slot: handle.slot, trial: handle.trial, floor: handle.floor, t: handle.trial ? deadline : undefined, n: handle.notes };
     if (wdt) setInterval(feed, Loader.FEED_MS);
     // `crashed` is the tail's to call if the image throws while it compiles or boots (as
     // firmware/device/loader.ts start does); the tail drops its reference once the image has run.

@@ -14,6 +14,7 @@ import { temperatureSensor } from './sensor';
 export default defineImage({
   config: {
     model: 'HS-ENV-01',
+    hardwareRevision: 'A',
     vendor: 'Hoshi example vendor',
     firmwareVersion: '0.1.0',
     supportEnd: '2031-12-31',

@@ -13,6 +13,7 @@ import { relay } from './relay';
 export default defineImage({
   config: {
     model: 'HS-PLUG-01',
+    hardwareRevision: 'A',
     vendor: 'Hoshi example vendor',
     firmwareVersion: '0.1.0',
     supportEnd: '2031-12-31',

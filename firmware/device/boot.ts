@@ -76,9 +76,12 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
   // The state store: sealed with the device key when the unit is provisioned (modules/keys).
   // Every module's declared reserve (and the DRBG carry's) is room no other key can take.
   const reserve: StoreReserve[] = record ? [RANDOM_RESERVE] : [];
+  const keptKeys: string[] = [];
   for (let i = 0; i < image.modules.length; i++) {
     const r = image.modules[i].reserve;
     if (r) for (let j = 0; j < r.length; j++) reserve.push(r[j]);
+    const k = image.modules[i].keeps;
+    if (k) for (let j = 0; j < k.length; j++) keptKeys.push(k[j]);
   }
   const keys = record ? deviceKeys(board.crypto, record.deviceSecret, once) : undefined;
   const store = openStore(board.partitions.state, keys ? { seal: keys.cipher('store-seal'), reserve: reserve, once: once } : { reserve: reserve, once: once });
@@ -136,6 +139,7 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
       wipeTasks.push(task);
     },
     wipeTasks: wipeTasks,
+    keptKeys: keptKeys,
     every: function (ms: number, task: () => void): void {
       timers.push(
         setInterval(function (): void {
@@ -151,6 +155,8 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
   // The boot itself is the first security event: which slot runs, and whether on trial.
   const loader = board.loader;
   context.event('boot', config.firmwareVersion + (loader ? ' ' + 'AB'.charAt(loader.slot) + (loader.trial ? ' trial' : '') : ''));
+  const notes = loader && loader.notes;
+  if (notes) for (let i = 0; i + 1 < notes.length; i += 2) context.event(notes[i], notes[i + 1]);
   for (let i = 0; i < image.modules.length; i++) image.modules[i].start(context);
   // No log in the image: the early events are dropped.
   early = undefined;

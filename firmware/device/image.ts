@@ -48,6 +48,7 @@ function checkImage(image: Image): void {
   const c = image.config;
   if (!c || typeof c.model !== 'string' || c.model.length === 0) throw new Error('config.model: required');
   if (typeof c.vendor !== 'string' || c.vendor.length === 0) throw new Error('config.vendor: required');
+  if (typeof c.hardwareRevision !== 'string' || c.hardwareRevision.length === 0) throw new Error('config.hardwareRevision: required');
   if (!VERSION.test(c.firmwareVersion)) throw new Error('config.firmwareVersion: must be MAJOR.MINOR.PATCH');
   if (!DATE.test(c.supportEnd)) throw new Error('config.supportEnd: must be YYYY-MM-DD');
   if (c.vulnerabilityDisclosureUrl.indexOf('https://') !== 0) throw new Error('config.vulnerabilityDisclosureUrl: an https:// URL');

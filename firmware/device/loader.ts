@@ -73,6 +73,8 @@ function version(r: BootRecord, slot: number): string {
  */
 export function runLoader(h: LoaderHooks): void {
   const r = readBootRecord(h.bootctl);
+  // What the image's security log records of this boot (LoaderHandle.notes).
+  const notes: string[] = [];
   const other = 1 - r.active;
   const candidate = r.slots[other];
   if (candidate.state === SlotState.VERIFY) {
@@ -93,6 +95,7 @@ export function runLoader(h: LoaderHooks): void {
         candidate.reason = 0;
         r.trial = other;
         r.tries = h.tries;
+        notes.push('update', version(r, other));
         if (h.restartAfterVerify) {
           writeBootRecord(h.bootctl, r);
           h.log('[loader] slot ' + NAMES[other] + ' verified: its trial starts at the next boot');
@@ -103,6 +106,7 @@ export function runLoader(h: LoaderHooks): void {
         // Out of range (a verifier of another build): package-malformed.
         if (!(code > 0 && code < Boot.REASONS)) code = Reason.PACKAGE_MALFORMED;
         h.log('[loader] slot ' + NAMES[other] + ' refused: reason ' + code);
+        notes.push('update-refused', NAMES[other] + ' ' + code);
         candidate.state = SlotState.BAD;
         candidate.reason = code;
         if (r.trial === other) r.trial = Boot.NO_TRIAL;
@@ -128,6 +132,7 @@ export function runLoader(h: LoaderHooks): void {
     if (r.tries === 0) {
       const confirmed = s.reason === Reason.NOT_CONFIRMED;
       h.log('[loader] slot ' + version(r, slot) + ' reverted: ' + (confirmed ? 'not-confirmed' : 'trial-crashed'));
+      notes.push('revert', version(r, slot) + (confirmed ? ' not-confirmed' : ' trial-crashed'));
       s.state = SlotState.BAD;
       s.reason = confirmed ? Reason.NOT_CONFIRMED : Reason.TRIAL_CRASHED;
       r.trial = Boot.NO_TRIAL;
@@ -136,7 +141,7 @@ export function runLoader(h: LoaderHooks): void {
       r.tries--;
       writeBootRecord(h.bootctl, r);
       h.log('[loader] slot ' + version(r, slot) + ' on trial, ' + r.tries + ' tries left after this');
-      start(h, r, slot, true);
+      start(h, r, slot, true, notes);
       return;
     }
   }
@@ -146,11 +151,11 @@ export function runLoader(h: LoaderHooks): void {
     // Never a slot below the counter floor: that would be the rollback the floor exists to stop.
     if (r.slots[1 - slot].state === SlotState.GOOD && r.slots[1 - slot].counter >= r.floor) slot = 1 - slot;
   }
-  start(h, r, slot, false);
+  start(h, r, slot, false, notes);
 }
 
 /** Boots `slot`: on trial, with the deadline armed first. A crash at boot reboots the device. */
-function start(h: LoaderHooks, r: BootRecord, slot: number, trial: boolean): void {
+function start(h: LoaderHooks, r: BootRecord, slot: number, trial: boolean, notes: string[]): void {
   const app = appOf(h.slots[slot], r.slots[slot].app);
   if (app <= 0) {
     h.log('[loader] slot ' + NAMES[slot] + ' holds no app');
@@ -158,10 +163,11 @@ function start(h: LoaderHooks, r: BootRecord, slot: number, trial: boolean): voi
   }
   let timer: unknown;
   // `trial` turns false once the image has confirmed: it no longer runs on trial.
-  const handle: { slot: number; trial: boolean; floor: number; confirmed(): void } = {
+  const handle: { slot: number; trial: boolean; floor: number; notes: string[]; confirmed(): void } = {
     slot: slot,
     trial: trial,
     floor: r.floor,
+    notes: notes,
     confirmed: function (): void {
       if (timer !== undefined) h.clearTimer(timer);
       timer = undefined;

@@ -109,6 +109,9 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
       { key: VERIFIER_KEY, bytes: Accounts.VERIFIER_MAX, sealed: true },
       { key: FAILS_KEY, bytes: 4, sealed: false },
     ],
+    // The failure counter is the device's defence, not the user's data: a wipe keeps it, so a wipe
+    // is no way around the lockout (the password goes back to the label's, with the forced change).
+    keeps: [FAILS_KEY],
     start: (context: ModuleContext): void => {
       const record = context.provisioning;
       const p = context.board.crypto;
@@ -193,6 +196,7 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
           setFails(0);
           sources.splice(0, sources.length);
           console.log('[accounts] lockouts cleared by the button');
+          context.event('lockout-cleared', 'button');
         });
       }
 
@@ -271,9 +275,17 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
           }
           return e;
         },
-        passed: (e: [string, number, number] | undefined) => {
+        passed: (e: [string, number, number] | undefined, remote: string) => {
           setFails(0);
           if (e) e[1] = 0;
+          context.event('login', remote);
+        },
+        // A 429 is not recorded (an attacker could fill the log with them); a failure is, and the
+        // lockout it starts: both are bounded by the lockout itself.
+        refused: (remote: string) => {
+          context.event('login-failed', remote + ' ' + fails);
+          const wait = retryAfter(remote);
+          if (wait > 0) context.event('lockout', remote + ' ' + wait + 's');
         },
       };
       route('POST', '/api/login', 'public', (request, reply) => scramCode(assets).login(request, reply, login));
@@ -304,6 +316,7 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
         // One write: after a power cut the store holds the old verifier or the new one, never neither.
         store.set(VERIFIER_KEY, encodeVerifier(v), true);
         userVerifier = v;
+        context.event('password', request.remote);
         sessions.splice(0, sessions.length);
         pending.splice(0, pending.length);
         reply(json(200, { ok: true }));

@@ -32,8 +32,10 @@ export interface LoginState {
   refuse401(reason: string): HttpResponse;
   /** Counts a failure before the proof is checked (throws if the store cannot); the source's entry. */
   count(remote: string, now: number): [string, number, number] | undefined;
-  /** The proof held: the counts go back to zero. */
-  passed(entry: [string, number, number] | undefined): void;
+  /** The proof held: the counts go back to zero (and the security log records the login). */
+  passed(entry: [string, number, number] | undefined, remote: string): void;
+  /** The proof failed: the security log records it, and the lockout if one starts. */
+  refused(remote: string): void;
 }
 
 export function login(request: HttpRequest, reply: (response: HttpResponse) => void, a: LoginState): void {
@@ -81,8 +83,11 @@ export function login(request: HttpRequest, reply: (response: HttpResponse) => v
   }
   const m = authMessage(started.bare, started.serverFirst, final.withoutProof);
   const clientKey = started.unknownUser ? undefined : verifyProof(a.p, v.storedKey, m, final.proof);
-  if (!clientKey) return failed();
-  a.passed(e);
+  if (!clientKey) {
+    a.refused(request.remote);
+    return failed();
+  }
+  a.passed(e, request.remote);
   const token = started.token;
   const mustChange = a.mustChange();
   const sessions = a.sessions;

@@ -122,6 +122,7 @@ export function createWorker(context: ModuleContext, restartDelay: number): Upda
       }
     }
     console.log('[hoshi] update refused: ' + code);
+    context.event('update-refused', code);
     publish(r);
     return problem(422, code, reason);
   };
@@ -259,6 +260,7 @@ export function createWorker(context: ModuleContext, restartDelay: number): Upda
     if (support.verifyIn === 'loader') {
       r.slots[target].state = SlotState.VERIFY;
       writeBootRecord(bootctl, r);
+      context.event('update-received', 'AB'.charAt(target));
       restart('the loader verifies the update at this boot', r);
       return;
     }
@@ -294,10 +296,12 @@ export function createWorker(context: ModuleContext, restartDelay: number): Upda
       phase = Phase.IDLE;
       publish(r);
       console.log('[hoshi] update keys rotated');
+      context.event('key-rotation', 'counter ' + m.counter);
       return;
     }
     r.slots[target].state = SlotState.VERIFIED;
     writeBootRecord(bootctl, r);
+    context.event('update', m.version + ' counter ' + m.counter);
     restart('a verified update boots on trial', r);
   };
   const restart = function (why: string, r: BootRecord): void {
@@ -452,6 +456,7 @@ export function createWorker(context: ModuleContext, restartDelay: number): Upda
       loader.confirmed();
       publish(r);
       console.log('[hoshi] update to slot ' + 'AB'.charAt(s) + ' confirmed');
+      context.event('update-confirmed', 'AB'.charAt(s) + ' counter ' + r.floor);
     },
     state: state,
     idle: function (): boolean {

@@ -17,6 +17,8 @@ import type { KeyRing, SecurityLog, Store, StoreReserve, UnitRandom } from './se
 export interface ImageConfig {
   /** Product model number as printed on the body (S1.1-10). */
   model: string;
+  /** The product's hardware revision as printed on the body or its board (S1.1-10), e.g. "A". */
+  hardwareRevision: string;
   vendor: string;
   /** Firmware version, "MAJOR.MINOR.PATCH" (S1.1-06). */
   firmwareVersion: string;
@@ -162,6 +164,8 @@ export interface ModuleContext {
   onWipe(task: () => void): void;
   /** The tasks registered with `onWipe` (modules/wipe runs them). */
   readonly wipeTasks: (() => void)[];
+  /** The store keys a factory wipe keeps: every module's `keeps`, collected by boot. */
+  readonly keptKeys: string[];
 }
 
 /** A security or product module: a name, the store room it needs, and a start function. */
