@@ -11,6 +11,7 @@ import { storeBench } from './store';
 import { assetsBench } from './assets';
 import { channelBench } from './channel';
 import { updateBench } from './update';
+import { auditBench } from './audit';
 
 /**
  * npm run bench: sizes and memory, measured, never asserted. One row per example and target:
@@ -87,3 +88,4 @@ await assetsBench();
 await channelBench();
 await accountsBench();
 await updateBench();
+await auditBench();

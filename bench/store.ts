@@ -6,6 +6,7 @@ import { countOnRealEngine, hasValgrind } from '../firmware/host/real-engines';
 import { jsAes } from '../modules/crypto/provider-core';
 import { openStore } from '../modules/store/store';
 import { failureCode } from '../firmware/device/core/errors';
+import type { Store } from '../firmware/device/core/services';
 import { ms, table } from './crypto';
 
 /**
@@ -80,17 +81,74 @@ function capacity(): void {
   table(rows);
 }
 
+/**
+ * The smart plug's store as a unit in use holds it (the examples' reserves and typical values), and
+ * the history that put it there: boots (the DRBG's carry), relay switches, schedule changes,
+ * failed logins, a password change, the Wi-Fi credentials and the update settings.
+ */
+const PLUG_RESERVES = [
+  { key: 'hoshi.drbg', bytes: 32, sealed: true },
+  { key: 'acct.verifier', bytes: 133, sealed: true },
+  { key: 'acct.fails', bytes: 4, sealed: false },
+  { key: 'net.wifi', bytes: 97, sealed: true },
+  { key: 'ota.pull', bytes: 201, sealed: false },
+  { key: 'relay.on', bytes: 1, sealed: false },
+  { key: 'relay.schedule', bytes: 24, sealed: false },
+];
+/** The keys a factory wipe deletes (the user's): all but the DRBG's carry and the relay's state. */
+const PLUG_WIPED = ['acct.verifier', 'acct.fails', 'net.wifi', 'ota.pull', 'relay.schedule'];
+
+function plugHistory(store: Store): void {
+  const v = (n: number, seed: number): Uint8Array => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 255);
+  store.set('acct.verifier', v(85, 1), true);
+  store.set('net.wifi', v(30, 2), true);
+  store.set('ota.pull', v(41, 3));
+  for (let i = 0; i < 500; i++) {
+    if (i % 5 === 0) store.set('hoshi.drbg', v(32, i), true);
+    store.set('relay.on', new Uint8Array([i & 1]));
+    if (i % 100 === 0) store.set('relay.schedule', v(12, i));
+    if (i % 25 === 0) store.set('acct.fails', v(4, i));
+    if (i === 250) store.set('acct.verifier', v(85, i), true);
+  }
+}
+
+/**
+ * purge() (docs/formats/store.md, "Purge") after a factory wipe of the smart plug's store: flash
+ * bytes programmed, program operations and sectors erased, then a second purge at once (nothing
+ * left to erase but the generation it replaces).
+ */
+function purgeCost(): void {
+  const rows: string[][] = [['region', 'purge', 'live keys', 'live bytes', 'sectors in use before', 'flash bytes programmed', 'program ops', 'sectors erased']];
+  for (const [name, geometry, sectors] of GEOMETRIES) {
+    const flash = openSimFlash(memoryBacking(sectors * 4096), geometry);
+    const store = openStore(flash, { seal: jsAes(new Uint8Array(16).fill(7)), reserve: PLUG_RESERVES });
+    plugHistory(store);
+    store.commit(PLUG_WIPED.map((key) => ({ key })));
+    for (const what of ['after the wipe', 'again at once']) {
+      let used = 0;
+      for (let s = 0; s < sectors; s++) if (flash.read(s * 4096, 4096).some((b) => b !== 0xff)) used++;
+      const before = { programmed: flash.bytesProgrammed, programs: flash.programs, erases: flash.erases };
+      store.purge();
+      rows.push([name, what, String(store.keys().length), String(store.liveBytes()), String(used), String(flash.bytesProgrammed - before.programmed), String(flash.programs - before.programs), String(flash.erases - before.erases)]);
+    }
+  }
+  console.log("\nmodules/store: purge() after a factory wipe of the smart plug's store (500 relay switches, 100 boots, 20 failed logins, a password change; the wipe deletes 5 of 7 keys)");
+  table(rows);
+}
+
 const OPS: [string, string, number][] = [
   ['open-empty', 'open(), empty region (8 sectors)', 3],
   ['open-generation', 'open(), generation of 4 full sectors', 2],
   ['set-64', 'set(), 64 B plain', 3],
   ['seal-64', 'set(), 64 B sealed (AES-128-CCM)', 3],
   ['get-sealed-64', 'get(), 64 B sealed', 3],
+  ['purge', "purge(), the smart plug's content after a wipe (2 keys)", 3],
 ];
 
 export async function storeBench(): Promise<void> {
   flashCost();
   capacity();
+  purgeCost();
   const engines: { [target in DeviceTarget]: string | undefined } = { kaluma: process.env.HOSHI_JERRY, espruino: process.env.HOSHI_ESPRUINO };
   if (!(engines.kaluma || engines.espruino) || !hasValgrind()) {
     console.log('(set HOSHI_JERRY and/or HOSHI_ESPRUINO, with valgrind installed, for the store on the real engines)');

@@ -13,7 +13,7 @@ const CALLS = ['geometry', 'erase', 'write', 'read', 'rewrite', 'masked', 'misal
 
 for (const [target, fixture, expected] of [
   ['kaluma', 'binding-kaluma.ts', { geometry: [131072, 4096, 256, 255], entropy: ['weak', 16], crypto: 'js:32', identity: ['string', 'Raspberry Pi Pico W'] }],
-  ['espruino', 'binding-espruino.ts', { geometry: [65536, 4096, 4, 255], entropy: ['none', 16], crypto: 'espruino-native:32', identity: ['string', 'ESP32 (Espruino 2v29)'] }],
+  ['espruino', 'binding-espruino.ts', { geometry: [49152, 4096, 4, 255], entropy: ['none', 16], crypto: 'espruino-native:32', identity: ['string', 'ESP32 (Espruino 2v29)'] }],
 ] as [DeviceTarget, string, { [k: string]: unknown }][]) {
   test(`${target} binding: every HAL function against the runtime fake`, async (t) => {
     const { code, map } = await bundleFixture(fixture, target);

@@ -155,6 +155,8 @@ test('first use in Chromium: setup URL, label password, forced change, Wi-Fi, re
   t.is(await text(page, 'serial'), label.serial);
   t.is(await text(page, 'firmware'), smartPlug.config.firmwareVersion);
   t.is(await text(page, 'support'), smartPlug.config.supportEnd);
+  t.is(await text(page, 'hwrev'), smartPlug.config.hardwareRevision);
+  t.is(await page.locator('#disclosure').getAttribute('href'), smartPlug.config.vulnerabilityDisclosureUrl, 'the disclosure policy, linked');
 
   // A wrong password: the device's refusal is shown.
   await page.getByLabel('Administrator password').fill(label.defaultPassword + 'x');
@@ -249,6 +251,36 @@ test('first use in Chromium: setup URL, label password, forced change, Wi-Fi, re
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('button', { name: 'Switch off' }).waitFor();
   t.is(await text(page, 'relay-state'), 'on');
+
+  // The security section: the one wrong password of this flow, and the log's last entries.
+  await page.locator('#security').waitFor();
+  t.regex(await text(page, 'security-state'), /Failed logins: 1 in the last hour, 1 since the restart \(last: 127\.0\.0\.1 1\)/);
+  const entries = await text(page, 'log');
+  t.regex(entries, /#\d+ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: login 127\.0\.0\.1/);
+  t.regex(entries, /login-failed 127\.0\.0\.1 1#/);
+  t.regex(entries, /password 127\.0\.0\.1/);
+  t.false(entries.includes(password), 'no password in the log');
+
+  // The factory wipe from the page: refused unconfirmed, then done; the unit restarts with the
+  // label's password, the forced change and its setup access point again.
+  await page.getByRole('button', { name: 'Wipe and restart' }).click();
+  t.true(sim.wifi.ap()?.open === false, 'an unticked box sends nothing');
+  await page.getByLabel('Delete everything I set on this device').check();
+  const restarted = sim.nextBoot();
+  await page.getByRole('button', { name: 'Wipe and restart' }).click();
+  await restarted;
+  await page.locator('#status').filter({ hasText: /Wiped/ }).waitFor({ timeout: 20000 });
+  await page.getByLabel('Administrator password').waitFor();
+  t.true(sim.wifi.ap()?.open, 'the setup access point is open again');
+  t.is(sim.wifi.joined(), null, 'the home network is forgotten');
+  t.false(sim.io.outputs['relay'] === true, 'the relay is off');
+  await page.getByLabel('Administrator password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.locator('#error').filter({ hasText: /\S/ }).waitFor();
+  await page.getByLabel('Administrator password').fill(label.defaultPassword);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByLabel('New password', { exact: true }).waitFor();
+  t.regex(await text(page, 'status'), /new password|choose/i, 'the first-use flow again');
 
   t.is(mostInFlight, 1, 'the page never has two requests in flight');
   t.deepEqual(problems, [], 'no script error, no CSP violation');

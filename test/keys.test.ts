@@ -28,6 +28,7 @@ test("the labels and lengths are fixed: changing one would change every unit's k
   t.deepEqual(KEY_PURPOSES, {
     'store-seal': { label: 'hoshi store seal v1', bytes: 16 },
     'default-password': { label: 'hoshi default password v1', bytes: 32 },
+    'audit-log': { label: 'hoshi audit log v1', bytes: 32 },
   });
   t.is(RANDOM_STATE_KEY, 'hoshi.drbg');
   t.deepEqual(RANDOM_RESERVE, { key: RANDOM_STATE_KEY, bytes: 32, sealed: true });

@@ -57,6 +57,20 @@ export function install(p: CryptoProvider, writeSize: number): void {
       // A generation of 4 full sectors of 32-byte updates (what boot reads at most), opened k times.
       for (let i = 0; i < 300; i++) store.set('counter' + (i % 4), fill(32, i));
       for (let i = 0; i < k; i++) r = r + openStore(flash, { seal: seal }).report.sectors;
+    } else if (op === 'purge') {
+      // The smart plug's keys, some overwritten, the user's deleted in one commit (a factory wipe),
+      // then k purges: each compacts the 2 remaining keys and erases the generation it replaces.
+      store.set('acct.verifier', fill(85, 1), true);
+      store.set('net.wifi', fill(30, 2), true);
+      store.set('ota.pull', fill(41, 3));
+      store.set('relay.schedule', fill(12, 4));
+      for (let i = 0; i < 12; i++) {
+        store.set('relay.on', fill(1, i));
+        if (i % 4 === 0) store.set('hoshi.drbg', fill(32, i), true);
+        if (i % 6 === 0) store.set('acct.fails', fill(4, i));
+      }
+      store.commit([{ key: 'acct.verifier' }, { key: 'acct.fails' }, { key: 'net.wifi' }, { key: 'ota.pull' }, { key: 'relay.schedule' }]);
+      for (let i = 0; i < k; i++) store.purge();
     } else if (op === 'hold') {
       // Opens k stores on their own regions' worth of keys and keeps them: RAM held.
       for (let i = 0; i < k; i++) store.set('key' + i, fill(32, i), i % 2 === 0);

@@ -9,6 +9,7 @@ import { appOf, assetsOf, Boot, readBootRecord, runningSlot } from '../../firmwa
 import { Asset, openAssets } from '../../firmware/device/core/assets';
 import { evaluate } from '../../firmware/device/core/code';
 import { espruinoCrypto } from './crypto';
+import { message } from '../../firmware/device/core/messages';
 
 /**
  * Espruino 2v29 on ESP32, wired to the HAL.
@@ -17,7 +18,8 @@ import { espruinoCrypto } from './crypto';
  * 0x360000 (640 KB), but since 2v26 Storage occupies 0x320000-0x400000
  * (targets/esp32/Changes_V3.1/partitions_espruino.csv), so only the first two are free:
  *   0x00E000  8 KB   provisioning record
- *   0x310000  64 KB  state
+ *   0x310000  48 KB  state
+ *   0x31C000  16 KB  security log (modules/audit)
  * No raw region is left for the update slots: the boot control record and slots A and B live in
  * Storage files (docs/formats/update.md §4-5, `ESP32_BOOT`) that `hoshi flash` makes once, at their
  * full size, and that nothing makes anew afterwards; the device erases and programs the whole 4 KB
@@ -32,6 +34,8 @@ import { espruinoCrypto } from './crypto';
  */
 declare function require(name: string): any;
 declare const E: any;
+/** The ESP32 port's own class (targets/esp32/jswrap_esp32.c). */
+declare const ESP32: any;
 declare function getSerial(): string;
 declare function getTime(): number;
 declare const process: any;
@@ -47,7 +51,9 @@ declare const __hoshiLoader: LoaderHandle | undefined;
 
 export const ESP32_PARTITIONS = {
   provisioning: { address: 0x00e000, size: 0x2000 },
-  state: { address: 0x310000, size: 0x10000 },
+  state: { address: 0x310000, size: 0xc000 },
+  /** The security log's ring (modules/audit, docs/formats/audit.md): the last 4 sectors of the free 64 KB. */
+  log: { address: 0x31c000, size: 0x4000 },
 };
 
 /**
@@ -409,17 +415,44 @@ export function espruinoIo(): Io {
   };
 }
 
-/** Consoles: Telnet off (on by default on ESP32), serial console detached with E.setConsole. */
+/**
+ * The consoles and the ESP32's own interfaces (docs/interfaces.md):
+ * - Telnet (TCP 23), on from the runtime's start on the ESP32 (libs/network/telnet/jswrap_telnet.c
+ *   jswrap_telnet_init): `TelnetServer.setOptions({mode: "off"})`. Its listener opens at an idle
+ *   pass while the mode is on; boot runs before the first (src/jsinteractive.c jsiSoftInit runs
+ *   the boot code before the main loop), so with the mode off it never opens.
+ * - The REPL on UART0, the USB-serial bridge's port: `E.setConsole(null, {force: true})`
+ *   (src/jswrap_espruino.c): no device is the console, and `force` keeps a Telnet or Bluetooth
+ *   connection from taking it. "locked" closes it too: E.setPassword/E.lockConsole keep the
+ *   password in plain text and have no attempt limit.
+ * What stays open, and why:
+ * - usb: the bridge reaches the ROM's download mode (GPIO0 low at reset: a dev board's auto-reset
+ *   drives both from the bridge's DTR/RTS), which reads and writes the whole flash. Production
+ *   hardening, docs/boards.md.
+ * - mdns: when the station gets its address, Espruino starts ESP-IDF's mDNS responder (UDP 5353)
+ *   under the station's host name ("espressif" unless set) and advertises `_telnet._tcp` on port 23
+ *   (libs/network/esp32/jswrap_esp32_network.c startMDNS); no JavaScript call stops it.
+ * - bluetooth: on unless this unit's NVS says off (targets/esp32/jshardwareESP32.c: on by
+ *   default; targets/esp32/bluetooth.c jsble_init starts the stack and advertising at power-on,
+ *   with the Nordic UART service, whose connection takes an unforced console). `ESP32.getState().BLE`
+ *   reads it. The one switch, `ESP32.enableBLE(false)` (targets/esp32/jswrap_esp32.c), writes NVS,
+ *   then erases `.bootcde` (the fixed loader), `.varimage` and `.bootrst` (src/jsflash.c
+ *   jsfRemoveCodeFromFlash) and restarts: never called here, it is a step of flashing the unit.
+ */
 function restrictConsole(mode: ConsoleMode): ConsoleReport {
-  if (mode === 'open') return { state: 'open', notClosed: [] };
-  require('TelnetServer').setOptions({ mode: 'off' });
-  if (mode === 'off') {
+  const open = mode === 'open';
+  if (!open) {
+    require('TelnetServer').setOptions({ mode: 'off' });
     E.setConsole(null, { force: true });
-    return { state: 'off', notClosed: [] };
   }
-  // E.setPassword/E.lockConsole keep the password in plain text and have no attempt limit.
-  E.setConsole(null, { force: true });
-  return { state: 'off', notClosed: [] };
+  const state: ConsoleMode = open ? 'open' : 'off';
+  const ble = !!ESP32.getState().BLE;
+  const notClosed = [
+    message('usb: the USB-serial bridge reaches the ROM download mode, which reads and writes all flash (GPIO0 low at reset): disable UART download in eFuse where the chip has it, or leave the bridge off the product'),
+    message('mdns: Espruino answers mDNS on UDP 5353 once the station has its address, advertising Telnet on port 23; JavaScript cannot stop it'),
+  ];
+  if (ble) notClosed.push(message('bluetooth: on in this unit\'s NVS, advertising; ESP32.enableBLE(false) turns it off but erases .bootcde, so it is done when the unit is flashed'));
+  return { state: state, notClosed: notClosed, interfaces: 'console=' + state + ',usb=open,bluetooth=' + (ble ? 'open' : 'off') + ',mdns=open' };
 }
 
 export function createBoard(): Board {
@@ -458,6 +491,10 @@ export function createBoard(): Board {
     partitions: {
       provisioning: esp32Flash(ESP32_PARTITIONS.provisioning.address, ESP32_PARTITIONS.provisioning.size),
       state: esp32Flash(ESP32_PARTITIONS.state.address, ESP32_PARTITIONS.state.size),
+      // Made when asked for: only an image with the security log (modules/audit) holds it.
+      get log(): Flash {
+        return esp32Flash(ESP32_PARTITIONS.log.address, ESP32_PARTITIONS.log.size);
+      },
       assets: boot.assets,
       bootctl: boot.bootctl,
       slots: boot.slots,

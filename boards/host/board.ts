@@ -14,7 +14,8 @@ import { ed25519VerifySteps } from '../../modules/crypto/ed25519';
  *
  * Flash map (1 MB, 4 KB sectors, 256-byte pages, like the Pico's user regions; docs/formats/update.md §4):
  *   0x00000  4 KB    provisioning record (written once by the provisioning tool)
- *   0x01000  124 KB  state (device journal)
+ *   0x01000  108 KB  state (device journal)
+ *   0x1C000  16 KB   security log (modules/audit)
  *   0x20000  8 KB    boot control record, two 4 KB units (core/bootctl.ts)
  *   0x22000  444 KB  slot A (the factory image: the simulator's marker, written at its start)
  *   0x91000  444 KB  slot B
@@ -23,7 +24,8 @@ import { ed25519VerifySteps } from '../../modules/crypto/ed25519';
 export const HOST_FLASH_SIZE = 1024 * 1024;
 export const HOST_PARTITIONS = {
   provisioning: { offset: 0x00000, size: 0x01000 },
-  state: { offset: 0x01000, size: 0x1f000 },
+  state: { offset: 0x01000, size: 0x1b000 },
+  log: { offset: 0x1c000, size: 0x04000 },
   bootctl: { offset: 0x20000, size: 0x02000 },
   slots: [
     { offset: 0x22000, size: 0x6f000 },
@@ -117,12 +119,14 @@ export function createHostBoard(options: HostBoardOptions): Board {
     io: options.io,
     power: { reboot: options.reboot },
     console: {
-      // The simulator has no REPL: nothing to close, nothing left open.
-      restrict: () => ({ state: 'off', notClosed: [] }),
+      // The simulator has no REPL, no USB, no radio of its own: nothing to close, nothing left
+      // open. Its one listener is the image's HTTP server, on one loopback address (boards/host/net.ts).
+      restrict: () => ({ state: 'off', notClosed: [], interfaces: '' }),
     },
     partitions: {
       provisioning: partition(flash, HOST_PARTITIONS.provisioning.offset, HOST_PARTITIONS.provisioning.size),
       state: partition(flash, HOST_PARTITIONS.state.offset, HOST_PARTITIONS.state.size),
+      log: partition(flash, HOST_PARTITIONS.log.offset, HOST_PARTITIONS.log.size),
       assets: hostAssets(flash, options.loader?.slot),
       bootctl,
       slots,

@@ -2,21 +2,42 @@ import { createConnection, createServer, type AddressInfo, type Socket } from 'n
 import type { Net, NetLimits, TcpClientHandlers, TcpConnection, TcpHandlers, TcpServer } from '../../hal/net';
 
 /**
- * The host board's Net: node:net bound to 127.0.0.1 only (a simulated device is never reachable
- * from another machine). HTTP is the kit's own, as on the devices (firmware/device/core), so the
- * simulator parses and limits requests exactly as a unit does. Its client (`connect`) reaches any
- * address the host can (a release server), and reports failures by their errno (hal/net.ts).
+ * The host net's options: its limits (hal/net.ts `NetLimits`), and the one address it listens on.
+ */
+export interface HostNetOptions extends Partial<NetLimits> {
+  /**
+   * The loopback address every server binds (default 127.0.0.1). On Linux every 127.0.0.0/8
+   * address is the loopback's, so a unit on 127.0.0.x can be told from other processes' listeners
+   * on 127.0.0.1 (the port scan's test, firmware/host/port-scan.ts); elsewhere only 127.0.0.1 may
+   * be bound. Anything outside 127.0.0.0/8 is refused: a simulated device is never reachable from
+   * another machine.
+   */
+  address?: string;
+}
+
+/** The addresses a host net may bind: the loopback network's, as a dotted quad. */
+const LOOPBACK = /^127\.(25[0-5]|2[0-4]\d|1?\d?\d)\.(25[0-5]|2[0-4]\d|1?\d?\d)\.(25[0-5]|2[0-4]\d|1?\d?\d)$/;
+
+/**
+ * The host board's Net: node:net bound to one loopback address only (127.0.0.1 unless
+ * `options.address` says otherwise; a simulated device is never reachable from another machine).
+ * HTTP is the kit's own, as on the devices (firmware/device/core), so the simulator parses and
+ * limits requests exactly as a unit does. Its client (`connect`) reaches any address the host can
+ * (a release server), and reports failures by their errno (hal/net.ts).
  */
 export function hostNet(
   onError: (error: Error) => void = (error) => {
     throw error;
   },
-  limits: Partial<NetLimits> = {},
-): Net & { closeAll(): void } {
+  options: HostNetOptions = {},
+): Net & { closeAll(): void; readonly address: string } {
+  const { address = '127.0.0.1', ...limits } = options;
+  if (!LOOPBACK.test(address)) throw new Error('hostNet: ' + address + ' is not a loopback address (127.0.0.0/8)');
   const servers: TcpServer[] = [];
   // Outgoing connections, destroyed with the simulated unit.
   const clients = new Set<Socket>();
   return {
+    address,
     // node:net has sockets to spare; the cap keeps the simulator's behaviour close to a device's.
     limits: { connections: 8, exclusive: false, requestTimeoutMs: 10000, ...limits },
     hostnames: ['localhost'],
@@ -51,8 +72,8 @@ export function hostNet(
           for (const s of sockets) s.destroy();
         },
       };
-      server.once('error', (error) => onError(new Error('cannot listen on 127.0.0.1:' + port + ': ' + error.message)));
-      server.listen(port, '127.0.0.1', () => {
+      server.once('error', (error) => onError(new Error('cannot listen on ' + address + ':' + port + ': ' + error.message)));
+      server.listen(port, address, () => {
         bound = (server.address() as AddressInfo).port;
         ready(handle);
       });

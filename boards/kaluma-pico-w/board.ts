@@ -27,7 +27,7 @@ const enum Pico {
  * Hoshi keeps its partitions in sectors Kaluma itself never writes (docs/boards.md, "Flash maps"):
  * the provisioning record in sector 0 of the `storage` area (untouched unless code uses `storage`,
  * which Hoshi images may not: src/modules/startup/startup.js loads it lazily), and the state, the
- * boot control record and the two update slots in the LittleFS area past its first two blocks
+ * boot control record and the security log in the LittleFS area past its first two blocks
  * (board.js mounts LittleFS at boot and writes only blocks 0-1 when it formats; Hoshi images may
  * not write files, so LittleFS never allocates the blocks behind them). The program area holds the
  * fixed loader only (boards/kaluma-pico-w/loader.ts, docs/formats/update.md §7): every `kaluma
@@ -63,6 +63,8 @@ export const KALUMA_PARTITIONS = {
   state: { sector: 134, count: 32 },
   /** The boot control record: two sectors, one record each (§5). */
   bootctl: { sector: 166, count: 2 },
+  /** The security log's ring (modules/audit, docs/formats/audit.md). */
+  log: { sector: 168, count: 8 },
   // In the program area (sectors 4-131), past the loader's 32 KB (sectors 4-11): the area Kaluma
   // erases whole before it takes a program (src/prog.c), so `hoshi flash` writes the loader first.
   slots: [
@@ -308,15 +310,25 @@ function picoNet(): Net {
 /** The image's assets, once boot has opened them (`useAssets`): where the TCP client's code is. */
 let codeAssets: AssetReader | undefined;
 
-/** Kaluma 1.2.1 has no way to close or lock its USB REPL from JS (src/repl.c runs it always). */
+/**
+ * Kaluma 1.2.1 has no way to close or lock its USB REPL from JS: targets/rp2/src/main.c starts it
+ * (km_repl_init) before the program, src/repl.c reads every byte the USB CDC brings
+ * (km_io_tty_read_start), and only its own `.flash -w` command ever stops that; no module binds
+ * it. Ctrl-C on it stops the running program (targets/rp2/src/tty.c). Bluetooth: the Pico W's
+ * CYW43 has it, but Kaluma 1.2.1 builds no Bluetooth stack (targets/rp2/target.cmake links
+ * pico_cyw43_arch_lwip_poll only), and the Pico has no radio: closed by absence. Its UART pins
+ * carry no console (pico_enable_stdio_uart 0). docs/interfaces.md.
+ */
 function restrictConsole(mode: ConsoleMode): ConsoleReport {
-  if (mode === 'open') return { state: 'open', notClosed: [] };
   return {
     state: 'open',
+    // One line per interface (hal/console.ts): the REPL's part only when the mode asked it closed.
     notClosed: [
-      message('USB REPL: always on in Kaluma 1.2.1, JS cannot close it (a firmware build without it can)'),
-      message('GP22 low at boot skips the app; BOOTSEL reflashes (physical access)'),
+      mode === 'open'
+        ? message('usb: BOOTSEL reflashes, GP22 low at boot skips the app (physical access)')
+        : message('usb: REPL always on in Kaluma 1.2.1, JS cannot close it (a build without it can); BOOTSEL reflashes, GP22 low at boot skips the app (physical access)'),
     ],
+    interfaces: 'usb=open,bluetooth=off',
   };
 }
 
@@ -407,6 +419,10 @@ export function createKalumaBoard(name: string, model: string, net: Net): Board 
       get slots(): Flash[] {
         const S = KALUMA_PARTITIONS.slots;
         return [kalumaFlash(S[0].sector, S[0].count), kalumaFlash(S[1].sector, S[1].count)];
+      },
+      // Made when asked for too: only an image with the security log (modules/audit) holds it.
+      get log(): Flash {
+        return kalumaFlash(KALUMA_PARTITIONS.log.sector, KALUMA_PARTITIONS.log.count);
       },
     },
     loader: boot.loader,

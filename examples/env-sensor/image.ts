@@ -1,9 +1,12 @@
 import { defineImage } from '../../firmware/device/image';
 import { accounts } from '../../modules/accounts';
 import { adminPage } from '../../modules/admin-page';
+import { audit } from '../../modules/audit';
 import { deviceInfo } from '../../modules/device-info';
+import { interfaces } from '../../modules/interfaces';
 import { wifi } from '../../modules/network/wifi';
 import { ota } from '../../modules/ota';
+import { wipe } from '../../modules/wipe';
 import { temperatureSensor } from './sensor';
 
 /**
@@ -22,14 +25,20 @@ export default defineImage({
     interfaces: {
       http: { port: 80, maxBodyBytes: 1024, maxHeaderBytes: 2048 },
       console: 'off',
+      // Opened by modules/network/wifi while the unit has no Wi-Fi credentials.
+      setupAp: true,
+      outgoing: ['DHCP, DNS', 'update pulls (modules/ota)'],
     },
   },
   modules: [
     deviceInfo(),
+    audit(),
+    interfaces(),
     adminPage(),
     accounts({ clearButton: { 'espruino-esp32': 'D0', host: 'button' } }),
     wifi(),
     ota(),
+    wipe({ button: { 'espruino-esp32': 'D0', host: 'button' } }),
     temperatureSensor({ pins: { 'espruino-esp32': 'D36', 'kaluma-pico-w': 26, host: 'temperature' }, fullScaleVolts: 3.3, offsetVolts: 0, voltsPerDegree: 0.01 }),
   ],
 });

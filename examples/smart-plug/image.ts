@@ -1,9 +1,12 @@
 import { defineImage } from '../../firmware/device/image';
 import { accounts } from '../../modules/accounts';
 import { adminPage } from '../../modules/admin-page';
+import { audit } from '../../modules/audit';
 import { deviceInfo } from '../../modules/device-info';
+import { interfaces } from '../../modules/interfaces';
 import { wifi } from '../../modules/network/wifi';
 import { ota } from '../../modules/ota';
+import { wipe } from '../../modules/wipe';
 import { relay } from './relay';
 
 /**
@@ -21,7 +24,10 @@ export default defineImage({
     interfaces: {
       http: { port: 80, maxBodyBytes: 4096, maxHeaderBytes: 2048 },
       console: 'off',
+      // Opened by modules/network/wifi while the unit has no Wi-Fi credentials.
+      setupAp: true,
+      outgoing: ['DHCP, DNS', 'update pulls (modules/ota)'],
     },
   },
-  modules: [deviceInfo(), adminPage(), accounts({ clearButton: { 'espruino-esp32': 'D0', host: 'button' } }), wifi(), ota(), relay({ 'kaluma-pico-w': 15, 'kaluma-pico': 15, 'espruino-esp32': 'D26', host: 'relay' })],
+  modules: [deviceInfo(), audit(), interfaces(), adminPage(), accounts({ clearButton: { 'espruino-esp32': 'D0', host: 'button' } }), wifi(), ota(), wipe({ button: { 'espruino-esp32': 'D0', host: 'button' } }), relay({ 'kaluma-pico-w': 15, 'kaluma-pico': 15, 'espruino-esp32': 'D26', host: 'relay' })],
 });

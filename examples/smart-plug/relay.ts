@@ -1,7 +1,8 @@
-import { json, problem, type HoshiModule, type ModuleContext } from '../../firmware/device/core/module';
+import { json, problem, type HoshiModule, type HttpResponse, type ModuleContext } from '../../firmware/device/core/module';
 import { bytesAscii } from '../../firmware/device/core/bytes';
 import type { Pin } from '../../hal/io';
-import { decodeSchedule, dueEntry, encodeSchedule, formatTime, parseSchedule, Schedule, type ScheduleEntry } from './schedule';
+import { decodeSchedule, dueEntry, formatTime, Schedule, type ScheduleEntry } from './schedule';
+import { scheduleCode } from './schedule-code';
 
 /** Store keys of the relay's state (a const enum: the bundler writes them into the code). */
 const enum Key {
@@ -41,7 +42,7 @@ export let relay = function (pins: { [board: string]: Pin }): HoshiModule {
       const stored = store.get(Key.RELAY);
       let on = stored !== undefined && stored.length === 1 && stored[0] === 1;
       const storedSchedule = store.get(Key.SCHEDULE);
-      const decoded = storedSchedule && decodeSchedule(storedSchedule);
+      const decoded = storedSchedule && decodeSchedule(storedSchedule, once);
       if (storedSchedule && !decoded) console.log('[relay] stored schedule is not valid: ignored');
       let schedule: ScheduleEntry[] = decoded || [];
       let lastApplied = -1;
@@ -61,27 +62,25 @@ export let relay = function (pins: { [board: string]: Pin }): HoshiModule {
           set(due.on);
         }
       });
-      context.route({
-        method: 'GET',
-        path: '/api/relay/schedule',
-        access: 'user',
-        handler: function (_request, reply): void {
-          reply(json(200, { entries: schedule.map((e) => ({ at: formatTime(e.minute), on: e.on })) }));
-        },
-      });
+      // GET's handler; PUT answers with it too.
+      const entries = function (_request: unknown, reply: (response: HttpResponse) => void): void {
+        reply(json(200, { entries: schedule.map((e) => ({ at: formatTime(e.minute), on: e.on })) }));
+      };
+      context.route({ method: 'GET', path: '/api/relay/schedule', access: 'user', handler: entries });
       context.route({
         method: 'PUT',
         path: '/api/relay/schedule',
         access: 'admin',
         handler: function (request, reply): void {
-          const parsed = parseSchedule(bytesAscii(request.body));
-          if (!parsed.ok) {
-            reply(problem(400, 'bad-schedule', parsed.reason));
+          // The parser is read from the assets on Kaluma (schedule-code.ts) and let go once it has answered.
+          const input = scheduleCode(context.assets)(request.body);
+          if (!input.ok) {
+            reply(problem(400, 'bad-schedule', input.reason));
             return;
           }
-          store.set(Key.SCHEDULE, encodeSchedule(parsed.entries));
-          schedule = parsed.entries;
-          reply(json(200, { entries: schedule.map((e) => ({ at: formatTime(e.minute), on: e.on })) }));
+          store.set(Key.SCHEDULE, input.stored);
+          schedule = input.entries;
+          entries(request, reply);
         },
       });
       context.route({

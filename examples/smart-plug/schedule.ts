@@ -89,8 +89,13 @@ export function encodeSchedule(entries: ScheduleEntry[]): Uint8Array {
   return out;
 }
 
-/** A stored schedule (untrusted bytes): the entries, or undefined if they are not a valid schedule. */
-export function decodeSchedule(bytes: Uint8Array): ScheduleEntry[] | undefined {
+/**
+ * A stored schedule (untrusted bytes): the entries, or undefined if they are not a valid schedule.
+ * `release`: a device reads it once, at start, and lets go of this function (a `let`: its bytecode
+ * is freed once it returns).
+ */
+export let decodeSchedule = function (bytes: Uint8Array, release?: boolean): ScheduleEntry[] | undefined {
+  if (release) decodeSchedule = undefined as never;
   if (bytes.length % 3 !== 0 || bytes.length > Schedule.MAX_ENTRIES * 3) return undefined;
   const entries: ScheduleEntry[] = [];
   const seen: { [minute: string]: boolean } = {};
@@ -102,4 +107,4 @@ export function decodeSchedule(bytes: Uint8Array): ScheduleEntry[] | undefined {
     entries.push({ minute: minute, on: on === 1 });
   }
   return entries;
-}
+};

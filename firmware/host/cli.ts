@@ -35,8 +35,9 @@ import { readPublicKey } from './update/keys';
   hoshi pull <device-url> [--url U|--no-url] [--auto on|off] [--check]   the device's release URL and automatic installs; --check checks now
  *   hoshi pull <device-url> [--url U|--no-url] [--auto on|off] [--check]   the device's release URL and automatic installs (GET/PUT /api/update/settings); --check checks now
   hoshi wifi <device-url> [--ssid SSID] [--label FILE]
+ *   hoshi log <device-url> [--json] [--label FILE]   the security log, fetched through the admin channel and verified
  * Exit codes: 0 ok, 1 the work failed (message says why), 2 usage; login, password and wifi also
- * 3 locked (too many failed logins: Retry-After given), 4 login failed.
+ * 3 locked (too many failed logins: Retry-After given), 4 login failed; log 5 the chain is broken.
  */
 const USAGE = `usage:
   hoshi build <example> --target kaluma|espruino|host [--board B] [--out DIR]
@@ -64,6 +65,9 @@ const USAGE = `usage:
   hoshi pull <device-url> [--url U|--no-url] [--auto on|off] [--check]   the device's release URL and automatic installs; --check checks now
   hoshi wifi <device-url> [--ssid SSID]          show the Wi-Fi state, or set the home network (passphrase:
                           HOSHI_WIFI_PASSPHRASE or a prompt); sent through the admin channel
+  hoshi log <device-url> [--json]                the security log: every entry fetched through the admin channel,
+                          its chain verified (and that it continues from the entry verified at the last run,
+                          kept per unit beside the setup keys); --json prints the report; exit 5 if the chain is broken
       each of these needs the unit's setup key once: --label FILE (its label record), HOSHI_SETUP_KEY
       or a prompt; once a login has proved it, it is kept for the unit's serial in
       ${keptKeysFile()} (mode 0600)
@@ -516,6 +520,64 @@ async function pullCommand(args: string[]): Promise<void> {
   });
 }
 
+/**
+ * `hoshi log URL [--json]`: the unit's security log (modules/audit), every entry fetched page by page
+ * through the admin channel (`GET /api/log`) and its chain verified here (firmware/host/audit-log.ts):
+ * the entries and the verdict, or with --json the report. The last verified entry (sequence number
+ * and MAC) is kept per unit serial beside the setup keys (owner-only), and the next run checks that
+ * the chain still continues from it, or says which entries the ring (or a wipe) has dropped since.
+ * Exits 5 when the chain is broken (the kept entry is then not replaced).
+ */
+async function logCommand(args: string[]): Promise<void> {
+  const url = deviceUrl(args, 'log');
+  const json = args.includes('--json');
+  const setup = await setupKeyFor(url, args);
+  const serial = setup.identity.serial ?? new URL(url).origin;
+  const password = await secret('HOSHI_PASSWORD', 'password: ');
+  const { checkPin, fetchLog, formatEntry, verifyLog } = await import('./audit-log');
+  const file = join(dirname(keptKeysFile()), 'audit-pins.json');
+  let pins: { [serial: string]: { seq: number; mac: string } } = {};
+  if (existsSync(file)) {
+    try {
+      pins = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      throw new Error(file + ' is not JSON: move it away');
+    }
+  }
+  let broken = false;
+  await asAdmin(url, setup, password, async (session) => {
+    const fetched = await fetchLog((path, body) => session.call('GET', path, body));
+    await session.logout();
+    const report = verifyLog(fetched);
+    const pin = pins[serial];
+    const continuity = pin && typeof pin.seq === 'number' && typeof pin.mac === 'string' ? checkPin(report, pin) : undefined;
+    if (continuity?.break) {
+      report.breaks.push(continuity.break);
+      report.ok = false;
+    }
+    if (continuity?.note) report.notes.push(continuity.note);
+    broken = !report.ok;
+    if (json) console.log(JSON.stringify({ serial, ...report }, null, 2));
+    else {
+      for (const e of report.entries) console.log(formatEntry(e));
+      for (const n of report.notes) console.log('note: ' + n);
+      for (const b of report.breaks) console.log('BREAK (' + b.kind + '): ' + b.message);
+      console.log(
+        report.ok
+          ? 'chain verified: ' + (report.entries.length ? report.entries.length + ' entries, ' + report.first + ' to ' + report.last : 'no entries') + ' (unit ' + serial + ')'
+          : 'the chain is BROKEN: ' + report.breaks.length + ' break' + (report.breaks.length > 1 ? 's' : '') + ' (unit ' + serial + ')',
+      );
+    }
+    if (report.ok && report.last !== null && report.lastMac !== null) {
+      pins[serial] = { seq: report.last, mac: report.lastMac };
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      writeFileSync(file, JSON.stringify(pins, null, 2) + '\n', { mode: 0o600 });
+      chmodSync(file, 0o600);
+    }
+  });
+  if (broken) process.exit(5);
+}
+
 /** `hoshi password URL`: checks the new password against the policy here, then logs in and sets it. */
 async function passwordCommand(args: string[]): Promise<void> {
   const url = deviceUrl(args, 'password');
@@ -558,6 +620,7 @@ try {
   else if (command !== undefined && Object.prototype.hasOwnProperty.call(updateCommands, command)) process.exit(await updateCommands[command]!(rest));
   else if (command === 'update') await updateCommand(rest);
   else if (command === 'pull') await pullCommand(rest);
+  else if (command === 'log') await logCommand(rest);
   else usage(command ? 'unknown command ' + command : 'which command?');
 } catch (error) {
   console.error('hoshi: ' + (error as Error).message);

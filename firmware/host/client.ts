@@ -209,7 +209,8 @@ export class Session implements LoginResult {
   async call(method: string, path: string, body?: unknown, raw?: Uint8Array): Promise<Answer> {
     const seq = this.seq++;
     const plain = body === undefined ? new Uint8Array(0) : new TextEncoder().encode(JSON.stringify(body));
-    const message = protectRequest(jsCrypto, this.keys, seq, method + ' ' + path, plain);
+    // The channel binds the path without its query (docs/formats/channel.md), as the device opens it.
+    const message = protectRequest(jsCrypto, this.keys, seq, method + ' ' + path.replace(/\?.*$/, ''), plain);
     const headers: { [name: string]: string } = { Authorization: 'Bearer ' + this.token };
     const get = method === 'GET' || method === 'HEAD' || raw !== undefined;
     if (get) headers[CHANNEL_HEADER] = Buffer.from(message).toString('base64');

@@ -2,19 +2,21 @@ import { build as esbuild, type BuildOptions, type Plugin } from 'esbuild';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkProfile, formatViolations } from './profile';
+import { messageCollector } from './strings';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /**
  * Code read from flash on demand (Kaluma): a module whose code a running image needs only now and
- * then (the update worker) is kept out of the image's bundle, and bundled on its own as the text of
- * one strict expression, written into the image's assets; core/code.ts evaluates it when it is
- * needed. JerryScript keeps the bytecode of everything the program parses in its heap while the
- * program runs, so this is the difference between a module that costs heap always and one that
- * costs it while it works.
+ * then (the update worker, the setup access point) is kept out of the image's bundle, and bundled
+ * on its own as strict text whose value is its export (`onDemandText`), written into the image's
+ * assets; core/code.ts evaluates it when it is needed. JerryScript keeps the bytecode of everything
+ * the program parses in its heap while the program runs, so this is the difference between a module
+ * that costs heap always and one that costs it while it works (its literals excepted, which the
+ * heap keeps once parsed: hence its messages stay in flash).
  *
  * Each entry: the file the image imports (`stub`), replaced in a Kaluma bundle by a function that
- * loads asset `id`; the module bundled into that asset (`entry`), and the export the expression yields.
+ * loads asset `id`; the module bundled into that asset (`entry`), and the export the text yields.
  */
 export interface OnDemand {
   /** Path of the file, relative to the repository, that the Kaluma build replaces (none: only the loader loads it). */
@@ -70,6 +72,38 @@ export const ON_DEMAND: OnDemand[] = [
     entry: 'boards/kaluma-pico-w/tcp-client.ts',
     exportName: 'picoConnect',
   },
+  // The Wi-Fi module's setup code: the setup access point and the credentials' PUT (a unit being set up).
+  {
+    stub: 'modules/network/wifi-setup-code.ts',
+    replacement: [
+      "import { loadCode } from " + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';',
+      'export function wifiSetup(assets) { return loadCode(assets, 10); }',
+    ].join('\n'),
+    id: 10,
+    entry: 'modules/network/wifi-setup.ts',
+    exportName: 'wifiSetup',
+  },
+  // The smart plug's schedule parser (PUT /api/relay/schedule).
+  {
+    stub: 'examples/smart-plug/schedule-code.ts',
+    replacement: [
+      "import { loadCode } from " + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';',
+      'export function scheduleCode(assets) { return loadCode(assets, 11); }',
+    ].join('\n'),
+    id: 11,
+    entry: 'examples/smart-plug/schedule-input.ts',
+    exportName: 'scheduleInput',
+  },
+  {
+    stub: 'modules/audit/read-code.ts',
+    replacement: [
+      "import { loadCode } from " + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';',
+      'export function auditRead(assets) { return loadCode(assets, 13); }',
+    ].join('\n'),
+    id: 13,
+    entry: 'modules/audit/read.ts',
+    exportName: 'auditReader',
+  },
 ];
 
 /** The esbuild plugin that swaps each stub for its loader (Kaluma images only). */
@@ -87,24 +121,66 @@ export function onDemandPlugin(): Plugin {
 }
 
 /**
- * The asset's text: `o.entry` bundled for Kaluma as one strict expression whose value is its export
- * `o.exportName` (the esbuild IIFE's result, read without declaring anything global).
+ * The asset's text: `o.entry` bundled for Kaluma as strict code whose completion value is its export
+ * `o.exportName`. It is bundled as a module and its closing `export` clause becomes that value, so
+ * no module object is made (the IIFE form would add esbuild's export helpers and a getter per
+ * export, and leave their names among the literals JerryScript keeps); evaluated as strict code,
+ * its declarations stay inside the evaluation.
+ *
+ * Its messages (firmware/host/strings.ts: reasons, log lines, errors' texts) would stay in
+ * JerryScript's heap for good once the text is parsed, as every literal does. So the code that an
+ * image's `loadCode` reads (an entry with a stub) keeps them out of its code: the text starts with a
+ * comment holding them one after the other (`/*…*\/`, which the parser skips without keeping
+ * anything), each message is a call `__hm(offset, length)` of where it lies in the asset, and the
+ * value is a function of the assets and the asset's offset, which reads the messages from there and
+ * returns the export (core/code.ts `loadCode` calls it). The loader's slot check (asset 8), which
+ * loaders already on units evaluate, keeps its literals and its form.
  */
 export async function onDemandText(o: OnDemand, options: BuildOptions): Promise<string> {
+  const messages = o.stub ? messageCollector(ROOT) : undefined;
   const result = await esbuild({
     ...options,
-    stdin: undefined,
     outfile: undefined,
     banner: undefined,
-    entryPoints: [join(ROOT, o.entry)],
-    format: 'iife',
-    globalName: '__hoshi_code',
+    entryPoints: undefined,
+    stdin: { contents: 'export { ' + o.exportName + ' } from ' + JSON.stringify(join(ROOT, o.entry)) + ';', resolveDir: ROOT, sourcefile: 'hoshi-on-demand.ts', loader: 'ts' },
+    format: 'esm',
     write: false,
     sourcemap: false,
+    plugins: messages ? [messages.plugin] : [],
   });
   const code = result.outputFiles![0]!.text.trim();
-  // "var __hoshi_code=(()=>{…})();" evaluated as strict code keeps the var inside the evaluation.
-  return "'use strict';" + code + (code.endsWith(';') ? '' : ';') + '__hoshi_code.' + o.exportName;
+  const end = new RegExp('export\\s*\\{\\s*(?:([\\w$]+)\\s+as\\s+)?' + o.exportName + '\\s*\\};?$').exec(code);
+  if (!end) throw new Error('on-demand code ' + o.entry + ': the bundle does not end with the export clause of ' + o.exportName);
+  const value = end[1] ?? o.exportName;
+  let body = code.slice(0, end.index);
+  if (!messages) return "'use strict';" + body + value + ';';
+  // The collector numbers the messages in the order the code uses them and gives their table; it
+  // takes a bundle with the build's placeholder under a first line of its own, as an image's.
+  const done = messages.finish("'use strict';\n'hoshi-messages-build';\n" + body);
+  const list = done.table ? tableStrings(done.table) : [];
+  if (done.table) body = done.code.slice(done.code.indexOf('\n', done.code.indexOf('\n') + 1) + 1);
+  const spans: [number, number][] = [];
+  let at = 2;
+  for (const m of list) {
+    if (m.includes('*/')) throw new Error('on-demand code ' + o.entry + ': a message holds "*/": ' + m);
+    spans.push([at, m.length]);
+    at += m.length;
+  }
+  body = body.replace(/__hm\((\d+)\) */g, (_call, k: string) => '__hm(' + spans[Number(k)]![0] + ',' + spans[Number(k)]![1] + ')');
+  if (/__hm(?!\(\d+,\d+\))|\b__[ao]\b/.test(body)) throw new Error('on-demand code ' + o.entry + ': __hm, __a or __o is used other than for the messages');
+  // core/code.ts passes the assets and the asset's offset.
+  return '/*' + list.join('') + "*/'use strict';(function(__a,__o){function __hm(t,n){return String.fromCharCode.apply(null,__a.read(__o+t,n))}" + body + 'return ' + value + '})';
+}
+
+/** The strings of a message table (firmware/host/strings.ts: id u32, count u16, count + 1 offsets u16, the strings). */
+function tableStrings(table: Uint8Array): string[] {
+  const v = new DataView(table.buffer, table.byteOffset, table.byteLength);
+  const n = v.getUint16(4, true);
+  const base = 6 + 2 * (n + 1);
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) out.push(Buffer.from(table.subarray(base + v.getUint16(6 + 2 * i, true), base + v.getUint16(8 + 2 * i, true))).toString('latin1'));
+  return out;
 }
 
 /** The on-demand assets of each Kaluma image built in this process, by its code (the engine check loads them as `hoshi flash` writes them). */

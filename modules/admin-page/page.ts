@@ -220,6 +220,8 @@ interface Info {
   serial?: string;
   firmwareVersion?: string;
   supportEnd?: string;
+  hardwareRevision?: string;
+  vulnerabilityDisclosure?: string;
   status?: { securityCounter?: number; update?: string };
 }
 
@@ -499,6 +501,7 @@ async function showAdmin(): Promise<void> {
   await showReading();
   await showWifi();
   await showUpdate();
+  await showSecurity();
   say('Logged in.');
   view('admin');
 }
@@ -528,6 +531,46 @@ async function setWifi(): Promise<void> {
   }
   say('The device is joining “' + ssid.value + '”. Once it has, its setup network closes: connect this device to “' + ssid.value + '” and open the device\'s address there.');
   await showWifi();
+}
+
+/** One security-log entry's words (docs/formats/audit.md): "#seq boot b, 12 s: kind detail". */
+export function describeEntry(slot: Uint8Array): string | undefined {
+  if (slot.length !== 64 || (slot[0] === 0x48 && slot[1] === 0x53 && slot[2] === 0x4c && slot[3] === 0x47)) return undefined;
+  const u32 = (at: number): number => (slot[at]! | (slot[at + 1]! << 8) | (slot[at + 2]! << 16) | (slot[at + 3]! << 24)) >>> 0;
+  let text = '';
+  for (let i = 14; i < 47 && slot[i] !== 0; i++) text += String.fromCharCode(slot[i]!);
+  const wall = u32(4);
+  const when = wall ? new Date(wall * 1000).toISOString().replace('T', ' ').replace(/\..*$/, '') + ' UTC' : 'boot ' + (slot[12]! | (slot[13]! << 8)) + ', ' + u32(8) + ' s';
+  return '#' + u32(0) + ' ' + when + ': ' + text;
+}
+
+/**
+ * The security section (hidden on a device without a log: 404): failed logins and refused updates
+ * recently (the anomaly signal), and the last entries of the log. `hoshi log` verifies the chain.
+ */
+async function showSecurity(): Promise<void> {
+  const s = await call('GET', '/api/security', undefined, true);
+  $('security').hidden = s.status === 404;
+  if (s.status !== 200) return;
+  const b = s.body;
+  const count = (c: { lastHour?: number; sinceBoot?: number; last?: { detail?: string } | null } | undefined, what: string): string =>
+    c ? what + ': ' + (c.lastHour || 0) + ' in the last hour, ' + (c.sinceBoot || 0) + ' since the restart' + (c.last && c.last.detail ? ' (last: ' + c.last.detail + ')' : '') : '';
+  $('security-state').textContent = [count(b.loginFailed, 'Failed logins'), count(b.updateRefused, 'Refused updates'), 'The log keeps ' + (b.entries || 0) + ' entries.'].filter((x) => x).join('. ');
+  const list = $('log');
+  list.textContent = '';
+  if (typeof b.newest !== 'number') return;
+  const page = await call('GET', '/api/log', { from: Math.max(0, b.newest - 9), count: 10 }, true);
+  const slots: unknown[] = page.status === 200 && Array.isArray(page.body.slots) ? page.body.slots : [];
+  const lines: string[] = [];
+  for (const v of slots) {
+    const text = typeof v === 'string' ? describeEntry(Uint8Array.from(atob(v), (c) => c.charCodeAt(0))) : undefined;
+    if (text) lines.unshift(text);
+  }
+  for (const line of lines) {
+    const li = document.createElement('li');
+    li.textContent = line;
+    list.appendChild(li);
+  }
 }
 
 /** The update section (hidden on a device without updates: 404): what runs, the counter, the phase. */
@@ -608,6 +651,34 @@ async function update(): Promise<void> {
   }
 }
 
+/**
+ * The factory wipe (modules/wipe): asks for it through the channel, then waits until the device
+ * answers again after its restart; the session ended with it.
+ */
+async function wipeDevice(): Promise<void> {
+  const box = $<HTMLInputElement>('wipe-confirm');
+  if (!box.checked) return fail('Tick the box to confirm the wipe.');
+  const answer = await call('POST', '/api/wipe', { confirm: 'wipe' }, true);
+  box.checked = false;
+  if (answer.status !== 202) {
+    fail('Refused: ' + reason(answer));
+    if (answer.status === 401) loggedOut('Your session has ended: log in again.');
+    return;
+  }
+  say('Wiping. The device restarts…');
+  await pause(3000);
+  for (let n = 0; n < 60; n++) {
+    const now = await infoNow();
+    if (now) {
+      showInfo(now);
+      return loggedOut('Wiped. Log in with the password on the label: you will then choose a new one.');
+    }
+    await pause(1000);
+  }
+  // A device on Wi-Fi has forgotten the network: it is back on its setup network.
+  loggedOut('Wiped. The device has left your Wi-Fi and opened its setup network again: its name and passphrase are on the label.');
+}
+
 function loggedOut(text: string): void {
   token = '';
   channel = undefined;
@@ -668,6 +739,14 @@ function showInfo(i: Info): void {
   show('serial', i.serial);
   show('firmware', i.firmwareVersion);
   show('support', i.supportEnd);
+  show('hwrev', i.hardwareRevision);
+  const link = $<HTMLAnchorElement>('disclosure');
+  const url = i.vulnerabilityDisclosure;
+  // Only an https address becomes a link (the device's answer is not trusted to name a script).
+  if (typeof url === 'string' && /^https:\/\/[^\s"<>]+$/.test(url)) {
+    link.href = url;
+    link.textContent = url;
+  }
   const s = i.status || {};
   show('counter', s.securityCounter);
   show('phase', s.update);
@@ -734,9 +813,11 @@ function main(): void {
   $('again').addEventListener('input', checkNew);
   $('relay-switch').addEventListener('click', action(switchRelay));
   $('refresh').addEventListener('click', action(showReading));
+  $('log-refresh').addEventListener('click', action(showSecurity));
   $('logout').addEventListener('click', action(logout));
   onSubmit('wifi-form', setWifi);
   onSubmit('update-form', update);
+  onSubmit('wipe-form', wipeDevice);
   action(start)();
 }
 

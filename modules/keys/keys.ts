@@ -21,17 +21,20 @@ const enum Label {
   SALT = 'hoshi keys v1',
   STORE_SEAL = 'hoshi store seal v1',
   DEFAULT_PASSWORD = 'hoshi default password v1',
+  AUDIT_LOG = 'hoshi audit log v1',
 }
 
 /**
  * Every purpose a key is derived for: its HKDF info label and its length in bytes. For the host
- * and the tests: `deviceKeys` spells the same two out (test/keys.test.ts derives every purpose here).
+ * and the tests: `deviceKeys` spells the same three out (test/keys.test.ts derives every purpose here).
  */
 export const KEY_PURPOSES = {
   /** AES-128 key of the state store's sealed values (AES-CCM). */
   'store-seal': { label: Label.STORE_SEAL as string, bytes: 16 },
   /** HMAC key of the default password's check value (provisioning record version 2, modules/accounts). */
   'default-password': { label: Label.DEFAULT_PASSWORD as string, bytes: 32 },
+  /** HMAC key of the security log's chain (modules/audit, docs/formats/audit.md). */
+  'audit-log': { label: Label.AUDIT_LOG as string, bytes: 32 },
 };
 export type KeyPurpose = keyof typeof KEY_PURPOSES;
 
@@ -54,7 +57,7 @@ export let deviceKeys = function (p: CryptoProvider, deviceSecret: Uint8Array, r
   const ciphers: { [purpose: string]: BlockCipher } = {};
   // Function expressions, not arrows, for closures that live as long as the device (8 bytes each on Kaluma).
   const key = function (purpose: KeyPurpose): Uint8Array {
-    const label = purpose === 'store-seal' ? Label.STORE_SEAL : purpose === 'default-password' ? Label.DEFAULT_PASSWORD : '';
+    const label = purpose === 'store-seal' ? Label.STORE_SEAL : purpose === 'default-password' ? Label.DEFAULT_PASSWORD : purpose === 'audit-log' ? Label.AUDIT_LOG : '';
     if (!label) throw new Error('keys: unknown purpose ' + purpose);
     if (!keys[purpose]) {
       // HKDF-Extract (RFC 5869 §2.2) with a non-empty salt: PRK = HMAC(salt, device secret).

@@ -1,7 +1,9 @@
-import { asciiBytes, bytesAscii } from '../../firmware/device/core/bytes';
-import { json, problem, type HoshiModule, type HttpResponse, type ModuleContext } from '../../firmware/device/core/module';
+import { bytesAscii } from '../../firmware/device/core/bytes';
+import { json, type HoshiModule, type HttpResponse, type ModuleContext } from '../../firmware/device/core/module';
 import type { WifiCredentials } from '../../hal/net';
-import { setupAccessPoint } from '../channel/setup';
+import { wifiSetup } from './wifi-setup-code';
+
+export { checkWifi, encodeWifi, parseWifiRequest, type WifiRequest } from './wifi-setup';
 
 /** Timings, ms (a const enum: the bundler writes the values into the code). */
 const enum Join {
@@ -42,6 +44,10 @@ const enum Join {
  *   station does not retry by itself.
  * Stored and received credentials are both untrusted input: checked before use, refused with a
  * reason.
+ * What only a unit being set up runs (the setup access point's name and passphrase, the PUT's
+ * parser and checks) is wifi-setup.ts, which a Kaluma image reads from its assets when it needs it
+ * (asset 10: wifi-setup-code.ts); if that asset is missing the unit opens no access point, says why,
+ * and answers PUT with 500.
  */
 
 /** Store key of the sealed credentials (a const enum: the bundler writes it into the code). */
@@ -50,61 +56,22 @@ const enum Key {
 }
 export const WIFI_KEY = Key.WIFI;
 
-/** Why credentials are refused, or undefined if they are usable. */
-export function checkWifi(ssid: unknown, passphrase: unknown): string | undefined {
-  if (typeof ssid !== 'string' || ssid.length < 1 || ssid.length > 32) return '"ssid" must be 1 to 32 characters';
-  for (let i = 0; i < ssid.length; i++) {
-    const c = ssid.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) return '"ssid" must be printable ASCII';
+/**
+ * Stored credentials (untrusted bytes), or undefined if they are not valid credentials: the rules
+ * of `checkWifi` (wifi-setup.ts), read on the stored form (an SSID of 1 to 32 printable ASCII
+ * characters, a passphrase of 0 or 8 to 63). `release`: a device reads them once, at start, and
+ * lets go of this function (a `let`: its bytecode is freed once it returns).
+ */
+export let decodeWifi = function (bytes: Uint8Array, release?: boolean): WifiCredentials | undefined {
+  if (release) decodeWifi = undefined as never;
+  const n = bytes.length >= 2 ? bytes[0] : 0;
+  const m = 1 + n < bytes.length ? bytes[1 + n] : -1;
+  if (n < 1 || n > 32 || 2 + n + m !== bytes.length || (m !== 0 && (m < 8 || m > 63))) return undefined;
+  for (let i = 0; i < bytes.length; i++) {
+    if (i !== 0 && i !== 1 + n && (bytes[i] < 0x20 || bytes[i] > 0x7e)) return undefined;
   }
-  if (typeof passphrase !== 'string') return '"passphrase" must be a string ("" for an open network)';
-  if (passphrase.length !== 0 && (passphrase.length < 8 || passphrase.length > 63)) return '"passphrase" must be 8 to 63 characters, or "" for an open network';
-  for (let i = 0; i < passphrase.length; i++) {
-    const c = passphrase.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) return '"passphrase" must be printable ASCII';
-  }
-  return undefined;
-}
-
-/** Stored form: ssid length, ssid, passphrase length, passphrase (ASCII). */
-export function encodeWifi(c: WifiCredentials): Uint8Array {
-  const out = new Uint8Array(2 + c.ssid.length + c.passphrase.length);
-  out[0] = c.ssid.length;
-  out.set(asciiBytes(c.ssid), 1);
-  out[1 + c.ssid.length] = c.passphrase.length;
-  out.set(asciiBytes(c.passphrase), 2 + c.ssid.length);
-  return out;
-}
-
-/** Stored credentials (untrusted bytes), or undefined if they are not valid credentials. */
-export function decodeWifi(bytes: Uint8Array): WifiCredentials | undefined {
-  if (bytes.length < 2) return undefined;
-  const n = bytes[0];
-  if (1 + n + 1 > bytes.length) return undefined;
-  const m = bytes[1 + n];
-  if (2 + n + m !== bytes.length) return undefined;
-  const c = { ssid: bytesAscii(bytes.subarray(1, 1 + n)), passphrase: bytesAscii(bytes.subarray(2 + n, 2 + n + m)) };
-  return checkWifi(c.ssid, c.passphrase) ? undefined : c;
-}
-
-export type WifiRequest = { ok: true; credentials: WifiCredentials } | { ok: false; reason: string };
-
-/** `{"ssid": "…", "passphrase": "…"}` and nothing else. Never throws. */
-export function parseWifiRequest(body: string): WifiRequest {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch (error) {
-    return { ok: false, reason: 'the body is not JSON' };
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { ok: false, reason: 'the body must be an object {"ssid": "...", "passphrase": "..."}' };
-  const keys = Object.keys(value).sort();
-  if (keys.length !== 2 || keys[0] !== 'passphrase' || keys[1] !== 'ssid') return { ok: false, reason: 'the body must have exactly the keys "ssid" and "passphrase"' };
-  const v = value as { ssid: unknown; passphrase: unknown };
-  const why = checkWifi(v.ssid, v.passphrase);
-  if (why) return { ok: false, reason: why };
-  return { ok: true, credentials: { ssid: v.ssid as string, passphrase: v.passphrase as string } };
-}
+  return { ssid: bytesAscii(bytes.subarray(1, 1 + n)), passphrase: bytesAscii(bytes.subarray(2 + n)) };
+};
 
 export let wifi = function (): HoshiModule {
   // A device composes its image once: the factory lets go of itself (firmware/device/boot.ts).
@@ -125,15 +92,16 @@ export let wifi = function (): HoshiModule {
       let address: string | null = null;
       let lastError: { error: string; reason: string } | null = null;
       // The setup access point. Its functions exist only on a unit being set up (on Kaluma a
-      // function that is never made costs no heap once start's code is released); `openAp` only
-      // until the first join.
+      // function that is never made costs no heap once start's code is released, and the code
+      // that derives it and takes the credentials is read from the assets: wifi-setup-code.ts);
+      // `openAp` only until the first join.
       let ap: WifiCredentials | undefined;
       let apOpen = false;
       let openAp: (() => void) | undefined;
       let closeAp: (() => void) | undefined;
       const stored = store.read(Key.WIFI);
       if (stored.ok) {
-        credentials = decodeWifi(stored.value);
+        credentials = decodeWifi(stored.value, once);
         if (!credentials) console.log('[wifi] stored credentials are not valid: not used');
       } else if (stored.reason !== 'absent') {
         console.log('[wifi] stored credentials cannot be read: ' + stored.reason);
@@ -170,9 +138,14 @@ export let wifi = function (): HoshiModule {
         join();
       });
       if (!credentials && station.openAp) {
-        const record = context.provisioning;
-        if (record && record.setupKey) {
-          const a = setupAccessPoint(context.board.crypto, record.setupKey, context.config.model, record.serial);
+        let a: WifiCredentials | undefined;
+        try {
+          a = wifiSetup(context.assets).accessPoint(context);
+        } catch (error) {
+          // Its code missing from a damaged assets partition: the unit serves without it.
+          console.log('[wifi] no setup access point: ' + (error as Error).message);
+        }
+        if (a) {
           ap = a;
           openAp = function (): void {
             station.openAp!(a, function (code?: string, detail?: string): void {
@@ -187,41 +160,31 @@ export let wifi = function (): HoshiModule {
             console.log('[wifi] setup access point closed');
           };
           openAp();
-        } else console.log('[wifi] no setup key in the provisioning record: no setup access point');
+        }
       }
       join();
       context.every(Join.RETRY_MS, join);
-      const status = function (): HttpResponse {
-        return json(200, { ssid: credentials ? credentials.ssid : null, joined: joined, address: address, error: lastError, setupAp: ap ? { ssid: ap.ssid, open: apOpen } : null });
+      // GET's handler; PUT answers with it too.
+      const status = function (_request: unknown, reply: (response: HttpResponse) => void): void {
+        reply(json(200, { ssid: credentials ? credentials.ssid : null, joined: joined, address: address, error: lastError, setupAp: ap ? { ssid: ap.ssid, open: apOpen } : null }));
       };
-      context.route({
-        method: 'GET',
-        path: '/api/network/wifi',
-        access: 'admin',
-        handler: function (_request, reply): void {
-          reply(status());
-        },
-      });
+      context.route({ method: 'GET', path: '/api/network/wifi', access: 'admin', handler: status });
       context.route({
         method: 'PUT',
         path: '/api/network/wifi',
         access: 'admin',
         handler: function (request, reply): void {
-          const parsed = parseWifiRequest(bytesAscii(request.body));
-          if (!parsed.ok) {
-            reply(problem(400, 'bad-credentials', parsed.reason));
+          const put = wifiSetup(context.assets).put(request.body, !!context.keys);
+          if (!('stored' in put)) {
+            reply(put);
             return;
           }
-          if (!context.keys) {
-            reply(problem(503, 'not-provisioned', 'the unit has no device secret to seal the credentials with'));
-            return;
-          }
-          store.set(Key.WIFI, encodeWifi(parsed.credentials), true);
-          credentials = parsed.credentials;
+          store.set(Key.WIFI, put.stored, true);
+          credentials = put.credentials;
           joined = false;
           address = null;
           lastError = null;
-          reply(status());
+          status(request, reply);
           setTimeout(function (): void {
             if (closeAp && !station.apsta) closeAp();
             join();

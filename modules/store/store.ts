@@ -27,6 +27,8 @@ import { message } from '../../firmware/device/core/messages';
  *   key, fits in one sector less than the budget. So whatever was accepted can always be compacted,
  *   and deletes, overwrites no larger than before and reserved keys within their reserve are never
  *   refused.
+ * - purge() compacts the live records into a new generation and, once its snapshot is committed,
+ *   erases every other sector: no superseded or deleted value stays on the flash (a factory wipe).
  * - Every record carries a CRC-32; sealed values carry an AES-CCM tag as well, under a key derived
  *   from the device secret (modules/keys), with the key name as associated data. A sealed value's
  *   nonce is where it was first written (sector sequence number, offset).
@@ -150,13 +152,18 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
     liveBytes: function (): number {
       return st.live;
     },
-    // Where the next record goes: sector sequence number and offset.
+    // Where the next record goes: sector sequence number and offset, the number moved on by the
+    // jump while an unreadable header or a jumped number not yet in use is on the flash.
     stamp: function (): Uint8Array {
       const out = new Uint8Array(8);
       const formatted = st.sectors.length > 0;
-      putU32(out, 0, (formatted ? st.seqs[st.head] : st.maxSeq) + (st.needsRepair ? Format.SEQUENCE_JUMP : 0));
+      const seq = formatted ? st.seqs[st.head] : st.maxSeq;
+      putU32(out, 0, seq + (st.needsRepair || st.maxSeq > seq + Format.SEQUENCE_JUMP ? Format.SEQUENCE_JUMP : 0));
       putU32(out, 4, formatted ? st.tail : st.E);
       return out;
+    },
+    purge: function (): void {
+      commitChanges(st, [], true);
     },
   };
 }

@@ -49,17 +49,23 @@ function prepare(st: StoreState, s: number): void {
 /** Starts a new sector after `head`: a generation start (new generation) or its next sector. */
 function allocate(st: StoreState, kind: number, gen: number): number {
   if (st.needsRepair) {
-    // Erases sectors whose header could not be read and moves the sequence on (docs/formats/store.md).
-    for (let s = 0; s < st.N; s++) {
-      if (st.kinds[s] !== Format.KIND_UNREADABLE) continue;
-      prepare(st, s);
-      st.kinds[s] = 0;
-    }
+    // Unreadable headers were found: the sequence moves on, and they are erased only once a sector
+    // with the new number is in use (commitChanges).
     st.maxSeq += Format.SEQUENCE_JUMP;
     st.needsRepair = false;
   }
   if (st.maxSeq >= 0xfffffff0) throw new Error('store: sector sequence numbers exhausted');
   const s = (st.head + 1) % st.N;
+  const t = (s + 1) % st.N;
+  if (st.kinds[s] === Format.KIND_UNREADABLE && t !== st.sectors[0]) {
+    // The sector to reuse holds an unreadable header, perhaps the one that calls for the jump: the
+    // jumped number goes on the flash before it is erased, in a header of no generation in the
+    // sector after it (docs/formats/store.md, "Why a nonce never repeats"). Never into the
+    // generation in use: a compaction as large as the free sectors ends just before its first.
+    prepare(st, t);
+    program(st, t, 0, buildHeader(Format.KIND_NEXT, ++st.maxSeq, 0));
+    st.kinds[t] = Format.KIND_NEXT;
+  }
   prepare(st, s);
   const seq = ++st.maxSeq;
   program(st, s, 0, buildHeader(kind, seq, kind === Format.KIND_START ? seq : gen));
@@ -262,13 +268,15 @@ function pending(st: StoreState, changes: StoreChange[]): Pending[] {
  * Applies `changes` all-or-nothing, or throws `store-full` before writing anything when the
  * capacity rule refuses them. A change that makes no key larger — a delete, an overwrite no larger
  * than the value it replaces, a reserved key within its reserve — is never refused while the
- * stored state keeps the rule (docs/formats/store.md, "Capacity").
+ * stored state keeps the rule (docs/formats/store.md, "Capacity"). With `purge` (and no changes),
+ * compacts whatever the generation holds, then erases every other sector (docs/formats/store.md,
+ * "Purge").
  */
-export function commitChanges(st: StoreState, changes: StoreChange[]): void {
+export function commitChanges(st: StoreState, changes: StoreChange[], purge?: boolean): void {
   if (st.broken) throw failure('store-broken', st.broken);
   const list = pending(st, changes);
   const n = list.length;
-  if (n === 0) return;
+  if (n === 0 && !purge) return;
   const index = st.index;
   const reserved = st.reserved;
   const E = st.E;
@@ -300,7 +308,7 @@ export function commitChanges(st: StoreState, changes: StoreChange[]): void {
     const need = snapshotPacking(st, changed, added, true).sectors;
     if (need > st.G - 1) throw failure('store-full', need + ' sectors needed, ' + (st.G - 1) + ' allowed');
   }
-  const appendable = st.sectors.length > 0 && fit.sectors <= st.G;
+  const appendable = !purge && st.sectors.length > 0 && fit.sectors <= st.G;
   if (!appendable) {
     // Compaction: the new generation holds the snapshot and, for sealed changes, the change after it.
     let need: number;
@@ -314,6 +322,7 @@ export function commitChanges(st: StoreState, changes: StoreChange[]): void {
     }
     if (need > st.G) throw failure('store-full', 'compaction needs ' + need + ' sectors, ' + st.G + ' allowed');
   }
+  const repairing = st.needsRepair;
   try {
     if (appendable) {
       append(st, list);
@@ -322,6 +331,16 @@ export function commitChanges(st: StoreState, changes: StoreChange[]): void {
     } else {
       compact(st, []);
       append(st, list);
+    }
+    // Once the generation in use holds the newest number (its records, or its snapshot, complete):
+    // with purge every other sector is erased; after a sequence jump, the unreadable sectors.
+    if (purge || (repairing && !st.needsRepair)) {
+      for (let s = 0; s < st.N; s++) {
+        if (purge ? st.sectors.indexOf(s) < 0 : st.kinds[s] === Format.KIND_UNREADABLE) {
+          prepare(st, s);
+          st.kinds[s] = 0;
+        }
+      }
     }
   } catch (error) {
     st.broken = (error as Error).message;

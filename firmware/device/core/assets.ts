@@ -33,6 +33,12 @@ export const enum Asset {
   CODE_SLOT_CHECK = 8,
   /** The Pico W's TCP client (boards/kaluma-pico-w/tcp-client.ts), read when a pull connects. */
   CODE_TCP_CLIENT = 9,
+  /** The Wi-Fi setup code (modules/network/wifi-setup.ts): the setup access point, the credentials' parser. */
+  CODE_WIFI_SETUP = 10,
+  /** The smart plug's schedule parser (examples/smart-plug/schedule-input.ts). */
+  CODE_SCHEDULE = 11,
+  /** The security log's reader (modules/audit/read.ts), read when an administrator reads the log. */
+  CODE_AUDIT_READER = 13,
 }
 
 export const ASSETS_MAGIC = [0x48, 0x53, 0x41, 0x53]; // "HSAS"

@@ -43,10 +43,50 @@ export interface HttpConfig {
   hostnames?: string[];
 }
 
+/**
+ * Every interface the image opens, with what serves it (S1.1-13, docs/interfaces.md). Whatever is
+ * absent is closed: the optional fields default to none, off, false. The board closes what it can
+ * of the rest at boot (hal/console.ts) and reports what it cannot; modules/interfaces publishes the
+ * result, and `hoshi`'s port scan (firmware/host/port-scan.ts) checks a running unit against it.
+ */
 export interface InterfacesConfig {
+  /** The HTTP server: TCP `http.port`. */
   http: HttpConfig;
   /** What to do with the runtime's REPLs at boot. Production images use "off". */
   console: ConsoleMode;
+  /** Other TCP ports the image listens on, each with what serves it. Default none. */
+  tcp?: ListenerDeclaration[];
+  /**
+   * UDP ports the image listens on, each with what serves it. Default none. The Wi-Fi station's
+   * DHCP and DNS clients are outgoing: they belong in `outgoing`.
+   */
+  udp?: ListenerDeclaration[];
+  /** Bluetooth: what it is on for (e.g. "provisioning from the phone app"). Absent: off. */
+  bluetooth?: string;
+  /**
+   * The board's USB port: what the product uses it for (e.g. "the console, development units
+   * only"). Absent: the product needs none (a board whose runtime keeps its USB REPL open reports
+   * it as not closed).
+   */
+  usb?: string;
+  /**
+   * The Wi-Fi setup access point (modules/network/wifi opens it while the unit has no Wi-Fi
+   * credentials: WPA2, the board at 192.168.4.1, its DHCP server on UDP 67). Default false.
+   */
+  setupAp?: boolean;
+  /**
+   * Connections the device opens itself, each with its purpose, e.g. "DHCP and DNS: the Wi-Fi
+   * station's address and names", "update pulls: HTTP to the release URL (modules/ota)". Default none.
+   */
+  outgoing?: string[];
+}
+
+/** A listening port and what serves it. */
+export interface ListenerDeclaration {
+  /** 1-65535. */
+  port: number;
+  /** What listens there and why, e.g. "CoAP: the sensor's readings". */
+  purpose: string;
 }
 
 /** A request as a route sees it. Everything in it is untrusted input. */

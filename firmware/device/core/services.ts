@@ -78,6 +78,16 @@ export interface Store {
    * instantiation nonce).
    */
   stamp(): Uint8Array;
+  /**
+   * Erases every byte of the region that is not part of the live records: compacts the live records
+   * into a new generation, then erases every other sector. Changes no value. Once it returns, no
+   * superseded or deleted value is left on the flash, plain or sealed (a factory wipe deletes the
+   * user's keys, then calls it). Stamps stay greater than every stamp given before, and no sealed
+   * value's nonce repeats, whatever it erased. After a power cut at any point the store holds what
+   * it held, and calling it again completes it. Throws `store-broken` like a write
+   * (docs/formats/store.md, "Purge").
+   */
+  purge(): void;
 }
 
 /**

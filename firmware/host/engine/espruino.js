@@ -86,8 +86,48 @@
       for (var i = 0; i < b.length; i++) { c ^= b[i]; for (var k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1)); }
       return (c ^ -1) >>> 0;
     },
-    setConsole: function (device) { X.console = device; },
+    // src/jswrap_espruino.c jswrap_espruino_setConsole(device, options): options go through
+    // jsvReadConfigObject (src/jsvar.c: anything but an object or undefined throws "Expecting Object
+    // or undefined, got …", a key other than `force` throws "Unknown option …"); `null` is no
+    // device (the console unreachable), a string names one (src/jsdevices.c jshFromDeviceString:
+    // Serial1-3 on the ESP32's three UARTs, Telnet, Bluetooth), anything else throws "Unknown
+    // device type" (followed upstream by what %q makes of the device number; a Serial object,
+    // which the runtime takes, is not modelled: refused). `force` keeps the console where it is
+    // put: a Telnet or Bluetooth connection no longer takes it. __engine.console is the device
+    // (null: none; undefined: never set, the runtime's default Serial1), __engine.consoleForced
+    // whether it is forced.
+    setConsole: function (device, options) {
+      if (options !== undefined && (options === null || typeof options !== 'object')) throw new Error('Expecting Object or undefined, got ' + (options === null ? 'null' : typeof options));
+      var force = false;
+      if (options) for (var k in options) {
+        if (k !== 'force') throw new Error('Unknown option "' + k + '"');
+        force = !!options[k];
+      }
+      var name = null;
+      if (typeof device === 'string') {
+        if (['Serial1', 'Serial2', 'Serial3', 'Telnet', 'Bluetooth'].indexOf(device) < 0) throw new Error('Unknown device type');
+        name = device;
+      } else if (device !== null) throw new Error('Unknown device type');
+      X.console = name;
+      X.consoleForced = force;
+    },
     lockConsole: function () {},
+  };
+  // targets/esp32/jswrap_esp32.c with targets/esp32/jshardwareESP32.c: ESP32.getState() returns
+  // {sdkVersion, freeHeap, BLE, Wifi, minHeap}, BLE and Wifi read from NVS (on by default,
+  // ESP32HARDWAREDEFAULT). ESP32.enableBLE(enable) writes NVS, then erases the saved code
+  // (src/jsflash.c jsfRemoveCodeFromFlash: the Storage files .varimage, .bootcde and .bootrst) and
+  // restarts (esp_restart). Bluetooth's state is __engine.nvs.BLE (a test sets it in its prelude).
+  X.nvs = { BLE: true, Wifi: true };
+  g.ESP32 = {
+    getState: function () { return { sdkVersion: 'v3.1.3', freeHeap: 90000, BLE: !!X.nvs.BLE, Wifi: !!X.nvs.Wifi, minHeap: 60000 }; },
+    enableBLE: function (enable) {
+      X.nvs.BLE = !!enable;
+      var files = ['.varimage', '.bootcde', '.bootrst'];
+      for (var i = 0; i < files.length; i++) modules.Storage.erase(files[i]);
+      X.rebooted = true;
+      X.stop('reboot');
+    },
   };
   // src/jswrap_flash.c with targets/esp32/jshardware.c: 4 MB; read(len, addr) -> Uint8Array;
   // write(data, addr) read-modify-writes unaligned edges in 4-byte words and only clears bits;
@@ -534,7 +574,21 @@
     for (var i = 0; i < w.files.length; i++) { used += FILE_HEADER + align4(w.files[i].size); if (!w.files[i].deleted) files++; }
     return { used: used, compactions: compactions, files: files };
   };
-  var TelnetServer = { setOptions: function (o) { X.telnet = o.mode; } };
+  // libs/network/telnet/jswrap_telnet.c: on the ESP32 the Telnet console (TCP 23) starts on
+  // (jswrap_telnet_init: MODE_ON). setOptions(options) throws "Expecting Object, got …" for
+  // anything but an object; a string `mode` other than "on" or "off" throws "Unknown mode value";
+  // a `mode` that is not a string changes nothing. With the mode off, the idle handler closes the
+  // listener once the network is up (jswrap_telnet_idle). __engine.telnet is the mode.
+  X.telnet = 'on';
+  var TelnetServer = {
+    setOptions: function (o) {
+      if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new Error('Expecting Object, got ' + (o === null ? 'null' : typeof o));
+      if (typeof o.mode === 'string') {
+        if (o.mode !== 'on' && o.mode !== 'off') throw new Error('Unknown mode value');
+        X.telnet = o.mode;
+      }
+    },
+  };
   // libs/network/esp32/jswrap_esp32_network.c: connect(ssid, options, callback) throws without a
   // string ssid or with a non-string options.password; once the station has an address it emits
   // 'associated', the callback is queued with null, then 'connected' ({ip, netmask, gw}); or with
@@ -672,6 +726,7 @@
     return X.watch(modules[id], "require('" + id + "')");
   };
   g.E = X.watch(g.E, 'E');
+  g.ESP32 = X.watch(g.ESP32, 'ESP32');
   g.process = X.watch(g.process, 'process');
   g.global = g;
 })(globalThis);

@@ -1,0 +1,265 @@
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KALUMA_PARTITIONS } from '../boards/kaluma-pico-w/board';
+import { picoConnect } from '../boards/kaluma-pico-w/tcp-client';
+import { scheduleInput } from '../examples/smart-plug/schedule-input';
+import { Asset } from '../firmware/device/core/assets';
+import { loadCode } from '../firmware/device/core/code';
+import type { ModuleContext } from '../firmware/device/core/module';
+import { encodeAssets } from '../firmware/host/assets';
+import { buildImage, bundleDevice, ROOT } from '../firmware/host/build';
+import { runInEngine, type EngineSession } from '../firmware/host/engine';
+import { ON_DEMAND_OF } from '../firmware/host/ondemand';
+import { encodeProvisioning, newProvisioningRecord, padTo, seedStateSector } from '../firmware/host/provision';
+import { MESSAGES_OF } from '../firmware/host/strings';
+import { passwordTools } from '../modules/accounts/password-check';
+import { scramServer } from '../modules/accounts/scram-server';
+import { setupAccessPoint } from '../modules/channel/setup';
+import { jsCrypto } from '../modules/crypto/provider-js';
+import { decodeWifi } from '../modules/network/wifi';
+import { checkWifi, wifiSetup, type WifiSetup } from '../modules/network/wifi-setup';
+import { createWorker } from '../modules/ota/worker';
+
+/**
+ * Code a Kaluma image reads from its assets on demand (firmware/host/ondemand.ts, core/code.ts
+ * `loadCode`): the Wi-Fi module's setup code (asset 10: the setup access point, the credentials'
+ * PUT) and the smart plug's schedule parser (asset 11) are out of the image's text, read when a unit
+ * is set up or a schedule arrives, and answer as the same code linked into host and Espruino
+ * bundles does; their messages are in each asset's leading comment, read from flash when used.
+ */
+
+const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('latin1');
+
+test('Kaluma image: the Wi-Fi setup code and the schedule parser are assets 10 and 11, out of its text; their messages are in each asset\'s comment, not in its code nor the image\'s table', async (t) => {
+  const built = await buildImage('smart-plug', 'kaluma');
+  const assets = ON_DEMAND_OF.get(built.code)!;
+  t.true([10, 11].every((id) => assets.some((a) => a.id === id)), 'assets 10 and 11 are written with the image');
+  const table = text(built.messages!);
+  const cases: [number, string[], string[]][] = [
+    [10, ['the body must have exactly the keys "ssid" and "passphrase"', '"passphrase" must be printable ASCII', 'the unit has no device secret to seal the credentials with'], ['hoshi setup ap v1', 'bad-credentials']],
+    [11, ['"entries" must be an array', ': another entry already switches at that minute'], ['"entries"']],
+  ];
+  for (const [id, messages, kept] of cases) {
+    const asset = text(assets.find((a) => a.id === id)!.bytes);
+    t.true(asset.startsWith('/*'), 'asset ' + id + ' starts with its messages');
+    const end = asset.indexOf('*/');
+    for (const m of messages) {
+      t.true(asset.slice(2, end).includes(m), m);
+      t.false(asset.slice(end).includes(m), 'not in the code: ' + m);
+      t.false(built.code.includes(m), 'not in the image: ' + m);
+      t.false(table.includes(m), 'not in the image\'s table: ' + m);
+    }
+    for (const k of kept) t.true(asset.slice(end).includes(k), 'a literal the code computes with stays in it: ' + k);
+  }
+  t.false(built.code.includes('hoshi setup ap v1'), 'the setup access point is derived in asset 10 only');
+  // The loader's slot check keeps the form loaders already on units evaluate.
+  t.true(text(assets.find((a) => a.id === 8)!.bytes).startsWith("'use strict';"));
+});
+
+/** Assets holding `entries` (id, bytes), read as core/assets.ts reads a partition. */
+function assetsOf(entries: { id: number; bytes: Uint8Array }[]): { find(id: number): { offset: number; length: number } | undefined; read(offset: number, length: number): Uint8Array } {
+  const spans = new Map<number, { offset: number; length: number }>();
+  let at = 64;
+  for (const e of entries) {
+    spans.set(e.id, { offset: at, length: e.bytes.length });
+    at += e.bytes.length;
+  }
+  const all = new Uint8Array(at);
+  for (const e of entries) all.set(e.bytes, spans.get(e.id)!.offset);
+  return { find: (id) => spans.get(id), read: (offset, length) => all.slice(offset, offset + length) };
+}
+
+test('loadCode: each asset an image reads gives the export the bundle links elsewhere; assets 10 and 11 answer hostile bodies as the linked code, their reasons read from the asset', async (t) => {
+  const built = await buildImage('smart-plug', 'kaluma');
+  const assets = assetsOf(ON_DEMAND_OF.get(built.code)!);
+  const linked: [number, unknown][] = [[5, createWorker], [6, passwordTools], [7, scramServer], [9, picoConnect], [10, wifiSetup], [11, scheduleInput]];
+  for (const [id, value] of linked) {
+    const loaded = loadCode(assets, id);
+    t.is(typeof loaded, typeof value, 'asset ' + id);
+    if (typeof value === 'object') t.deepEqual(Object.keys(loaded as object).sort(), Object.keys(value as object).sort(), 'asset ' + id);
+  }
+  const setup = loadCode(assets, 10) as WifiSetup;
+  const bodies = [
+    '', '{', '[]', 'null', '{"ssid":"a"}', '{"ssid":"a","passphrase":"12345678","x":1}', '{"ssid":"","passphrase":"12345678"}',
+    '{"ssid":"' + 'x'.repeat(33) + '","passphrase":"12345678"}', '{"ssid":"a\\u0000b","passphrase":"12345678"}', '{"ssid":"a","passphrase":"short"}',
+    '{"ssid":"a","passphrase":"' + 'p'.repeat(64) + '"}', '{"ssid":"a","passphrase":12345678}', '{"ssid":"a","passphrase":"pässphrase"}',
+    '{"passphrase":"","ssid":"Open Cafe"}', '{"ssid":"Home","passphrase":"correct horse battery"}',
+  ];
+  for (const body of bodies) {
+    for (const provisioned of [true, false]) {
+      const bytes = new TextEncoder().encode(body);
+      t.deepEqual(setup.put(bytes, provisioned), wifiSetup.put(bytes, provisioned), body);
+    }
+  }
+  t.regex(String((setup.put(new Uint8Array(0), true) as { body: string }).body), /the body is not JSON/);
+  const record = newProvisioningRecord(undefined, { iterations: 4096 }).record;
+  const context = { board: { crypto: jsCrypto }, config: { model: 'HS-TEST-01' }, provisioning: record } as unknown as ModuleContext;
+  t.deepEqual(setup.accessPoint(context), setupAccessPoint(jsCrypto, record.setupKey!, 'HS-TEST-01', record.serial));
+  const log = console.log;
+  const logged: unknown[] = [];
+  console.log = (line: unknown) => logged.push(line);
+  try {
+    t.is(setup.accessPoint({ ...context, provisioning: undefined } as ModuleContext), undefined);
+  } finally {
+    console.log = log;
+  }
+  t.deepEqual(logged, ['[wifi] no setup key in the provisioning record: no setup access point'], 'the log line read from the asset');
+  const parse = loadCode(assets, 11) as typeof scheduleInput;
+  for (const body of [
+    '', '[]', '{"entries":{}}', '{"entries":[],"x":1}', '{"entries":[1]}', '{"entries":[{"at":"24:00","on":true}]}', '{"entries":[{"at":"07:30","on":"yes"}]}',
+    '{"entries":[{"at":"07:30","on":true,"x":0}]}', '{"entries":[{"at":"07:30","on":true},{"at":"07:30","on":false}]}',
+    JSON.stringify({ entries: Array.from({ length: 9 }, (_, i) => ({ at: '0' + i + ':00', on: true })) }), '{"entries":[{"at":"07:30","on":true},{"on":false,"at":"23:59"}]}',
+  ]) {
+    const bytes = new TextEncoder().encode(body);
+    t.deepEqual(parse(bytes), scheduleInput(bytes), body);
+  }
+});
+
+/** The fixture image (the Wi-Fi module and the relay behind a guard that grants every route), bundled as an image is: messages and on-demand code in its assets. */
+async function fixture(): Promise<string> {
+  const { code } = await bundleDevice('import ' + JSON.stringify(join(ROOT, 'test/fixtures/ondemand-kaluma.ts')) + ';', ROOT, 'kaluma', join(ROOT, 'dist/test/kaluma/ondemand-kaluma.js'), true);
+  return code;
+}
+
+const json = (s: string): any => JSON.parse(s);
+const body = (value: unknown) => new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
+const HOME = 'correct horse battery';
+
+function onEngine(code: string, options: { assets?: Uint8Array; stored?: boolean }, session: (e: EngineSession) => void) {
+  const record = newProvisioningRecord(undefined, { iterations: 4096 }).record;
+  const at = KALUMA_PARTITIONS.provisioning.sector * 4096;
+  // A unit the factory gave credentials (`hoshi provision --wifi-ssid`), or one to be set up.
+  const state = options.stored ? seedStateSector(record, KALUMA_PARTITIONS.state.count * 4096, 256, { ssid: 'Home', passphrase: HOME }) : undefined;
+  return runInEngine(code, 'kaluma', {
+    network: 'down',
+    serverLater: true,
+    assets: options.assets,
+    prelude:
+      `__engine.flash.load(${at}, ${JSON.stringify(Array.from(padTo(encodeProvisioning(record), 256)))}); __engine.wifi.networks.Home = ${JSON.stringify(HOME)};` +
+      (state ? `__engine.flash.load(${KALUMA_PARTITIONS.state.sector * 4096}, ${JSON.stringify(Array.from(state))});` : ''),
+    session,
+  });
+}
+
+test('kaluma (Pico W), engine check: a unit being set up opens its access point with asset 10, takes credentials over PUT with it and joins; a schedule is parsed by asset 11; reasons read from the assets', async (t) => {
+  const code = await fixture();
+  const report = await onEngine(code, {}, (e) => {
+    const ap = e.js('__engine.wifi.ap') as { ssid: string; password: string } | null;
+    t.regex(ap?.ssid ?? '', /^HS-TEST-01-[0-9A-Z]{4}$/, 'asset 10 derived it and the module opened it');
+    t.true(e.js(`__engine.wifi.joinAp(${JSON.stringify(ap!.password)})`) as boolean);
+    t.like(json(e.request({ method: 'GET', url: '/api/network/wifi' }).text), { ssid: null, joined: false, setupAp: { ssid: ap!.ssid, open: true } });
+    const refused = e.request({ method: 'PUT', url: '/api/network/wifi', body: body({ ssid: 'Home', passphrase: 'short' }) });
+    t.deepEqual([refused.status, json(refused.text)], [400, { error: 'bad-credentials', reason: '"passphrase" must be 8 to 63 characters, or "" for an open network' }]);
+    t.like(json(e.request({ method: 'PUT', url: '/api/network/wifi', body: body({ ssid: 'Home', passphrase: HOME }) }).text), { ssid: 'Home', joined: false });
+    e.advance(1100);
+    t.is(e.js('__engine.wifi.ap'), null);
+    t.is(e.js('__engine.wifi.joined'), 'Home');
+    t.like(json(e.request({ method: 'GET', url: '/api/network/wifi' }).text), { ssid: 'Home', joined: true, setupAp: { open: false } });
+    const bad = e.request({ method: 'PUT', url: '/api/relay/schedule', body: body('{"entries":[{"at":"07:30","on":true},{"at":"07:30","on":false}]}') });
+    t.deepEqual([bad.status, json(bad.text)], [400, { error: 'bad-schedule', reason: 'entry 1: another entry already switches at that minute' }]);
+    const entries = [{ at: '22:00', on: false }, { at: '07:30', on: true }];
+    const good = e.request({ method: 'PUT', url: '/api/relay/schedule', body: body({ entries }) });
+    t.deepEqual([good.status, json(good.text)], [200, { entries }]);
+    t.deepEqual(json(e.request({ method: 'GET', url: '/api/relay/schedule' }).text), { entries });
+  });
+  t.true(report.booted, report.error);
+  t.true(report.logs.some((l) => /^\[wifi\] setup access point "HS-TEST-01-[0-9A-Z]{4}" open$/.test(l)), report.logs.join('\n'));
+  t.deepEqual(report.missing, []);
+  t.deepEqual(report.swallowed, []);
+  t.false(report.logs.join('\n').includes(HOME));
+});
+
+test('kaluma (Pico W), engine check: without assets 10 and 11 (a damaged partition) a unit still boots and says why it opens no access point; one with credentials serves, and only the two PUTs fail', async (t) => {
+  const code = await fixture();
+  const assets = encodeAssets([{ id: Asset.MESSAGES, bytes: MESSAGES_OF.get(code)! }]);
+  const unset = await onEngine(code, { assets }, (e) => t.is(e.js('__engine.wifi.ap'), null));
+  t.true(unset.booted, unset.error);
+  t.true(unset.logs.includes('[wifi] no setup access point: the code asset 10 is missing from the assets'), unset.logs.join('\n'));
+  const joined = await onEngine(code, { assets, stored: true }, (e) => {
+    t.is(e.js('__engine.wifi.joined'), 'Home');
+    t.deepEqual(json(e.request({ method: 'GET', url: '/api/relay' }).text), { on: false });
+    t.like(json(e.request({ method: 'GET', url: '/api/network/wifi' }).text), { ssid: 'Home', joined: true, setupAp: null });
+    const schedule = e.request({ method: 'PUT', url: '/api/relay/schedule', body: body({ entries: [] }) });
+    const wifi = e.request({ method: 'PUT', url: '/api/network/wifi', body: body({ ssid: 'Home', passphrase: HOME }) });
+    t.deepEqual([schedule.status, json(schedule.text).error, wifi.status, json(wifi.text).error], [500, 'internal-error', 500, 'internal-error']);
+    t.deepEqual(json(e.request({ method: 'GET', url: '/api/relay/schedule' }).text), { entries: [] });
+  });
+  t.true(joined.booted, joined.error);
+  t.deepEqual(joined.swallowed, []);
+});
+
+test('the stored credentials\' check (decodeWifi, resident at start) follows checkWifi\'s rules (read on demand): random and mutated stored forms', (t) => {
+  const reference = (b: Uint8Array) => {
+    if (b.length < 2 || 1 + b[0]! + 1 > b.length || 2 + b[0]! + b[1 + b[0]!]! !== b.length) return undefined;
+    const c = { ssid: String.fromCharCode(...b.subarray(1, 1 + b[0]!)), passphrase: String.fromCharCode(...b.subarray(2 + b[0]!)) };
+    return checkWifi(c.ssid, c.passphrase) ? undefined : c;
+  };
+  let seed = 7;
+  const random = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  let valid = 0;
+  for (let i = 0; i < 20000; i++) {
+    const ssid = Array.from({ length: random(36) }, () => (random(20) === 0 ? random(256) : 0x20 + random(95)));
+    const pass = Array.from({ length: random(4) === 0 ? 0 : random(68) }, () => (random(30) === 0 ? random(256) : 0x20 + random(95)));
+    const b = [ssid.length, ...ssid, pass.length, ...pass];
+    // Some stored forms damaged: a length byte off, a byte cut or added.
+    const kind = random(6);
+    if (kind === 0) b[random(b.length)] = random(256);
+    else if (kind === 1) b.pop();
+    else if (kind === 2) b.push(random(256));
+    const bytes = new Uint8Array(b);
+    const expected = reference(bytes);
+    if (expected) valid++;
+    t.deepEqual(decodeWifi(bytes), expected, JSON.stringify(b));
+  }
+  t.true(valid > 500, valid + ' valid');
+});
+
+const JERRY = process.env.HOSHI_JERRY;
+
+(JERRY ? test : test.skip)('on JerryScript (Kaluma 1.2.1 build): core/code.ts loads assets 10 and 11 from bytes and they answer as the linked code', async (t) => {
+  const built = await buildImage('smart-plug', 'kaluma');
+  const entries = ON_DEMAND_OF.get(built.code)!.filter((e) => e.id === 10 || e.id === 11);
+  const { code } = await bundleDevice('import { loadCode } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + '; globalThis.__loadCode = loadCode;', ROOT, 'kaluma', join(ROOT, 'dist/test/kaluma/ondemand-load.js'));
+  const wifiBodies = ['', '{"ssid":"a","passphrase":"short"}', '{"ssid":"a\\u0000b","passphrase":"12345678"}', '{"ssid":"Home","passphrase":"correct horse battery"}'];
+  const scheduleBodies = ['[]', '{"entries":[{"at":"24:00","on":true}]}', '{"entries":[{"at":"07:30","on":true},{"on":false,"at":"23:59"}]}'];
+  const all = new Uint8Array(entries.reduce((n, e) => n + e.bytes.length, 0));
+  const spans: { [id: number]: [number, number] } = {};
+  let at = 0;
+  for (const e of entries) {
+    all.set(e.bytes, at);
+    spans[e.id] = [at, e.bytes.length];
+    at += e.bytes.length;
+  }
+  const bytes = (s: string): string => JSON.stringify(Array.from(new TextEncoder().encode(s)));
+  const driver = [
+    'var B = new Uint8Array(' + JSON.stringify(Array.from(all)) + ');',
+    'var S = ' + JSON.stringify(spans) + ';',
+    'var A = { find: function (id) { return S[id] && { offset: S[id][0], length: S[id][1] }; }, read: function (o, n) { return B.slice(o, o + n); } };',
+    'var setup = __loadCode(A, 10);',
+    ...wifiBodies.map((b) => 'var r = setup.put(new Uint8Array(' + bytes(b) + '), true); print(r.stored ? "stored " + r.credentials.ssid + " " + r.stored.length : r.status + " " + r.body);'),
+    'var parse = __loadCode(A, 11);',
+    ...scheduleBodies.map((b) => 'var p = parse(new Uint8Array(' + bytes(b) + ')); print(p.ok ? "ok " + JSON.stringify(p.entries) + " " + p.stored.length : "refused " + p.reason);'),
+  ].join('\n');
+  const dir = mkdtempSync(join(tmpdir(), 'hoshi-ondemand-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'load.js'), code);
+  writeFileSync(join(dir, 'drive.js'), driver);
+  const out = execFileSync(JERRY!, [join(dir, 'load.js'), join(dir, 'drive.js')], { encoding: 'latin1' }).trim().split('\n');
+  const expected = [
+    ...wifiBodies.map((b) => {
+      const r = wifiSetup.put(new TextEncoder().encode(b), true);
+      return 'stored' in r ? 'stored ' + r.credentials.ssid + ' ' + r.stored.length : r.status + ' ' + r.body;
+    }),
+    ...scheduleBodies.map((b) => {
+      const p = scheduleInput(new TextEncoder().encode(b));
+      return p.ok ? 'ok ' + JSON.stringify(p.entries) + ' ' + p.stored.length : 'refused ' + p.reason;
+    }),
+  ];
+  t.deepEqual(out, expected);
+});
