@@ -394,7 +394,7 @@ test('Espruino flash: the sender checks every file\'s CRC-32 before the next, th
         setImmediate(() => link.push(new Uint8Array(Buffer.from('< << ' + crc + ' >> >\r\n', 'latin1'))));
       }
     });
-    await espruinoFactory(link, image, () => {});
+    await espruinoFactory(link, image, () => {}, 0);
     return sent;
   };
   const sent = await run(sections.map((s) => s.crc));
@@ -413,7 +413,7 @@ test('Espruino flash: the sender checks every file\'s CRC-32 before the next, th
           setImmediate(() => link.push(new Uint8Array(Buffer.from('< << ' + crc + ' >> >\r\n', 'latin1'))));
         }
       });
-      await espruinoFactory(link, image, () => {});
+      await espruinoFactory(link, image, () => {}, 0);
     })(),
     { message: /hoshi\.a on the board has CRC-32 1/ },
   );

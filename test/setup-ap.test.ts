@@ -77,6 +77,15 @@ async function unit(t: ExecutionContext, options: Partial<SimulatorOptions> = {}
   return { sim, clock, logs };
 }
 
+test.serial('an image that does not declare the setup access point never opens one (S1.1-13), and says why', async (t) => {
+  const undeclared = { config: { ...image.config, interfaces: { ...image.config.interfaces, setupAp: false } }, modules: image.modules };
+  const { sim, logs } = await unit(t, { image: undeclared });
+  t.is(sim.wifi.ap(), null);
+  t.true(logs.some((l) => l.includes('the image does not declare a setup access point')), logs.join('\n'));
+  const info = (await (await fetch(sim.url + '/api/info')).json()) as { status: { interfaces: string } };
+  t.false(info.status.interfaces.includes('setup-ap'));
+});
+
 test.serial('no credentials: the setup access point opens with the label passphrase; PUT → joined with it open → closed after the grace (ESP32-like, AP+STA)', async (t) => {
   const { sim, clock, logs } = await unit(t);
   const record = recordOf(sim);

@@ -53,7 +53,7 @@ function moduleOn(store: ReturnType<typeof openStore>, keys: ModuleContext['keys
   const drops: ((reason: string) => void)[] = [];
   const station = { join: (c: WifiCredentials, done: (code?: string, detail?: string) => void) => { joins.push(c); done(fail, fail && 'the station could not join'); }, onDrop: (d: (reason: string) => void) => drops.push(d) };
   const board = { name: 'host', net: { wifi: station } } as unknown as Board;
-  const context = { board, config: {}, provisioning: undefined, store, keys, random: undefined, route: (r: Route) => routes.push(r), every: () => {} } as unknown as ModuleContext;
+  const context = { board, config: { interfaces: { setupAp: true } }, provisioning: undefined, store, keys, random: undefined, route: (r: Route) => routes.push(r), every: () => {} } as unknown as ModuleContext;
   wifi().start(context);
   const call = (method: string, body = ''): HttpResponse => {
     let out: HttpResponse | undefined;

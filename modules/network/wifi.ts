@@ -1,3 +1,4 @@
+import { message } from '../../firmware/device/core/messages';
 import { bytesAscii } from '../../firmware/device/core/bytes';
 import { json, type HoshiModule, type HttpResponse, type ModuleContext } from '../../firmware/device/core/module';
 import type { WifiCredentials } from '../../hal/net';
@@ -137,7 +138,10 @@ export let wifi = function (): HoshiModule {
         console.log('[wifi] lost "' + (credentials ? credentials.ssid : '') + '": ' + reason + '; rejoining');
         join();
       });
-      if (!credentials && station.openAp) {
+      // Only an image that declares the setup access point opens it (S1.1-13: what is not declared
+      // stays closed; modules/interfaces reports it).
+      if (!credentials && station.openAp && !context.config.interfaces.setupAp) console.log(message('[wifi] no credentials, and the image does not declare a setup access point (interfaces.setupAp)'));
+      else if (!credentials && station.openAp) {
         let a: WifiCredentials | undefined;
         try {
           a = wifiSetup(context.assets).accessPoint(context);

@@ -14,7 +14,10 @@ import type { FactoryImage } from './kaluma';
  * its CRC-32 (E.CRC32) and the host compares it with its own.
  *
  * `hoshi flash` writes a unit as the factory leaves it (docs/formats/update.md §4, §5, §7), every
- * file CRC-checked: `reset()`; Storage erased whole (`eraseAll`: the unit's earlier files, and any
+ * file CRC-checked: Bluetooth turned off in NVS if it is on (docs/interfaces.md: on by default, the
+ * stock build advertises a Nordic UART service that reaches the console from power-on;
+ * `ESP32.enableBLE(false)` persists, erases the saved code and restarts the board, which is then
+ * interrupted again: the files below are written after it); `reset()`; Storage erased whole (`eraseAll`: the unit's earlier files, and any
  * product file, are gone); the files of firmware/host/esp32-storage.ts, each starting on a 4 KB
  * sector boundary, and what they hold from the first boundary in their data (offset 4,064: the
  * device finds them with board.ts `reservedFlash`): the boot control file `hoshi.bc` erased, so
@@ -143,10 +146,19 @@ export function espruinoFactorySections(image: FactoryImage): StorageSection[] {
   ];
 }
 
-/** The exact bytes `hoshi flash` sends to an ESP32: `reset()`, every file, then `load()`. */
+/**
+ * Bluetooth off, persistently, where NVS has it on (targets/esp32/jswrap_esp32.c `enableBLE`: NVS,
+ * then the saved code erased and a restart); a board with it off already does nothing.
+ */
+export const ESP32_BLE_OFF = 'if(ESP32.getState().BLE)ESP32.enableBLE(false);';
+
+/** How long the board may take to restart after Bluetooth is turned off, ms. */
+export const ESP32_BLE_RESTART_MS = 4000;
+
+/** The exact bytes `hoshi flash` sends to an ESP32 after its first interrupt: Bluetooth off, an interrupt, `reset()`, every file, then `load()`. */
 export function espruinoFactoryTranscript(image: FactoryImage): Uint8Array {
   const lines = ['reset();', 'print()', ...espruinoFactorySections(image).flatMap((s) => s.lines)];
-  return concatBytes([...lines.map((l) => ascii('\x10' + l + '\n')), ascii('\x10load()\n\n')]);
+  return concatBytes([ascii('\x10' + ESP32_BLE_OFF + '\n'), ascii('\x03'), ...lines.map((l) => ascii('\x10' + l + '\n')), ascii('\x10load()\n\n')]);
 }
 
 async function sendLine(link: Link, line: string): Promise<void> {
@@ -176,8 +188,14 @@ async function sendFile(link: Link, lines: string[], answerMs = 10000): Promise<
 }
 
 /** Writes every file of `image`, each checked by its CRC-32 (nothing more is sent after a mismatch), then load(). */
-export async function espruinoFactory(link: Link, image: FactoryImage, log: (line: string) => void): Promise<void> {
+export async function espruinoFactory(link: Link, image: FactoryImage, log: (line: string) => void, bleRestartMs = ESP32_BLE_RESTART_MS): Promise<void> {
   const sections = espruinoFactorySections(image);
+  await link.write(ascii('\x03'));
+  await new Promise((r) => setTimeout(r, 300));
+  link.drain();
+  // Bluetooth off for good (the board restarts if it was on), then interrupt whatever it restarted into.
+  await sendLine(link, ESP32_BLE_OFF);
+  await new Promise((r) => setTimeout(r, bleRestartMs));
   await link.write(ascii('\x03'));
   await new Promise((r) => setTimeout(r, 300));
   link.drain();
@@ -190,7 +208,7 @@ export async function espruinoFactory(link: Link, image: FactoryImage, log: (lin
     if (crc !== s.crc) throw new Error('flash: ' + s.name + ' on the board has CRC-32 ' + crc + ', expected ' + s.crc + ': not loaded');
   }
   await link.write(ascii('\x10load()\n\n'));
-  log('stored the loader (' + image.loader.length + ' bytes) in .bootcde, slot A (' + image.slot.length + ' bytes) in ' + ESP32_BOOT.slots[0] + ' and the boot record in ' + ESP32_BOOT.bootctl + ' (each CRC-32 verified); the board restarted');
+  log('Bluetooth off in NVS; stored the loader (' + image.loader.length + ' bytes) in .bootcde, slot A (' + image.slot.length + ' bytes) in ' + ESP32_BOOT.slots[0] + ' and the boot record in ' + ESP32_BOOT.bootctl + ' (each CRC-32 verified); the board restarted');
 }
 
 /** Lines (without DLE and newline) that check the partition, write the 8 KB record area and check it. */
