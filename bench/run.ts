@@ -12,6 +12,7 @@ import { assetsBench } from './assets';
 import { channelBench } from './channel';
 import { updateBench } from './update';
 import { auditBench } from './audit';
+import { wipeBench } from './wipe';
 
 /**
  * npm run bench: sizes and memory, measured, never asserted. One row per example and target:
@@ -89,3 +90,4 @@ await channelBench();
 await accountsBench();
 await updateBench();
 await auditBench();
+await wipeBench();

@@ -31,6 +31,11 @@ export async function runImage(image: Image, args: string[], inputs: { [pin: str
   const ap = sim.wifi.ap();
   if (ap && ap.open) console.log('[host] setup access point "' + ap.ssid + '" open (WPA2; its passphrase is on the label: ' + dir + '/label.json, setupAp)');
   for (const ssid of Object.keys(sim.networks)) console.log('[host] simulated network in range: "' + ssid + '", passphrase "' + sim.networks[ssid] + '" (PUT /api/network/wifi joins it)');
+  // What the unit publishes of its interfaces (modules/interfaces: S1.1-13), the board's own report.
+  const info = (await (await fetch(sim.url + '/api/info')).json()) as { status?: { interfaces?: string } };
+  if (info.status?.interfaces) console.log('[host] interfaces: ' + info.status.interfaces + (sim.device.console.notClosed.length ? ' (' + sim.device.console.notClosed.join('; ') + ')' : ''));
+  if (sim.device.routes.some((r) => r.path === '/api/log')) console.log('[host] security log: npx hoshi log ' + sim.url + ' (verifies its chain)');
+  if (sim.device.routes.some((r) => r.path === '/api/wipe')) console.log('[host] factory data wipe: the admin page, or POST /api/wipe {"confirm":"wipe"} (admin): the label\'s password and the setup access point come back');
   console.log('[host] Ctrl+C stops the device');
   const stop = (): void => {
     sim.stop();
