@@ -727,6 +727,11 @@ for (const target of ['kaluma', 'espruino'] as const) {
     t.is(report.replies[0]!.status, 200);
     t.deepEqual(report.missing, [], 'the runtime fake lacks members the module used');
     t.true(log.ok, JSON.stringify(log.breaks));
-    t.deepEqual(log.entries.map((e) => [e.seq, e.kind, e.detail, e.verified]), [[1, 'boot', '0.1.0', true]]);
+    // Boot's own entry, then what modules/interfaces records (what is open; what the board could not close).
+    t.deepEqual(log.entries.map((e) => [e.seq, e.kind, e.detail, e.verified]), [
+      [1, 'boot', '0.1.0', true],
+      [2, 'interfaces', 'tcp/80 setup-ap', true],
+      [3, 'not-closed', target === 'kaluma' ? 'usb' : 'usb bluetooth mdns', true],
+    ]);
   });
 }

@@ -56,14 +56,16 @@ function copyOf(bytes: Uint8Array): FlashBacking {
 
 /**
  * Runs `work` on a unit started from `before`, the power cut at its `cut`th flash operation counted
- * across power-ons (0: none); then powers the unit on again (if the cut came) and returns it with
- * the number of operations the work did.
+ * from the end of the first boot across power-ons (0: none; the first boot's own writes, its
+ * security log entries, are not the work's); then powers the unit on again (if the cut came) and
+ * returns it with the number of operations the work did.
  */
 async function run(before: Before, cut: number, work: (sim: Simulator) => Promise<unknown>, options: { confirmWithinMs?: number; tries?: number } = {}): Promise<{ sim: Simulator; operations: number; cutHappened: boolean }> {
   const backing = copyOf(before.bytes);
   let done = 0;
   let previous: SimFlash | undefined;
   let cutHappened = false;
+  let started = false;
   const sim = await startSimulator({
     image: smartPlug,
     quiet: true,
@@ -74,6 +76,7 @@ async function run(before: Before, cut: number, work: (sim: Simulator) => Promis
     confirmWithinMs: options.confirmWithinMs,
     tries: options.tries,
     powerOn: (flash) => {
+      if (!started) return;
       if (previous) {
         done += previous.operations;
         if (previous.dead) cutHappened = true;
@@ -82,6 +85,11 @@ async function run(before: Before, cut: number, work: (sim: Simulator) => Promis
       if (cut > 0 && !cutHappened && cut - done >= 1) flash.cutAt(cut - done);
     },
   });
+  // From here on the work's: the first power-on counts from its operations so far.
+  started = true;
+  previous = sim.flash;
+  done = -sim.flash.operations;
+  if (cut > 0) sim.flash.cutAt(sim.flash.operations + cut);
   await work(sim).catch(() => undefined);
   // Let the unit settle: a trial boot's deadline, a revert.
   await new Promise((resolve) => setTimeout(resolve, 50));
