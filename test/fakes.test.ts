@@ -1,5 +1,6 @@
 import test from 'ava';
 import { runInEngine } from '../firmware/host/engine';
+import { probeFake } from './helpers';
 
 /**
  * The runtime fakes refuse what the runtimes refuse (each behaviour cites its upstream file in
@@ -7,19 +8,8 @@ import { runInEngine } from '../firmware/host/engine';
  * at RELEASE_2V29). Each probe returns what the call did: its result, or the error it threw.
  */
 
-const attempt = (expr: string): string => `(function () { try { return JSON.stringify(${expr}); } catch (e) { return (e && e.name) + ': ' + (e && e.message); } })()`;
-
-async function kaluma(probes: string[], prelude = ''): Promise<unknown[]> {
-  const report = await runInEngine("'use strict';", 'kaluma', { library: true, network: 'down', prelude, probes: probes.map(attempt) });
-  if (!report.booted) throw new Error(report.error);
-  return report.values;
-}
-
-async function espruino(probes: string[], prelude = ''): Promise<unknown[]> {
-  const report = await runInEngine('', 'espruino', { library: true, network: 'down', prelude, probes: probes.map(attempt) });
-  if (!report.booted) throw new Error(report.error);
-  return report.values;
-}
+const kaluma = (probes: string[], prelude = ''): Promise<unknown[]> => probeFake('kaluma', probes, prelude);
+const espruino = (probes: string[], prelude = ''): Promise<unknown[]> => probeFake('espruino', probes, prelude);
 
 test('Kaluma TextEncoder/TextDecoder (src/global.c): labels, ascii, argument types', async (t) => {
   t.deepEqual(

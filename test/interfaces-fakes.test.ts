@@ -1,5 +1,5 @@
 import test from 'ava';
-import { runInEngine } from '../firmware/host/engine';
+import { probeFake } from './helpers';
 
 /**
  * What the ESP32 board's interface policy relies on in the Espruino fake (firmware/host/engine/
@@ -8,13 +8,7 @@ import { runInEngine } from '../firmware/host/engine';
  * the error it threw.
  */
 
-const attempt = (expr: string): string => `(function () { try { return JSON.stringify(${expr}); } catch (e) { return (e && e.name) + ': ' + (e && e.message); } })()`;
-
-async function espruino(probes: string[], prelude = ''): Promise<unknown[]> {
-  const report = await runInEngine('', 'espruino', { library: true, network: 'down', prelude, probes: probes.map(attempt) });
-  if (!report.booted) throw new Error(report.error);
-  return report.values;
-}
+const espruino = (probes: string[], prelude = ''): Promise<unknown[]> => probeFake('espruino', probes, prelude);
 
 test('Espruino E.setConsole (src/jswrap_espruino.c, jsvReadConfigObject in src/jsvar.c): null is no console, force keeps it there; unknown devices, options and option types refused', async (t) => {
   t.deepEqual(

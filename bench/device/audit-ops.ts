@@ -3,29 +3,13 @@
 // with the board's write unit; the crypto provider is the board's (pure JS on Kaluma, native on
 // Espruino); the clock is fixed, so the chain is the host's to recompute.
 import type { CryptoProvider } from '../../hal/crypto';
-import type { Flash } from '../../hal/flash';
+import { ramFlash } from './ram-flash';
 import { oldestSeq, openLog, type AuditLog } from '../../modules/audit/log';
 import { logPage } from '../../modules/audit/read';
 
-const SECTOR = 4096;
 
 export function install(p: CryptoProvider, writeSize: number): void {
-  const bytes = new Uint8Array(4 * SECTOR);
-  bytes.fill(0xff);
-  const flash: Flash = {
-    size: bytes.length,
-    eraseSize: SECTOR,
-    writeSize: writeSize,
-    erasedValue: 0xff,
-    // A copy through subarray: on Espruino, slice() of a typed array is a non-flat copy.
-    read: (offset: number, length: number): Uint8Array => new Uint8Array(bytes.subarray(offset, offset + length)),
-    write: (offset: number, data: Uint8Array): void => {
-      for (let i = 0; i < data.length; i++) if (data[i] !== 0xff) bytes[offset + i] &= data[i];
-    },
-    erase: (offset: number, length: number): void => {
-      bytes.fill(0xff, offset, offset + length);
-    },
-  };
+  const flash = ramFlash(4, writeSize);
   const key = new Uint8Array(32);
   for (let i = 0; i < 32; i++) key[i] = i * 7 + 1;
   let t = 5000;

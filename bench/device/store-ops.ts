@@ -3,11 +3,10 @@
 // the board's write unit; the crypto provider is the board's (pure JS on Kaluma, native on
 // Espruino).
 import type { CryptoProvider } from '../../hal/crypto';
-import type { Flash } from '../../hal/flash';
+import { ramFlash } from './ram-flash';
 import { openStore } from '../../modules/store/store';
 import type { Store } from '../../firmware/device/core/services';
 
-const SECTOR = 4096;
 
 function fill(n: number, seed: number): Uint8Array {
   const b = new Uint8Array(n);
@@ -16,23 +15,7 @@ function fill(n: number, seed: number): Uint8Array {
 }
 
 export function install(p: CryptoProvider, writeSize: number): void {
-  const bytes = new Uint8Array(8 * SECTOR);
-  bytes.fill(0xff);
-  const flash: Flash = {
-    size: bytes.length,
-    eraseSize: SECTOR,
-    writeSize: writeSize,
-    erasedValue: 0xff,
-    // A copy through subarray: on Espruino, slice() of a typed array is a non-flat copy (one
-    // variable per byte, and every element access walks it).
-    read: (offset: number, length: number): Uint8Array => new Uint8Array(bytes.subarray(offset, offset + length)),
-    write: (offset: number, data: Uint8Array): void => {
-      for (let i = 0; i < data.length; i++) if (data[i] !== 0xff) bytes[offset + i] &= data[i];
-    },
-    erase: (offset: number, length: number): void => {
-      bytes.fill(0xff, offset, offset + length);
-    },
-  };
+  const flash = ramFlash(8, writeSize);
 
   const seal = p.aes(fill(16, 9));
   const value = fill(64, 1);
