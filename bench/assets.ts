@@ -4,8 +4,8 @@ import { buildAssets, buildCommonFilter, describeAssets, encodeAssets, heldOutPa
 import { bundleDevice, ROOT } from '../firmware/host/build';
 import { buildPage } from '../firmware/host/page';
 import type { DeviceTarget } from '../firmware/host/profiles';
-import { countOnRealEngine, hasValgrind } from '../firmware/host/real-engines';
-import { ms, table } from './crypto';
+import { hasValgrind } from '../firmware/host/real-engines';
+import { operationRows, table } from './crypto';
 
 /**
  * Assets rows of `npm run bench`: the container's bytes per asset, the common-password filter's
@@ -57,16 +57,11 @@ export async function assetsBench(): Promise<void> {
     const { code } = await bundleDevice(entry, ROOT, target, join(ROOT, 'dist/bench', target, file + '.js'));
     const engine = target === 'kaluma' ? 'JerryScript' : 'Espruino';
     const drive = (op: string, k: number): string => `var __assetsHex = '${hex}';\n__bench('load', 1);\n__assetsHex = '';\n__bench('${op}', ${k});`;
-    for (const [op, what, k] of [
+    const ops = [
       ['open', 'openAssets + find of the filter (the table and its CRC-32)', 2],
       ['lookup', 'one lookup (SHA-256 of the word, ' + filter.k + ' one-byte reads)', 5],
-    ] as const) {
-      const one = countOnRealEngine(bin, target, code, drive(op, 1));
-      const many = countOnRealEngine(bin, target, code, drive(op, k));
-      const failure = /LOW_MEMORY|Uncaught|Error:|Out of Memory/i.exec(many.output + one.output);
-      const per = Math.round((many.instructions - one.instructions) / (k - 1));
-      cost.push([engine, what, failure ? 'fails: ' + failure[0] : String(per), failure || target !== 'kaluma' ? '-' : ms(per)]);
-    }
+    ] as const;
+    cost.push(...operationRows(bin, target, code, engine, ops, drive));
   }
   console.log('\nassets on the real engines (callgrind, parse and run only; Kaluma: pure-JS SHA-256; Espruino: native SHA-256)');
   table(cost);

@@ -14,7 +14,7 @@ import { oldestSeq, openLog } from '../modules/audit/log';
 import { logPage } from '../modules/audit/read';
 import { jsCrypto } from '../modules/crypto/provider-js';
 import { deviceKeys } from '../modules/keys/keys';
-import { ms, table } from './crypto';
+import { operationRows, table } from './crypto';
 
 /**
  * Security log rows of `npm run bench` (modules/audit, docs/formats/audit.md): flash per event on
@@ -159,13 +159,7 @@ export async function auditBench(): Promise<void> {
     const engine = target === 'kaluma' ? 'JerryScript' : 'Espruino';
     const check = countOnRealEngine(bin, target, code, `__bench('check', 70, ${JSON.stringify(expected)});`);
     rows.push([engine, 'the chain (entry 70) equals the host\'s', /Error|Uncaught|LOW_MEMORY/.test(check.output) ? 'NO: ' + check.output.slice(-300) : 'yes', '-']);
-    for (const [op, what, k] of OPS) {
-      const one = countOnRealEngine(bin, target, code, `__bench('${op}', 1);`);
-      const many = countOnRealEngine(bin, target, code, `__bench('${op}', ${k});`);
-      const failure = /LOW_MEMORY|Uncaught|Error:/.exec(many.output + one.output);
-      const per = Math.round((many.instructions - one.instructions) / (k - 1));
-      rows.push([engine, what, failure ? 'fails: ' + failure[0] : String(per), failure || target !== 'kaluma' ? '-' : ms(per)]);
-    }
+    rows.push(...operationRows(bin, target, code, engine, OPS));
   }
   console.log('\nmodules/audit on the real engines (callgrind, parse and run only; Kaluma: pure-JS HMAC, 256-byte pages; Espruino: native SHA-256, 4-byte writes)');
   table(rows);

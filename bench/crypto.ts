@@ -99,6 +99,22 @@ export async function cryptoBench(): Promise<void> {
 }
 
 /** RP2040 time for `instructions` x86 instructions counted on JerryScript, as a range. */
+/**
+ * One row per operation on a real engine: [engine, what, x86 instructions, RP2040 estimate], the
+ * instructions of one call measured as (k calls − 1 call) / (k − 1), so the bundle's load cancels.
+ */
+export function operationRows(bin: string, target: DeviceTarget, code: string, engine: string, ops: readonly (readonly [string, string, number])[], drive = (op: string, k: number): string => `__bench('${op}', ${k});`): string[][] {
+  const rows: string[][] = [];
+  for (const [op, what, k] of ops) {
+    const one = countOnRealEngine(bin, target, code, drive(op, 1));
+    const many = countOnRealEngine(bin, target, code, drive(op, k));
+    const failure = /LOW_MEMORY|Uncaught|Error:|Out of Memory/i.exec(many.output + one.output);
+    const per = Math.round((many.instructions - one.instructions) / (k - 1));
+    rows.push([engine, what, failure ? 'fails: ' + failure[0] : String(per), failure || target !== 'kaluma' ? '-' : ms(per)]);
+  }
+  return rows;
+}
+
 export function ms(instructions: number): string {
   const t = (cycles: number): number => (instructions * cycles) / RP2040_HZ;
   const f = (s: number): string => (s >= 1 ? s.toFixed(1) : (s * 1000).toFixed(s < 0.01 ? 2 : 0));

@@ -7,7 +7,7 @@ import { jsAes } from '../modules/crypto/provider-core';
 import { openStore } from '../modules/store/store';
 import { failureCode } from '../firmware/device/core/errors';
 import type { Store } from '../firmware/device/core/services';
-import { ms, table } from './crypto';
+import { operationRows, table } from './crypto';
 
 /**
  * Store rows of `npm run bench`: flash cost per logical update on each board's geometry (always),
@@ -163,13 +163,7 @@ export async function storeBench(): Promise<void> {
     const entry = 'import ' + JSON.stringify(join(ROOT, 'bench/device', file + '.ts')) + ';';
     const { code } = await bundleDevice(entry, ROOT, target, join(ROOT, 'dist/bench', target, file + '.js'));
     const engine = target === 'kaluma' ? 'JerryScript' : 'Espruino';
-    for (const [op, what, k] of OPS) {
-      const one = countOnRealEngine(bin, target, code, `__bench('${op}', 1);`);
-      const many = countOnRealEngine(bin, target, code, `__bench('${op}', ${k});`);
-      const failure = /LOW_MEMORY|Uncaught|Error:/.exec(many.output + one.output);
-      const per = Math.round((many.instructions - one.instructions) / (k - 1));
-      rows.push([engine, what, failure ? 'fails: ' + failure[0] : String(per), failure || target !== 'kaluma' ? '-' : ms(per)]);
-    }
+    rows.push(...operationRows(bin, target, code, engine, OPS));
     // On Espruino the bundle runs from Storage, as on an ESP32 (functions keep their code in flash).
     const fromStorage = { fromStorage: target === 'espruino' };
     const base = countOnRealEngine(bin, target, code, "__bench('load', 1);", fromStorage).memory;
