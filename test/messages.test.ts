@@ -95,7 +95,7 @@ test('with its table, without one and with a damaged one the device answers the 
   t.is(reason(whole, 3), 'log in first (POST /api/login)', 'the text read from the table');
   t.regex(reason(none, 3), /^\(message \d+\)$/);
   t.regex(reason(broken, 3), /^\(message \d+\)$/);
-  t.true(whole.logs.some((l) => l.includes('console left open: USB REPL')), 'log lines from the table too');
+  t.true(whole.logs.some((l) => l.includes('console left open: usb: REPL always on in Kaluma 1.2.1')), 'log lines from the table too');
   t.true(none.logs.some((l) => l.includes('no message table of this build')));
   t.true(other.logs.some((l) => l.includes('no message table of this build')));
 });

@@ -7,9 +7,11 @@ import { KALUMA_PARTITIONS } from '../boards/kaluma-pico-w/board';
 import { picoConnect } from '../boards/kaluma-pico-w/tcp-client';
 import { scheduleInput } from '../examples/smart-plug/schedule-input';
 import { Asset } from '../firmware/device/core/assets';
+import { crc32 } from '../firmware/device/core/crc32';
 import { loadCode } from '../firmware/device/core/code';
 import type { ModuleContext } from '../firmware/device/core/module';
 import { encodeAssets } from '../firmware/host/assets';
+import { verifyRegion } from '../firmware/host/audit-log';
 import { buildImage, bundleDevice, ROOT } from '../firmware/host/build';
 import { runInEngine, type EngineSession } from '../firmware/host/engine';
 import { ON_DEMAND_OF } from '../firmware/host/ondemand';
@@ -17,11 +19,16 @@ import { encodeProvisioning, newProvisioningRecord, padTo, seedStateSector } fro
 import { MESSAGES_OF } from '../firmware/host/strings';
 import { passwordTools } from '../modules/accounts/password-check';
 import { scramServer } from '../modules/accounts/scram-server';
+import { openLog, type AuditLog } from '../modules/audit/log';
+import { auditReader } from '../modules/audit/read';
 import { setupAccessPoint } from '../modules/channel/setup';
 import { jsCrypto } from '../modules/crypto/provider-js';
 import { decodeWifi } from '../modules/network/wifi';
 import { checkWifi, wifiSetup, type WifiSetup } from '../modules/network/wifi-setup';
+import { deviceKeys } from '../modules/keys/keys';
 import { createWorker } from '../modules/ota/worker';
+import { wipeWorkCode, type WipeState } from '../modules/wipe/work';
+import { memoryBacking, openSimFlash } from '../boards/host/flash';
 
 /**
  * Code a Kaluma image reads from its assets on demand (firmware/host/ondemand.ts, core/code.ts
@@ -260,6 +267,184 @@ const JERRY = process.env.HOSHI_JERRY;
       const p = scheduleInput(new TextEncoder().encode(b));
       return p.ok ? 'ok ' + JSON.stringify(p.entries) + ' ' + p.stored.length : 'refused ' + p.reason;
     }),
+  ];
+  t.deepEqual(out, expected);
+});
+
+// ---- The factory wipe's work (asset 12) and the security log's reader with its forget (asset 13) ----
+
+/** A fixed clock (6 s of uptime, no wall time). */
+const CLOCK = { now: () => 6000, wallTime: (): number | undefined => undefined };
+const LOG_KEY = new Uint8Array(32).fill(7);
+
+/** A log of `n` events on a simulated Pico flash of 4 sectors, and its backing. */
+function logOf(n: number): { log: AuditLog; read(): Uint8Array } {
+  const backing = memoryBacking(4 * 4096);
+  const log = openLog(openSimFlash(backing), jsCrypto, LOG_KEY, CLOCK);
+  for (let i = 0; i < n; i++) log.event(i % 3 ? 'login' : 'login-failed', '10.0.0.' + i);
+  return { log, read: () => backing.read(0, 4 * 4096) };
+}
+
+test('Kaluma image: the wipe\'s work is asset 12 and the log\'s forget comes with its reader (asset 13), out of its text; loaded, they do what the linked code does', async (t) => {
+  const built = await buildImage('smart-plug', 'kaluma');
+  const entries = ON_DEMAND_OF.get(built.code)!;
+  t.true([12, 13].every((id) => entries.some((a) => a.id === id)), 'assets 12 and 13 are written with the image');
+  const wipeText = text(entries.find((a) => a.id === 12)!.bytes);
+  const end = wipeText.indexOf('*/');
+  for (const m of ['a wipe needs {"confirm":"wipe"}: it deletes every user setting and restarts the unit', 'a wipe is already running']) {
+    t.true(wipeText.slice(2, end).includes(m), m);
+    t.false(built.code.includes(m), 'not in the image: ' + m);
+    t.false(text(built.messages!).includes(m), 'not in the image\'s table: ' + m);
+  }
+  for (const code of ['wipe-running', 'confirm-required']) t.false(built.code.includes(code), 'the wipe\'s work is out of the image: ' + code);
+  const assets = assetsOf(entries);
+  const work = loadCode(assets, 12) as typeof wipeWorkCode;
+  t.deepEqual(Object.keys(work).sort(), Object.keys(wipeWorkCode).sort());
+  const reader = loadCode(assets, 13) as typeof auditReader;
+  t.deepEqual(Object.keys(reader).sort(), Object.keys(auditReader).sort());
+  t.true(typeof reader.forget === 'function');
+
+  // POST /api/wipe refused as the linked code refuses it, reasons read from the asset.
+  const answers = (code: typeof wipeWorkCode, body: string, running: boolean) => {
+    const out: unknown[] = [];
+    const w = { context: {} as ModuleContext, running } as WipeState;
+    code.post(w, { method: 'POST', path: '/api/wipe', body: new TextEncoder().encode(body) } as never, (r) => out.push(r));
+    return out;
+  };
+  for (const [body, running] of [['', false], ['{', false], ['{"confirm":"yes"}', false], ['[]', false], ['{"confirm":"wipe"}', true]] as [string, boolean][]) {
+    t.deepEqual(answers(work, body, running), answers(wipeWorkCode, body, running), body);
+  }
+  t.is(json(String((answers(work, '{}', false)[0] as { body: string }).body)).reason, 'a wipe needs {"confirm":"wipe"}: it deletes every user setting and restarts the unit', 'the reason read from the asset');
+
+  // The forget from asset 13 leaves the flash as the linked forget does, and the chain verifies.
+  const loaded = logOf(70);
+  const linked = logOf(70);
+  reader.forget(loaded.log.ring, jsCrypto);
+  auditReader.forget(linked.log.ring, jsCrypto);
+  t.deepEqual(loaded.read(), linked.read());
+  const report = verifyRegion(loaded.read(), LOG_KEY);
+  t.true(report.ok, JSON.stringify(report.breaks));
+  t.deepEqual(report.entries.map((e) => [e.seq, e.kind, e.detail]), [[71, 'wipe', '1-70']]);
+});
+
+/** A Pico W image of the log and the wipe (and the relay's stored state) behind a guard that grants every route, bundled as an image is. */
+async function wipeFixture(): Promise<string> {
+  const entry = [
+    "import { createBoard } from " + JSON.stringify(join(ROOT, 'boards/kaluma-pico-w/board.ts')) + ';',
+    "import { relay } from " + JSON.stringify(join(ROOT, 'examples/smart-plug/relay.ts')) + ';',
+    "import { boot } from " + JSON.stringify(join(ROOT, 'firmware/device/boot.ts')) + ';',
+    "import { defineImage } from " + JSON.stringify(join(ROOT, 'firmware/device/image.ts')) + ';',
+    "import { audit } from " + JSON.stringify(join(ROOT, 'modules/audit/index.ts')) + ';',
+    "import { wipe } from " + JSON.stringify(join(ROOT, 'modules/wipe/index.ts')) + ';',
+    "const grantAll = { name: 'grant-all (test)', start: function (context) { context.guard(function () { return undefined; }); } };",
+    'boot(createBoard(), defineImage({',
+    "  config: { model: 'HS-TEST-01', hardwareRevision: 'A', vendor: 'Hoshi test vendor', firmwareVersion: '0.1.0', supportEnd: '2031-12-31',",
+    "    vulnerabilityDisclosureUrl: 'https://example.com/security/disclosure', interfaces: { http: { port: 80, maxBodyBytes: 1024, maxHeaderBytes: 2048 }, console: 'off' } },",
+    "  modules: [grantAll, audit(), wipe(), relay({ 'kaluma-pico-w': 15 })],",
+    '}));',
+  ].join('\n');
+  const { code } = await bundleDevice(entry, ROOT, 'kaluma', join(ROOT, 'dist/test/kaluma/ondemand-wipe.js'), true);
+  return code;
+}
+
+test('kaluma (Pico W), engine check: a wipe runs with asset 12 and the log forgets with asset 13: refusals read from the asset, the stored state deleted, the log down to its wipe entry, verified, and the unit restarts; without asset 12 only the wipe fails', async (t) => {
+  const code = await wipeFixture();
+  const record = newProvisioningRecord(undefined, { iterations: 4096 }).record;
+  const prelude = `__engine.flash.load(${KALUMA_PARTITIONS.provisioning.sector * 4096}, ${JSON.stringify(Array.from(padTo(encodeProvisioning(record), 256)))});`;
+  const log = (r: { flash: { read(region: string, at: number, length: number): Uint8Array } }) => verifyRegion(r.flash.read('flash', KALUMA_PARTITIONS.log.sector * 4096, KALUMA_PARTITIONS.log.count * 4096), deviceKeys(jsCrypto, record.deviceSecret).key('audit-log'));
+  const report = await runInEngine(code, 'kaluma', {
+    prelude,
+    session: (e) => {
+      t.is(e.request({ method: 'PUT', url: '/api/relay', body: body({ on: true }) }).status, 200);
+      const refused = e.request({ method: 'POST', url: '/api/wipe', body: body({ confirm: 'yes' }) });
+      t.deepEqual([refused.status, json(refused.text)], [400, { error: 'confirm-required', reason: 'a wipe needs {"confirm":"wipe"}: it deletes every user setting and restarts the unit' }]);
+      const begun = e.request({ method: 'POST', url: '/api/wipe', body: body({ confirm: 'wipe' }) });
+      t.deepEqual([begun.status, json(begun.text)], [202, { wiping: true, restart: true }]);
+      const again = e.request({ method: 'POST', url: '/api/wipe', body: body({ confirm: 'wipe' }) });
+      t.deepEqual([again.status, json(again.text)], [409, { error: 'wipe-running', reason: 'a wipe is already running' }]);
+      t.is(e.js('__engine.reset'), null);
+      e.advance(700);
+      t.is(e.js('__engine.reset'), 'watchdog', 'the unit restarts');
+    },
+  });
+  t.true(report.booted, report.error);
+  t.deepEqual(report.missing, []);
+  t.deepEqual(report.swallowed, []);
+  t.true(report.logs.some((l) => /^\[wipe\] \d+ keys deleted \(admin\)$/.test(l)), report.logs.join('\n'));
+  t.true(report.logs.includes('[wipe] done: restarting'), report.logs.join('\n'));
+  const forgotten = log(report);
+  t.true(forgotten.ok, JSON.stringify(forgotten.breaks));
+  t.deepEqual(forgotten.entries.map((e) => [e.seq, e.kind, e.detail]), [[2, 'wipe', '1-1']], 'boot\'s entry forgotten, the chain goes on with the wipe entry');
+
+  // A damaged partition without asset 12: the wipe answers 500 and nothing is deleted; the unit serves.
+  const assets = encodeAssets(ON_DEMAND_OF.get(code)!.filter((a) => a.id !== 12).concat([{ id: Asset.MESSAGES, bytes: MESSAGES_OF.get(code)! }]).sort((a, b) => a.id - b.id));
+  const damaged = await runInEngine(code, 'kaluma', {
+    prelude,
+    assets,
+    session: (e) => {
+      const failed = e.request({ method: 'POST', url: '/api/wipe', body: body({ confirm: 'wipe' }) });
+      t.deepEqual([failed.status, json(failed.text).error], [500, 'internal-error']);
+      e.advance(700);
+      t.is(e.js('__engine.reset'), null);
+      t.deepEqual(json(e.request({ method: 'GET', url: '/api/relay' }).text), { on: false });
+    },
+  });
+  t.true(damaged.booted, damaged.error);
+  t.deepEqual(log(damaged).entries.map((e) => e.kind), ['boot'], 'nothing forgotten');
+});
+
+(JERRY ? test : test.skip)('on JerryScript (Kaluma 1.2.1 build): core/code.ts loads assets 12 and 13 from bytes; the wipe refuses as the linked code, and the forget leaves the flash as the linked forget', async (t) => {
+  const built = await buildImage('smart-plug', 'kaluma');
+  const entries = ON_DEMAND_OF.get(built.code)!.filter((e) => e.id === 12 || e.id === 13);
+  const lib = [
+    'import { loadCode } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';',
+    'import { crc32 } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/crc32.ts')) + ';',
+    'import { openLog } from ' + JSON.stringify(join(ROOT, 'modules/audit/log.ts')) + ';',
+    'import { jsCrypto } from ' + JSON.stringify(join(ROOT, 'modules/crypto/provider-js.ts')) + ';',
+    'globalThis.__loadCode = loadCode; globalThis.__crc32 = crc32; globalThis.__openLog = openLog; globalThis.__crypto = jsCrypto;',
+  ].join('\n');
+  const { code } = await bundleDevice(lib, ROOT, 'kaluma', join(ROOT, 'dist/test/kaluma/ondemand-load-wipe.js'));
+  const all = new Uint8Array(entries.reduce((n, e) => n + e.bytes.length, 0));
+  const spans: { [id: number]: [number, number] } = {};
+  let at = 0;
+  for (const e of entries) {
+    all.set(e.bytes, at);
+    spans[e.id] = [at, e.bytes.length];
+    at += e.bytes.length;
+  }
+  const bodies = ['', '{"confirm":"yes"}', '{"confirm":"wipe"}'];
+  const driver = [
+    'var B = new Uint8Array(' + JSON.stringify(Array.from(all)) + ');',
+    'var S = ' + JSON.stringify(spans) + ';',
+    'var A = { find: function (id) { return S[id] && { offset: S[id][0], length: S[id][1] }; }, read: function (o, n) { return B.slice(o, o + n); } };',
+    'var work = __loadCode(A, 12);',
+    'var bytes = function (s) { var b = new Uint8Array(s.length); for (var i = 0; i < s.length; i++) b[i] = s.charCodeAt(i); return b; };',
+    ...bodies.map((b) => 'work.post({ running: true }, { body: bytes(' + JSON.stringify(b) + ') }, function (r) { print(r.status + " " + r.body); });'),
+    // The Pico's flash, as boards/host/flash.ts simulates it: programming clears bits.
+    'var F = new Uint8Array(4 * 4096).fill(255);',
+    'var flash = { size: F.length, eraseSize: 4096, writeSize: 256, erasedValue: 255,',
+    '  read: function (o, n) { return F.slice(o, o + n); },',
+    '  write: function (o, d) { for (var i = 0; i < d.length; i++) F[o + i] &= d[i]; },',
+    '  erase: function (o, n) { F.fill(255, o, o + n); } };',
+    'var log = __openLog(flash, __crypto, new Uint8Array(32).fill(7), { now: function () { return 6000; }, wallTime: function () { return undefined; } });',
+    'for (var i = 0; i < 70; i++) log.event(i % 3 ? "login" : "login-failed", "10.0.0." + i);',
+    '__loadCode(A, 13).forget(log.ring, __crypto);',
+    'print("forgot " + log.ring.seq + " " + log.ring.pos + " " + __crc32(F, 0, F.length));',
+  ].join('\n');
+  const dir = mkdtempSync(join(tmpdir(), 'hoshi-ondemand-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'load.js'), code);
+  writeFileSync(join(dir, 'drive.js'), driver);
+  const out = execFileSync(JERRY!, [join(dir, 'load.js'), join(dir, 'drive.js')], { encoding: 'latin1' }).trim().split('\n');
+  const linked = logOf(70);
+  auditReader.forget(linked.log.ring, jsCrypto);
+  const expected = [
+    ...bodies.map((b) => {
+      const replies: { status: number; body: unknown }[] = [];
+      wipeWorkCode.post({ running: true } as WipeState, { body: new TextEncoder().encode(b) } as never, (r) => replies.push(r as never));
+      return replies[0]!.status + ' ' + String(replies[0]!.body);
+    }),
+    'forgot ' + linked.log.ring.seq + ' ' + linked.log.ring.pos + ' ' + crc32(linked.read(), 0, 4 * 4096),
   ];
   t.deepEqual(out, expected);
 });

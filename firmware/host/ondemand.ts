@@ -94,11 +94,23 @@ export const ON_DEMAND: OnDemand[] = [
     entry: 'examples/smart-plug/schedule-input.ts',
     exportName: 'scheduleInput',
   },
+  // The factory wipe's work (a unit runs it once in its life, when a wipe is asked for or resumed).
+  {
+    stub: 'modules/wipe/work-code.ts',
+    replacement: [
+      // loadCode itself: the module's callers pass the id (no function of its own in the image).
+      'export { loadCode as wipeWork } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';',
+    ].join('\n'),
+    id: 12,
+    entry: 'modules/wipe/work.ts',
+    exportName: 'wipeWorkCode',
+  },
+  // The security log's reader (GET /api/log, /api/security) and its forget (a factory wipe's task).
   {
     stub: 'modules/audit/read-code.ts',
     replacement: [
-      "import { loadCode } from " + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';',
-      'export function auditRead(assets) { return loadCode(assets, 13); }',
+      // loadCode itself: the module's callers pass the id (no function of its own in the image).
+      'export { loadCode as auditRead } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';',
     ].join('\n'),
     id: 13,
     entry: 'modules/audit/read.ts',

@@ -1,11 +1,11 @@
-import { putU32, u32 } from '../../firmware/device/core/bytes';
+import { u32 } from '../../firmware/device/core/bytes';
 import { crc32 } from '../../firmware/device/core/crc32';
-import type { CryptoProvider } from '../../hal/crypto';
 
 /**
  * The security log's on-flash format, byte by byte as docs/formats/audit.md gives it: a ring of
- * sectors, each a header slot and entry slots of 64 bytes. Shared by the device (log.ts) and the
- * host's verifier (firmware/host/audit-log.ts). All integers little-endian.
+ * sectors, each a header slot and entry slots of 64 bytes. Shared by the device (log.ts, read.ts)
+ * and the host's verifier (firmware/host/audit-log.ts). All integers little-endian. A header and an
+ * entry's MAC are written by log.ts `append` alone (one function: each costs Kaluma's heap).
  */
 
 /**
@@ -51,32 +51,6 @@ export function headerOf(b: Uint8Array): number[] | undefined {
   const s = u32(b, Audit.SECTOR_AT);
   const f = u32(b, Audit.FIRST_AT);
   return s > 0 && f > 0 ? [s, f] : undefined;
-}
-
-/** The 36 bytes of a sector header. */
-export function encodeHeader(sector: number, first: number, anchor: Uint8Array): Uint8Array {
-  const b = new Uint8Array(Audit.HEADER);
-  b[0] = 0x48;
-  b[1] = 0x53;
-  b[2] = 0x4c;
-  b[3] = 0x47;
-  b[4] = Audit.VERSION;
-  putU32(b, Audit.SECTOR_AT, sector);
-  putU32(b, Audit.FIRST_AT, first);
-  b.set(anchor, Audit.ANCHOR_AT);
-  putU32(b, Audit.CRC_AT, crc32(b, 0, Audit.CRC_AT));
-  return b;
-}
-
-/**
- * An entry's MAC: the first 16 bytes of HMAC-SHA-256(key, the previous entry's MAC (or the anchor)
- * ‖ the entry's bytes 0–46).
- */
-export function entryMac(p: CryptoProvider, key: Uint8Array, previous: Uint8Array, entry: Uint8Array): Uint8Array {
-  const input = new Uint8Array(Audit.MAC + Audit.MAC_AT);
-  input.set(previous, 0);
-  input.set(entry.subarray(0, Audit.MAC_AT), Audit.MAC);
-  return p.hmacSha256(key, input).subarray(0, Audit.MAC);
 }
 
 /** True if every byte of `b` is 0xff (the host's reader of a dump; the device's open has its own). */

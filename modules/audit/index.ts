@@ -1,6 +1,5 @@
-import type { HoshiModule, HttpRequest, HttpResponse, ModuleContext } from '../../firmware/device/core/module';
+import type { HoshiModule, ModuleContext } from '../../firmware/device/core/module';
 import { openLog, type AuditLog } from './log';
-import { auditRead } from './read-code';
 
 /**
  * audit: the tamper-evident security log (docs/formats/audit.md): the evidence of what happened to a
@@ -20,7 +19,7 @@ import { auditRead } from './read-code';
  *   a host needs to verify them, the anchor and the chain key (`hoshi log`, firmware/host/audit-log.ts).
  *   `GET /api/security` (admin): failed logins and refused updates in the last hour and since boot,
  *   the last one's time and detail, the entries kept. Their code is the reader's (read.ts), which
- *   read-code.ts supplies.
+ *   read-code.ts supplies (log.ts `serve`).
  * - A unit without keys (not provisioned), or a board without a log partition, keeps no log and says
  *   so once on the console.
  */
@@ -38,21 +37,16 @@ export let audit = function (): HoshiModule {
       try {
         if (!keys) console.log('[audit] no keys on this unit (not provisioned): the security log is not kept');
         else if (!flash || flash.size < 2 * flash.eraseSize || flash.eraseSize % 64 !== 0) console.log('[audit] this board has no log partition of two sectors: the security log is not kept');
-        else log = openLog(flash, context.board.crypto, keys.key('audit-log'), context.board.clock, once);
+        else log = openLog(flash, context.board.crypto, keys.key('audit-log'), context.board.clock, once, context.assets, context.board.partitions);
       } catch (error) {
         console.log('[audit] the security log is not kept: ' + String((error as Error).message || error));
       }
       if (!log) return;
       context.securityLog(log);
       context.onWipe(log.forget);
-      // One handler for both routes (one closure), the reader's code fetched per request.
-      const ring = log.ring;
-      const assets = context.assets;
-      const handler = function (request: HttpRequest, reply: (response: HttpResponse) => void): void {
-        reply(auditRead(assets).answer(ring, request));
-      };
-      context.route({ method: 'GET', path: '/api/log', access: 'admin', handler: handler });
-      context.route({ method: 'GET', path: '/api/security', access: 'admin', handler: handler });
+      // One handler for both routes: the log's own (no function of this one stays).
+      context.route({ method: 'GET', path: '/api/log', access: 'admin', handler: log.serve });
+      context.route({ method: 'GET', path: '/api/security', access: 'admin', handler: log.serve });
     },
   };
 };

@@ -2,13 +2,15 @@ import { base64Encode } from '../../firmware/device/core/base64';
 import { bytesAscii, u32 } from '../../firmware/device/core/bytes';
 import { message } from '../../firmware/device/core/messages';
 import { json, problem, type HttpRequest, type HttpResponse } from '../../firmware/device/core/module';
+import { forgetLog } from './forget';
 import { Audit, headerOf } from './format';
 import { oldestSeq, Window, type Ring } from './log';
 
 /**
  * The security log's reader: what `GET /api/log` and `GET /api/security` answer (docs/formats/audit.md).
  * Needed only while an administrator reads the log: read-code.ts says where its code comes from (on
- * Kaluma, code read from the image's assets on demand keeps it out of the heap).
+ * Kaluma, code read from the image's assets on demand keeps it out of the heap). It carries the
+ * log's forget too (forget.ts), needed once in a unit's life.
  */
 
 const enum Read {
@@ -37,7 +39,7 @@ export interface LogPage {
 /** Up to `count` entries from the first with a sequence number ≥ `from`. Never throws on what the flash holds. */
 export function logPage(r: Ring, from: number, count: number): LogPage {
   const E = r.E;
-  const flash = r.flash;
+  const flash = r.part.log!;
   // The kept sectors in ring order from the oldest: [ring position, first entry's sequence number].
   const k: number[][] = [];
   for (let i = 1; i <= r.N; i++) {
@@ -126,14 +128,16 @@ function answer(r: Ring, request: HttpRequest): HttpResponse {
   if (request.path === '/api/security') {
     const now = r.clock.now();
     const view = function (k: number): unknown {
-      const c = r.counts[k];
+      // The counter at k of the ring's counts (none until an event was counted).
+      const c = r.counts;
+      if (!c || !c[k]) return { lastHour: 0, sinceBoot: 0, last: null };
       // Buckets older than the window count nothing.
       const e = Math.floor(now / Window.BUCKET_MS);
       let h = 0;
-      for (let x = 0; x < Window.BUCKETS; x++) if (e - c[1] + x < Window.BUCKETS) h += c[4 + ((c[1] - x + Window.BUCKETS * 2) % Window.BUCKETS)];
-      return { lastHour: c[0] ? h : 0, sinceBoot: c[0], last: c[0] ? { uptime: c[2], wallTime: c[3] || null, detail: r.details[k] } : null };
+      for (let x = 0; x < Window.BUCKETS; x++) if (e - c[k + 1] + x < Window.BUCKETS) h += c[k + 4 + ((c[k + 1] - x + Window.BUCKETS * 2) % Window.BUCKETS)];
+      return { lastHour: h, sinceBoot: c[k], last: { uptime: c[k + 2], wallTime: c[k + 3] || null, detail: r.details![k ? 1 : 0] } };
     };
-    return json(200, { loginFailed: view(0), updateRefused: view(1), entries: r.seq - o, oldest: oldest, newest: newest, boot: r.boot, uptime: Math.floor(now / 1000) });
+    return json(200, { loginFailed: view(0), updateRefused: view(Window.COUNTER), entries: r.seq - o, oldest: oldest, newest: newest, boot: r.boot, uptime: Math.floor(now / 1000) });
   }
   const v = logRequest(request.body);
   if (typeof v === 'string') return problem(400, 'bad-log-request', v);
@@ -141,5 +145,5 @@ function answer(r: Ring, request: HttpRequest): HttpResponse {
   return json(200, { from: page.from, anchor: page.anchor, slots: page.slots, next: page.next, oldest: oldest, newest: newest, key: base64Encode(r.key) });
 }
 
-/** The reader: one object, whose code read-code.ts supplies. */
-export const auditReader = { answer: answer, page: logPage };
+/** The reader, with the log's forget (forget.ts, run at a factory wipe): one object, whose code read-code.ts supplies. */
+export const auditReader = { answer: answer, page: logPage, forget: forgetLog };

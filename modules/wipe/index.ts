@@ -1,15 +1,13 @@
-import { json, problem, type HoshiModule, type ModuleContext } from '../../firmware/device/core/module';
-import type { StoreChange } from '../../firmware/device/core/services';
-import { bytesAscii } from '../../firmware/device/core/bytes';
+import { Asset } from '../../firmware/device/core/assets';
 import { message } from '../../firmware/device/core/messages';
+import type { HoshiModule, ModuleContext } from '../../firmware/device/core/module';
 import type { Pin } from '../../hal/io';
+import { Marker, WIPE_KEY, type WipeState } from './work';
+import { wipeWork } from './work-code';
 
-/** The store key that says a wipe has begun and is not finished (its value: what asked for it). */
-export const WIPE_KEY = 'wipe';
+export { WIPE_KEY };
 
 const enum Wipe {
-  /** How long the answer has to leave before the unit restarts, ms. */
-  RESTART_MS = 600,
   BUTTON_POLL_MS = 250,
   /** Polls the button must be held for a wipe: 10 s (3 s clears the lockout: modules/accounts). */
   BUTTON_HOLD = 40,
@@ -43,61 +41,33 @@ export interface WipeOptions {
  * (4) `wipe` is deleted; (5) the unit restarts. At start, a unit that finds `wipe` resumes at (2).
  *
  * `POST /api/wipe` (admin, body `{"confirm":"wipe"}`) and the admin page; a held button where the
- * board has one.
+ * board has one. Resident: the route, the button's poll and the check for a wipe to resume at start;
+ * the work itself (work.ts) runs once in a unit's life, and a Kaluma image reads it from its assets
+ * when it does (work-code.ts).
  */
 export let wipe = function (options?: WipeOptions): HoshiModule {
   let once = true;
   HOSHI_HOST: once = false;
   if (once) wipe = undefined as never;
-  const o = options || {};
+  let o = options || {};
   return {
     name: 'wipe',
     start: function (context: ModuleContext): void {
-      const store = context.store;
-      let running = false;
-
-      // (2)–(5): idempotent, so a resumed wipe runs them again.
-      const finish = function (): void {
-        const tasks = context.wipeTasks;
-        for (let i = 0; i < tasks.length; i++) tasks[i]();
-        store.purge();
-        store.delete(WIPE_KEY);
-        console.log('[wipe] done: restarting');
-        context.board.power.reboot('wipe');
-      };
-
-      // (1): every key no module keeps, deleted in one commit with the marker set.
-      const begin = function (source: string): void {
-        const kept = context.keptKeys;
-        const keys = store.keys();
-        const changes: StoreChange[] = [];
-        for (let i = 0; i < keys.length; i++) if (kept.indexOf(keys[i]) < 0 && keys[i] !== WIPE_KEY) changes.push({ key: keys[i] });
-        const b = new Uint8Array(source.length);
-        for (let i = 0; i < source.length; i++) b[i] = source.charCodeAt(i) & 0x7f;
-        changes.push({ key: WIPE_KEY, value: b });
-        store.commit(changes);
-        running = true;
-        console.log('[wipe] ' + changes.length + ' keys deleted (' + source + ')');
-      };
-
-      const later = function (): void {
-        setTimeout(function (): void {
-          try {
-            finish();
-          } catch (error) {
-            // The marker stays: the next boot resumes.
-            running = false;
-            console.log('[wipe] not finished, resumed at the next boot: ' + String((error as Error).message || error));
-          }
-        }, Wipe.RESTART_MS);
-      };
-
-      const pending = store.get(WIPE_KEY);
+      const button = o.button && o.button[context.board.name];
+      // A device starts its modules once: it lets go of the options (the route's function would keep them).
+      let again = false;
+      HOSHI_HOST: again = true;
+      if (!again) o = undefined as never;
+      // What the work reads and sets: the wipe is begun and has not failed.
+      const w: WipeState = { context: context, running: false };
+      const pending = context.store.get(Marker.KEY);
       if (pending) {
-        // A wipe cut short: finish it once every module has started (their onWipe tasks registered).
-        console.log('[wipe] resuming the wipe asked by ' + bytesAscii(pending));
-        running = true;
-        later();
+        // A wipe cut short: finished once every module has started (their onWipe tasks registered).
+        try {
+          wipeWork(context.assets, Asset.CODE_WIPE).resume(w, pending);
+        } catch (error) {
+          console.log(message('[wipe] the wipe begun before the restart cannot resume: ') + String((error as Error).message || error));
+        }
       }
 
       context.route({
@@ -105,29 +75,18 @@ export let wipe = function (options?: WipeOptions): HoshiModule {
         path: '/api/wipe',
         access: 'admin',
         handler: function (request, reply): void {
-          let confirm: unknown;
-          try {
-            confirm = (JSON.parse(bytesAscii(request.body)) as { confirm?: unknown }).confirm;
-          } catch (_e) {
-            confirm = undefined;
-          }
-          if (confirm !== 'wipe') return reply(problem(400, 'confirm-required', message('a wipe needs {"confirm":"wipe"}: it deletes every user setting and restarts the unit')));
-          if (running) return reply(problem(409, 'wipe-running', message('a wipe is already running')));
-          begin('admin');
-          reply(json(202, { wiping: true, restart: true }));
-          later();
+          wipeWork(w.context.assets, Asset.CODE_WIPE).post(w, request, reply);
         },
       });
 
-      const pin = o.button && o.button[context.board.name];
-      const read = context.board.io.read;
-      if (pin !== undefined && read) {
+      if (button !== undefined && context.board.io.read) {
+        // (Its variables here: the route's function keeps none of them.)
+        const pin = button;
+        const read = context.board.io.read;
         let held = 0;
         context.every(Wipe.BUTTON_POLL_MS, function (): void {
           held = read(pin) ? 0 : held + 1;
-          if (held !== Wipe.BUTTON_HOLD || running) return;
-          begin('button');
-          later();
+          if (held === Wipe.BUTTON_HOLD && !w.running) wipeWork(w.context.assets, Asset.CODE_WIPE).button(w);
         });
       }
     },

@@ -37,7 +37,9 @@ export const enum Asset {
   CODE_WIFI_SETUP = 10,
   /** The smart plug's schedule parser (examples/smart-plug/schedule-input.ts). */
   CODE_SCHEDULE = 11,
-  /** The security log's reader (modules/audit/read.ts), read when an administrator reads the log. */
+  /** The factory wipe's work (modules/wipe/work.ts), read when a wipe is asked for or resumed. */
+  CODE_WIPE = 12,
+  /** The security log's reader and its forget (modules/audit/read.ts), read when an administrator reads the log or the unit is wiped. */
   CODE_AUDIT_READER = 13,
 }
 
