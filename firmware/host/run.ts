@@ -23,6 +23,14 @@ export async function runImage(image: Image, args: string[], inputs: { [pin: str
     analog[m[1]!] = Number(m[2]);
   }
   const sim = await startSimulator({ image, dir, port, analog, assets });
+  // Ctrl+C stops the unit from here on, while the report below is still being printed too.
+  const stop = (): void => {
+    sim.stop();
+    console.log('\n[host] stopped; the flash keeps its state');
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   console.log('[host] flash: ' + dir + '/flash.bin (boot ' + sim.boots + ')');
   console.log('[host] device info: ' + sim.url + '/api/info');
   console.log('[host] admin page: ' + sim.url + '/#k=<setup key> (the label\'s setup URL at this address; the key is in ' + dir + '/label.json)');
@@ -37,11 +45,4 @@ export async function runImage(image: Image, args: string[], inputs: { [pin: str
   if (sim.device.routes.some((r) => r.path === '/api/log')) console.log('[host] security log: npx hoshi log ' + sim.url + ' (verifies its chain)');
   if (sim.device.routes.some((r) => r.path === '/api/wipe')) console.log('[host] factory data wipe: the admin page, or POST /api/wipe {"confirm":"wipe"} (admin): the label\'s password and the setup access point come back');
   console.log('[host] Ctrl+C stops the device');
-  const stop = (): void => {
-    sim.stop();
-    console.log('\n[host] stopped; the flash keeps its state');
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }

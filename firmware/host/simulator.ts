@@ -181,7 +181,15 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const sim = { backing, boots: 0, io: createHostIo(), networks } as Simulator;
   for (const pin of Object.keys(options.analog ?? {})) sim.io.setAnalog(pin, options.analog![pin]!);
   let current: PowerOn | undefined;
+  // Everyone waiting for the next boot to come up: each power-on's caller (a power-on superseded by
+  // a reboot is answered by the boot that replaced it) and `nextBoot`.
   let waiting: { resolve: (d: Device) => void; reject: (e: unknown) => void }[] = [];
+  // Once stopped, the unit stays off: a reboot its image had scheduled (an update's restart, a
+  // trial deadline) does not power it on again behind the test's back.
+  let stopped = false;
+  const rebootLater = (): void => {
+    if (!stopped) sim.reboot().catch((error: Error) => say('[host] reboot failed: ' + error.message));
+  };
 
   const shutdown = (): void => {
     if (current) {
@@ -195,19 +203,18 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
 
   const powerOn = (): Promise<Device> =>
     new Promise<Device>((resolve, reject) => {
+      waiting.push({ resolve, reject });
       let reboots = 0;
       const settle = (device: Device | undefined, error?: unknown): void => {
         const waiters = waiting;
         waiting = [];
-        if (device) {
-          resolve(device);
-          for (const w of waiters) w.resolve(device);
-        } else {
-          reject(error);
-          for (const w of waiters) w.reject(error);
+        for (const w of waiters) {
+          if (device) w.resolve(device);
+          else w.reject(error);
         }
       };
       const attempt = (): void => {
+        if (stopped) return;
         const session: PowerOn = {
           up: false,
           trial: false,
@@ -263,7 +270,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
             if (!live()) return;
             if (session.up) {
               // After the image came up (the trial deadline): a reboot like the device's own.
-              sim.reboot().catch((error: Error) => say('[host] reboot failed: ' + error.message));
+              rebootLater();
               return;
             }
             shutdown();
@@ -289,9 +296,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
               io: sim.io,
               uid,
               loader: handle,
-              reboot: () => {
-                sim.reboot().catch((error: Error) => say('[host] reboot failed: ' + error.message));
-              },
+              reboot: rebootLater,
             });
             const text = Buffer.from(slots[slot]!.read(Boot.SLOT_HEADER, app)).toString('latin1');
             if (options.quiet) {
@@ -356,6 +361,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     });
 
   sim.reboot = () => {
+    if (stopped) return Promise.reject(new Error('the simulated unit is stopped'));
     shutdown();
     return powerOn();
   };
@@ -364,6 +370,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       waiting.push({ resolve, reject });
     });
   sim.stop = () => {
+    // Whoever still waits for a boot waits for good (a promise left pending keeps nothing alive).
+    stopped = true;
+    waiting = [];
     if (sim.wifi) sim.wifi.off();
     shutdown();
     backing.close();
