@@ -17,7 +17,7 @@ import { operationRows, table } from './crypto';
 
 const GEOMETRIES: [string, Geometry, number][] = [
   ['Kaluma (128 KB, 256-byte pages)', { eraseSize: 4096, writeSize: 256, erasedValue: 0xff }, 32],
-  ['ESP32 (64 KB, 4-byte writes)', { eraseSize: 4096, writeSize: 4, erasedValue: 0xff }, 16],
+  ['ESP32 (48 KB, 4-byte writes)', { eraseSize: 4096, writeSize: 4, erasedValue: 0xff }, 12],
 ];
 const UPDATES = 10000;
 

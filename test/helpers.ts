@@ -18,3 +18,16 @@ export async function probeFake(target: DeviceTarget, probes: string[], prelude 
   if (!report.booted) throw new Error(report.error);
   return report.values;
 }
+
+/** Assets holding `entries` (id, bytes), read as core/assets.ts reads a partition. */
+export function assetsOf(entries: { id: number; bytes: Uint8Array }[]): { find(id: number): { offset: number; length: number } | undefined; read(offset: number, length: number): Uint8Array } {
+  const spans = new Map<number, { offset: number; length: number }>();
+  let at = 64;
+  for (const e of entries) {
+    spans.set(e.id, { offset: at, length: e.bytes.length });
+    at += e.bytes.length;
+  }
+  const all = new Uint8Array(at);
+  for (const e of entries) all.set(e.bytes, spans.get(e.id)!.offset);
+  return { find: (id) => spans.get(id), read: (offset, length) => all.slice(offset, offset + length) };
+}

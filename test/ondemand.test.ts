@@ -8,7 +8,7 @@ import { picoConnect } from '../boards/kaluma-pico-w/tcp-client';
 import { scheduleInput } from '../examples/smart-plug/schedule-input';
 import { Asset } from '../firmware/device/core/assets';
 import { crc32 } from '../firmware/device/core/crc32';
-import { loadCode } from '../firmware/device/core/code';
+import { loadParts } from '../firmware/device/core/code';
 import type { ModuleContext } from '../firmware/device/core/module';
 import { encodeAssets } from '../firmware/host/assets';
 import { verifyRegion } from '../firmware/host/audit-log';
@@ -28,11 +28,12 @@ import { checkWifi, wifiSetup, type WifiSetup } from '../modules/network/wifi-se
 import { deviceKeys } from '../modules/keys/keys';
 import { createWorker } from '../modules/ota/worker';
 import { wipeWorkCode, type WipeState } from '../modules/wipe/work';
+import { assetsOf } from './helpers';
 import { memoryBacking, openSimFlash } from '../boards/host/flash';
 
 /**
  * Code a Kaluma image reads from its assets on demand (firmware/host/ondemand.ts, core/code.ts
- * `loadCode`): the Wi-Fi module's setup code (asset 10: the setup access point, the credentials'
+ * `loadParts`): the Wi-Fi module's setup code (asset 10: the setup access point, the credentials'
  * PUT) and the smart plug's schedule parser (asset 11) are out of the image's text, read when a unit
  * is set up or a schedule arrives, and answer as the same code linked into host and Espruino
  * bundles does; their messages are in each asset's leading comment, read from flash when used.
@@ -66,29 +67,16 @@ test('Kaluma image: the Wi-Fi setup code and the schedule parser are assets 10 a
   t.true(text(assets.find((a) => a.id === 8)!.bytes).startsWith("'use strict';"));
 });
 
-/** Assets holding `entries` (id, bytes), read as core/assets.ts reads a partition. */
-function assetsOf(entries: { id: number; bytes: Uint8Array }[]): { find(id: number): { offset: number; length: number } | undefined; read(offset: number, length: number): Uint8Array } {
-  const spans = new Map<number, { offset: number; length: number }>();
-  let at = 64;
-  for (const e of entries) {
-    spans.set(e.id, { offset: at, length: e.bytes.length });
-    at += e.bytes.length;
-  }
-  const all = new Uint8Array(at);
-  for (const e of entries) all.set(e.bytes, spans.get(e.id)!.offset);
-  return { find: (id) => spans.get(id), read: (offset, length) => all.slice(offset, offset + length) };
-}
-
-test('loadCode: each asset an image reads gives the export the bundle links elsewhere; assets 10 and 11 answer hostile bodies as the linked code, their reasons read from the asset', async (t) => {
+test('loadParts: each asset an image reads gives the export the bundle links elsewhere; assets 10 and 11 answer hostile bodies as the linked code, their reasons read from the asset', async (t) => {
   const built = await buildImage('smart-plug', 'kaluma');
   const assets = assetsOf(ON_DEMAND_OF.get(built.code)!);
   const linked: [number, unknown][] = [[5, createWorker], [6, passwordTools], [7, scramServer], [9, picoConnect], [10, wifiSetup], [11, scheduleInput]];
   for (const [id, value] of linked) {
-    const loaded = loadCode(assets, id);
+    const loaded = loadParts(assets, id);
     t.is(typeof loaded, typeof value, 'asset ' + id);
     if (typeof value === 'object') t.deepEqual(Object.keys(loaded as object).sort(), Object.keys(value as object).sort(), 'asset ' + id);
   }
-  const setup = loadCode(assets, 10) as WifiSetup;
+  const setup = loadParts(assets, 10) as WifiSetup;
   const bodies = [
     '', '{', '[]', 'null', '{"ssid":"a"}', '{"ssid":"a","passphrase":"12345678","x":1}', '{"ssid":"","passphrase":"12345678"}',
     '{"ssid":"' + 'x'.repeat(33) + '","passphrase":"12345678"}', '{"ssid":"a\\u0000b","passphrase":"12345678"}', '{"ssid":"a","passphrase":"short"}',
@@ -114,7 +102,7 @@ test('loadCode: each asset an image reads gives the export the bundle links else
     console.log = log;
   }
   t.deepEqual(logged, ['[wifi] no setup key in the provisioning record: no setup access point'], 'the log line read from the asset');
-  const parse = loadCode(assets, 11) as typeof scheduleInput;
+  const parse = loadParts(assets, 11) as typeof scheduleInput;
   for (const body of [
     '', '[]', '{"entries":{}}', '{"entries":[],"x":1}', '{"entries":[1]}', '{"entries":[{"at":"24:00","on":true}]}', '{"entries":[{"at":"07:30","on":"yes"}]}',
     '{"entries":[{"at":"07:30","on":true,"x":0}]}', '{"entries":[{"at":"07:30","on":true},{"at":"07:30","on":false}]}',
@@ -232,7 +220,7 @@ const JERRY = process.env.HOSHI_JERRY;
 (JERRY ? test : test.skip)('on JerryScript (Kaluma 1.2.1 build): core/code.ts loads assets 10 and 11 from bytes and they answer as the linked code', async (t) => {
   const built = await buildImage('smart-plug', 'kaluma');
   const entries = ON_DEMAND_OF.get(built.code)!.filter((e) => e.id === 10 || e.id === 11);
-  const { code } = await bundleDevice('import { loadCode } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + '; globalThis.__loadCode = loadCode;', ROOT, 'kaluma', join(ROOT, 'dist/test/kaluma/ondemand-load.js'));
+  const { code } = await bundleDevice('import { loadParts } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + '; globalThis.__loadCode = loadParts;', ROOT, 'kaluma', join(ROOT, 'dist/test/kaluma/ondemand-load.js'));
   const wifiBodies = ['', '{"ssid":"a","passphrase":"short"}', '{"ssid":"a\\u0000b","passphrase":"12345678"}', '{"ssid":"Home","passphrase":"correct horse battery"}'];
   const scheduleBodies = ['[]', '{"entries":[{"at":"24:00","on":true}]}', '{"entries":[{"at":"07:30","on":true},{"on":false,"at":"23:59"}]}'];
   const all = new Uint8Array(entries.reduce((n, e) => n + e.bytes.length, 0));
@@ -298,9 +286,9 @@ test('Kaluma image: the wipe\'s work is asset 12 and the log\'s forget comes wit
   }
   for (const code of ['wipe-running', 'confirm-required']) t.false(built.code.includes(code), 'the wipe\'s work is out of the image: ' + code);
   const assets = assetsOf(entries);
-  const work = loadCode(assets, 12) as typeof wipeWorkCode;
+  const work = loadParts(assets, 12) as typeof wipeWorkCode;
   t.deepEqual(Object.keys(work).sort(), Object.keys(wipeWorkCode).sort());
-  const reader = loadCode(assets, 13) as typeof auditReader;
+  const reader = loadParts(assets, 13) as typeof auditReader;
   t.deepEqual(Object.keys(reader).sort(), Object.keys(auditReader).sort());
   t.true(typeof reader.forget === 'function');
 
@@ -397,11 +385,11 @@ test('kaluma (Pico W), engine check: a wipe runs with asset 12 and the log forge
   const built = await buildImage('smart-plug', 'kaluma');
   const entries = ON_DEMAND_OF.get(built.code)!.filter((e) => e.id === 12 || e.id === 13);
   const lib = [
-    'import { loadCode } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';',
+    'import { loadParts } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';',
     'import { crc32 } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/crc32.ts')) + ';',
     'import { openLog } from ' + JSON.stringify(join(ROOT, 'modules/audit/log.ts')) + ';',
     'import { jsCrypto } from ' + JSON.stringify(join(ROOT, 'modules/crypto/provider-js.ts')) + ';',
-    'globalThis.__loadCode = loadCode; globalThis.__crc32 = crc32; globalThis.__openLog = openLog; globalThis.__crypto = jsCrypto;',
+    'globalThis.__loadCode = loadParts; globalThis.__crc32 = crc32; globalThis.__openLog = openLog; globalThis.__crypto = jsCrypto;',
   ].join('\n');
   const { code } = await bundleDevice(lib, ROOT, 'kaluma', join(ROOT, 'dist/test/kaluma/ondemand-load-wipe.js'));
   const all = new Uint8Array(entries.reduce((n, e) => n + e.bytes.length, 0));

@@ -74,7 +74,7 @@ for (const target of ['kaluma', 'espruino'] as const) {
     if (target === 'kaluma') expected.push(Asset.MESSAGES);
     expected.push(Asset.VERIFIER);
     // A Kaluma image's code read on demand (firmware/host/ondemand.ts).
-    if (target === 'kaluma') expected.push(Asset.CODE_UPDATE_WORKER, Asset.CODE_PASSWORD_CHECK, Asset.CODE_SCRAM, Asset.CODE_SLOT_CHECK, Asset.CODE_TCP_CLIENT, Asset.CODE_WIFI_SETUP, Asset.CODE_SCHEDULE, Asset.CODE_WIPE, Asset.CODE_AUDIT_READER);
+    if (target === 'kaluma') expected.push(Asset.CODE_UPDATE_WORKER, Asset.CODE_PASSWORD_CHECK, Asset.CODE_SCRAM, Asset.CODE_SLOT_CHECK, Asset.CODE_TCP_CLIENT, Asset.CODE_WIFI_SETUP, Asset.CODE_SCHEDULE, Asset.CODE_WIPE, Asset.CODE_AUDIT_READER, Asset.CODE_STORE_WRITER);
     t.deepEqual(entries.map((e) => e.id), expected);
     const verifier = entries.find((e) => e.id === Asset.VERIFIER)!;
     t.is(Buffer.from(container.subarray(verifier.offset, verifier.offset + verifier.length)).toString('latin1'), verifierAssetText(target));

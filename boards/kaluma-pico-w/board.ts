@@ -1,3 +1,4 @@
+import { Asset } from '../../firmware/device/core/assets';
 import type { AssetReader, Board, LoaderHandle } from '../../hal/board';
 import type { ConsoleMode, ConsoleReport } from '../../hal/console';
 import type { Flash } from '../../hal/flash';
@@ -302,7 +303,7 @@ function picoNet(): Net {
     // hal/net.ts `connect`: boards/kaluma-pico-w/tcp-client.ts, read from the assets when called. A
     // chip reset takes its connections without a word: the HTTP client's own deadline ends them.
     connect: function (host: string, port: number, handlers: TcpClientHandlers): TcpConnection {
-      return tcpClient(codeAssets!)(__netdev, host, port, handlers);
+      return tcpClient(codeAssets!, Asset.CODE_TCP_CLIENT)(__netdev, host, port, handlers);
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { Asset } from '../../firmware/device/core/assets';
 import type { AssetReader } from '../../hal/board';
 import { picoConnect } from './tcp-client';
 
@@ -8,6 +9,6 @@ import { picoConnect } from './tcp-client';
  * JerryScript keeps the bytecode of everything the program parses in its heap for as long as the
  * program runs, and a unit pulls once a day at most.
  */
-export function tcpClient(_assets: AssetReader): typeof picoConnect {
+export function tcpClient(_assets: AssetReader, _id: Asset.CODE_TCP_CLIENT): typeof picoConnect {
   return picoConnect;
 }

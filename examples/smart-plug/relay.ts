@@ -1,3 +1,4 @@
+import { Asset } from '../../firmware/device/core/assets';
 import { json, problem, type HoshiModule, type HttpResponse, type ModuleContext } from '../../firmware/device/core/module';
 import { bytesAscii } from '../../firmware/device/core/bytes';
 import type { Pin } from '../../hal/io';
@@ -73,7 +74,7 @@ export let relay = function (pins: { [board: string]: Pin }): HoshiModule {
         access: 'admin',
         handler: function (request, reply): void {
           // The parser is read from the assets on Kaluma (schedule-code.ts) and let go once it has answered.
-          const input = scheduleCode(context.assets)(request.body);
+          const input = scheduleCode(context.assets, Asset.CODE_SCHEDULE)(request.body);
           if (!input.ok) {
             reply(problem(400, 'bad-schedule', input.reason));
             return;

@@ -1,4 +1,4 @@
-import type { Assets } from '../../firmware/device/core/assets';
+import type { Asset, Assets } from '../../firmware/device/core/assets';
 import { scheduleInput } from './schedule-input';
 
 /**
@@ -8,6 +8,6 @@ import { scheduleInput } from './schedule-input';
  * (firmware/host/ondemand.ts, core/code.ts): JerryScript keeps the bytecode of everything the
  * program parses in its heap for as long as the program runs.
  */
-export function scheduleCode(_assets: Assets): typeof scheduleInput {
+export function scheduleCode(_assets: Assets, _id: Asset.CODE_SCHEDULE): typeof scheduleInput {
   return scheduleInput;
 }

@@ -84,7 +84,7 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
     if (k) for (let j = 0; j < k.length; j++) keptKeys.push(k[j]);
   }
   const keys = record ? deviceKeys(board.crypto, record.deviceSecret, once) : undefined;
-  const store = openStore(board.partitions.state, keys ? { seal: keys.cipher('store-seal'), reserve: reserve, once: once } : { reserve: reserve, once: once });
+  const store = openStore(board.partitions.state, keys ? { seal: keys.cipher('store-seal'), reserve: reserve, once: once, code: assets } : { reserve: reserve, once: once, code: assets });
   for (let i = 0; i < store.report.skipped.length; i++) console.log('[hoshi] store: ' + store.report.skipped[i]);
   const random = record ? unitRandom(board.crypto, record.drbgSeed, board.entropy, store, once) : undefined;
 
@@ -157,9 +157,19 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
   context.event('boot', config.firmwareVersion + (loader ? ' ' + 'AB'.charAt(loader.slot) + (loader.trial ? ' trial' : '') : ''));
   const notes = loader && loader.notes;
   if (notes) for (let i = 0; i + 1 < notes.length; i += 2) context.event(notes[i], notes[i + 1]);
-  for (let i = 0; i < image.modules.length; i++) image.modules[i].start(context);
+  try {
+    for (let i = 0; i < image.modules.length; i++) image.modules[i].start(context);
+  } catch (error) {
+    // The boot fails (the device restarts): the periodic tasks the modules set going stop with it.
+    for (let i = 0; i < timers.length; i++) clearInterval(timers[i]);
+    throw error;
+  }
   // No log in the image: the early events are dropped.
   early = undefined;
+  // What boot and the modules wrote is written: the store lets go of its writer (a Kaluma image reads
+  // it again at the next write, and keeps it until the next of these ticks: modules/store/write-code.ts).
+  store.idle();
+  context.every(30000, store.idle);
   // On a device the modules have started for good: their factories and start functions can go
   // (each factory let go of its own binding), and with them their code, on Kaluma about 4 KB.
   if (once) image.modules.splice(0, image.modules.length);
@@ -229,7 +239,13 @@ export let boot = function (board: Board, image: Image, ready?: (device: Device)
   board.net.onLink(function (up: boolean): void {
     if (up) open();
   });
-  open();
+  try {
+    open();
+  } catch (error) {
+    // The boot fails here too: the modules' periodic tasks stop with it.
+    device.stop();
+    throw error;
+  }
   if (!server && !stopped) {
     retry = setInterval(open, Listen.LISTEN_RETRY_MS);
     timers.push(retry);

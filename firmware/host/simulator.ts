@@ -333,8 +333,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
               try {
                 fn();
               } catch (error) {
-                // The loader's deadline ran into a power cut: the unit is off, nothing more runs.
-                if (sim.flash.dead) return;
+                // The loader's deadline ran into a power cut: the unit is off, nothing more runs, and
+                // a power-on still waiting for its image to come up ends with the cut.
+                if (sim.flash.dead) {
+                  if (live() && !session.up) settle(undefined, error);
+                  return;
+                }
                 throw error;
               }
             }, ms);

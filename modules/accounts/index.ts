@@ -1,3 +1,4 @@
+import { Asset } from '../../firmware/device/core/assets';
 import { message } from '../../firmware/device/core/messages';
 import { asciiBytes, bytesAscii, putU32, u32, utf8Bytes } from '../../firmware/device/core/bytes';
 import { base64Decode } from '../../firmware/device/core/base64';
@@ -127,7 +128,7 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
       const route = (method: string, path: string, access: Access, handler: RouteHandler): void => context.route({ method: method, path: path, access: access, handler: handler });
       route('GET', '/api/password/policy', 'public', (_q, reply) => reply(json(200, { minLength: minLength, maxLength: MAX_PASSWORD })));
       // The filter in slices of at most 4 KB (password-check.ts: code loaded on demand on Kaluma).
-      route('GET', '/api/password/common', 'public', (q, reply) => reply(passwordCheck(assets).commonSlice(q.headers['range'] || '', assets)));
+      route('GET', '/api/password/common', 'public', (q, reply) => reply(passwordCheck(assets, Asset.CODE_PASSWORD_CHECK).commonSlice(q.headers['range'] || '', assets)));
 
       const defaultVerifier = record && record.verifier;
       const setupKey = record && record.setupKey;
@@ -288,7 +289,7 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
           if (wait > 0) context.event('lockout', remote + ' ' + wait + 's');
         },
       };
-      route('POST', '/api/login', 'public', (request, reply) => scramCode(assets).login(request, reply, login));
+      route('POST', '/api/login', 'public', (request, reply) => scramCode(assets, Asset.CODE_SCRAM).login(request, reply, login));
 
       // The guard has found the session of these; they look it up again for themselves.
       route('GET', '/api/session', 'user', (request, reply) => {
@@ -302,7 +303,7 @@ export let accounts = function (options?: AccountsOptions): HoshiModule {
       });
       route('POST', '/api/password', 'admin', (request, reply) => {
         // The checks (password-check.ts) are code loaded on demand on Kaluma.
-        const v = passwordCheck(assets).change(
+        const v = passwordCheck(assets, Asset.CODE_PASSWORD_CHECK).change(
           bodyObject(request),
           {
             minLength: minLength,

@@ -1,4 +1,4 @@
-import type { Assets } from '../../firmware/device/core/assets';
+import type { Asset, Assets } from '../../firmware/device/core/assets';
 import { passwordTools } from './password-check';
 
 /**
@@ -6,6 +6,6 @@ import { passwordTools } from './password-check';
  * replaces this file with one that evaluates it from the image's assets when a password is
  * changed (firmware/host/ondemand.ts, core/code.ts).
  */
-export function passwordCheck(_assets: Assets): typeof passwordTools {
+export function passwordCheck(_assets: Assets, _id: Asset.CODE_PASSWORD_CHECK): typeof passwordTools {
   return passwordTools;
 }

@@ -1,4 +1,4 @@
-import type { Assets } from '../../firmware/device/core/assets';
+import type { Asset, Assets } from '../../firmware/device/core/assets';
 import { scramServer } from './scram-server';
 
 /**
@@ -6,6 +6,6 @@ import { scramServer } from './scram-server';
  * file with one that evaluates it from the image's assets at each login (firmware/host/ondemand.ts,
  * core/code.ts).
  */
-export function scramCode(_assets: Assets): typeof scramServer {
+export function scramCode(_assets: Assets, _id: Asset.CODE_SCRAM): typeof scramServer {
   return scramServer;
 }

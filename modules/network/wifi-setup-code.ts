@@ -1,4 +1,4 @@
-import type { Assets } from '../../firmware/device/core/assets';
+import type { Asset, Assets } from '../../firmware/device/core/assets';
 import { wifiSetup as linked, type WifiSetup } from './wifi-setup';
 
 /**
@@ -9,6 +9,6 @@ import { wifiSetup as linked, type WifiSetup } from './wifi-setup';
  * bytecode of everything the program parses in its heap for as long as the program runs, and a
  * unit is set up once.
  */
-export function wifiSetup(_assets: Assets): WifiSetup {
+export function wifiSetup(_assets: Assets, _id: Asset.CODE_WIFI_SETUP): WifiSetup {
   return linked;
 }

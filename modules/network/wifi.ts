@@ -1,3 +1,4 @@
+import { Asset } from '../../firmware/device/core/assets';
 import { message } from '../../firmware/device/core/messages';
 import { bytesAscii } from '../../firmware/device/core/bytes';
 import { json, type HoshiModule, type HttpResponse, type ModuleContext } from '../../firmware/device/core/module';
@@ -144,7 +145,7 @@ export let wifi = function (): HoshiModule {
       else if (!credentials && station.openAp) {
         let a: WifiCredentials | undefined;
         try {
-          a = wifiSetup(context.assets).accessPoint(context);
+          a = wifiSetup(context.assets, Asset.CODE_WIFI_SETUP).accessPoint(context);
         } catch (error) {
           // Its code missing from a damaged assets partition: the unit serves without it.
           console.log('[wifi] no setup access point: ' + (error as Error).message);
@@ -178,7 +179,7 @@ export let wifi = function (): HoshiModule {
         path: '/api/network/wifi',
         access: 'admin',
         handler: function (request, reply): void {
-          const put = wifiSetup(context.assets).put(request.body, !!context.keys);
+          const put = wifiSetup(context.assets, Asset.CODE_WIFI_SETUP).put(request.body, !!context.keys);
           if (!('stored' in put)) {
             reply(put);
             return;

@@ -1,3 +1,4 @@
+import { Asset } from '../../firmware/device/core/assets';
 import type { HoshiModule, HttpRequest, HttpResponse, ModuleContext, Route } from '../../firmware/device/core/module';
 import { parseHttpUrl } from '../../firmware/device/core/http-client';
 import { PullKey, type PullState } from './pull';
@@ -80,7 +81,7 @@ export let ota = function (options?: OtaOptions): HoshiModule {
       context.status.update = PHASE_IDLE;
       let worker: UpdateWorker | undefined;
       const get = function (): UpdateWorker {
-        if (!worker) worker = updateWorker(context.assets)(context, restartDelay);
+        if (!worker) worker = updateWorker(context.assets, Asset.CODE_UPDATE_WORKER)(context, restartDelay);
         return worker;
       };
       // The last check, kept while the worker comes and goes.

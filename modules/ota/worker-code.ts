@@ -1,4 +1,4 @@
-import type { Assets } from '../../firmware/device/core/assets';
+import type { Asset, Assets } from '../../firmware/device/core/assets';
 import type { ModuleContext } from '../../firmware/device/core/module';
 import { createWorker, type UpdateWorker } from './worker';
 
@@ -9,6 +9,6 @@ import { createWorker, type UpdateWorker } from './worker';
  * an update begins (firmware/host/ondemand.ts, core/code.ts): JerryScript keeps the bytecode of
  * everything the program parses in its heap for as long as the program runs.
  */
-export function updateWorker(_assets: Assets): (context: ModuleContext, restartDelay: number) => UpdateWorker {
+export function updateWorker(_assets: Assets, _id: Asset.CODE_UPDATE_WORKER): (context: ModuleContext, restartDelay: number) => UpdateWorker {
   return createWorker;
 }

@@ -1,3 +1,5 @@
+import type { Assets } from '../../firmware/device/core/assets';
+import type { storeWrite } from './write';
 import type { BlockCipher } from '../../hal/crypto';
 import type { Flash } from '../../hal/flash';
 import type { StoreReport, StoreReserve, StoreStats } from '../../firmware/device/core/services';
@@ -50,4 +52,8 @@ export interface StoreState {
   reserved: { [name: string]: number };
   report: StoreReport;
   stats: StoreStats;
+  /** Where a Kaluma image reads the writer from (write-code.ts); none elsewhere, where it is linked. */
+  code: Pick<Assets, 'find' | 'read'> | undefined;
+  /** The writer once read, until the store is idle (Store.idle). */
+  writer: typeof storeWrite | undefined;
 }

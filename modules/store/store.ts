@@ -5,7 +5,9 @@ import type { Store, StoreRead, StoreReserve } from '../../firmware/device/core/
 import { Format, checkKey, crcOk, openValue, parseRecord, valueFootprint } from './format';
 import { recover, releaseRecovery } from './scan';
 import type { StoreState } from './state';
-import { commitChanges, snapshotPacking } from './write';
+import { Asset, type Assets } from '../../firmware/device/core/assets';
+import type { storeWrite } from './write';
+import { storeWriter } from './write-code';
 import { message } from '../../firmware/device/core/messages';
 
 /**
@@ -49,6 +51,16 @@ export interface StoreOptions {
   onNonce?: (nonce: Uint8Array) => void;
   /** The only open of this program's life (boot on a device): the recovery code is let go after it. */
   once?: boolean;
+  /** The running image's assets, where a Kaluma image reads the store's writer from (write-code.ts). */
+  code?: Pick<Assets, 'find' | 'read'>;
+}
+
+/**
+ * The writer (write.ts): linked, or on Kaluma read from the assets at the first write after the
+ * store was idle (write-code.ts), and kept until it is idle again.
+ */
+function writer(st: StoreState): typeof storeWrite {
+  return st.writer || (st.writer = storeWriter(st.code, Asset.CODE_STORE_WRITER));
 }
 
 /** The value of `key` in the state, or why not. Never throws on stored bytes. */
@@ -89,6 +101,8 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
     live: 0,
     G: G,
     stats: { appended: 0, erases: 0, programs: 0, compactions: 0 },
+    code: opts.code,
+    writer: undefined,
     reserved: {},
     sectors: [],
     names: [],
@@ -113,13 +127,21 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
     st.reserved['#' + r.key] = valueFootprint(r.key, r.bytes, r.sealed);
   }
   const half = Math.floor(N / 2);
-  if (st.reserve.length && snapshotPacking(st, undefined, [], true).sectors > half - 1) throw new Error('store: the reserves alone need more than ' + (half - 1) + ' sectors');
+  // The writer's capacity rule, for the open's checks. A Kaluma image whose assets lack the writer
+  // (a damaged partition) still opens its store to read; each write then throws why.
+  let w: typeof storeWrite | undefined;
+  try {
+    w = writer(st);
+  } catch (error) {
+    st.report.skipped.push(String((error as Error).message || error));
+  }
+  if (w && st.reserve.length && w.packing(st, undefined, [], true).sectors > half - 1) throw new Error('store: the reserves alone need more than ' + (half - 1) + ' sectors');
   if (!recover) throw new Error('store: opened once already, and the recovery code released');
   recover(st);
   if (opts.once) releaseRecovery();
   // The budget in effect: more sectors when what is stored (a smaller budget than it was written
   // with, or new reserves) needs them, so that deletes and overwrites stay possible.
-  const need = st.names.length || st.reserve.length ? snapshotPacking(st, undefined, [], true).sectors + 1 : 2;
+  const need = w && (st.names.length || st.reserve.length) ? w.packing(st, undefined, [], true).sectors + 1 : 2;
   if (need > st.G) {
     st.G = need < half ? need : half;
     st.report.skipped.push(message('stored keys and reserves need ') + need + message(' sectors: budget ') + st.G + ', not ' + G + (need > st.G ? message(' (over-full: no key may grow)') : ''));
@@ -136,13 +158,13 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
       return r.ok ? r.value : undefined;
     },
     set: function (key: string, value: Uint8Array, sealed?: boolean): void {
-      commitChanges(st, [{ key: key, value: value, sealed: sealed }]);
+      writer(st).commit(st, [{ key: key, value: value, sealed: sealed }]);
     },
     delete: function (key: string): void {
-      commitChanges(st, [{ key: key }]);
+      writer(st).commit(st, [{ key: key }]);
     },
     commit: function (changes): void {
-      commitChanges(st, changes);
+      writer(st).commit(st, changes);
     },
     keys: function (): string[] {
       const out: string[] = [];
@@ -163,7 +185,10 @@ export function openStore(flash: Flash, options?: StoreOptions): Store {
       return out;
     },
     purge: function (): void {
-      commitChanges(st, [], true);
+      writer(st).commit(st, [], true);
+    },
+    idle: function (): void {
+      st.writer = undefined;
     },
   };
 }

@@ -348,3 +348,9 @@ export function commitChanges(st: StoreState, changes: StoreChange[], purge?: bo
   }
   st.report.keys = st.names.length;
 }
+
+/**
+ * The writer as one value: what a Kaluma image reads from its assets for a commit or the store's open
+ * and lets go of afterwards (write-code.ts, firmware/host/ondemand.ts; asset 14).
+ */
+export const storeWrite = { commit: commitChanges, packing: snapshotPacking };

@@ -41,6 +41,8 @@ export const enum Asset {
   CODE_WIPE = 12,
   /** The security log's reader and its forget (modules/audit/read.ts), read when an administrator reads the log or the unit is wiped. */
   CODE_AUDIT_READER = 13,
+  /** The store's writer (modules/store/write.ts), read at each commit and at the store's open (Kaluma images). */
+  CODE_STORE_WRITER = 14,
 }
 
 export const ASSETS_MAGIC = [0x48, 0x53, 0x41, 0x53]; // "HSAS"

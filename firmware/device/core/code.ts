@@ -3,6 +3,8 @@ import type { Assets } from './assets';
 /** Bytes turned into text per piece: the pieces and the joined text are in the heap together for a moment. */
 const enum Code {
   PIECE = 1024,
+  /** Bytes read for where the code starts and the parts' lengths (`/*parts:C,n,n,…;`). */
+  HEAD = 512,
 }
 
 /**
@@ -33,6 +35,37 @@ export function loadCode(assets: Pick<Assets, 'find' | 'read'>, id: number): unk
   const value = indirect(text);
   // "/": the text starts with its messages' comment, and its value takes where to read them.
   return text.charCodeAt(0) === 47 ? (value as (assets: Pick<Assets, 'read'>, offset: number) => unknown)(assets, span.offset) : value;
+}
+
+/**
+ * Evaluates asset `id` written in parts (firmware/host/ondemand.ts `onDemandText`): a comment
+ * `/*parts:C,n,n,…;` + the messages + `*\/`, where C is the offset of the code and each n a part's
+ * length, then the parts, each the body of a function of the scope they share (`__s`: the code's
+ * top-level names where it has several parts, the assets `__a` and where the messages start `__o`).
+ * Each part is read, parsed and run before the next is read, so the heap holds the code's bytecode
+ * and one part's text, never the whole text: the update worker's 42 KB at once would not fit beside
+ * a joined Pico W's image. The last part returns the export, which this returns. Throws if the asset
+ * is missing or not laid out so (a damaged partition); the asset itself was verified with the image.
+ */
+export function loadParts(assets: Pick<Assets, 'find' | 'read'>, id: number): unknown {
+  const span = assets.find(id);
+  if (!span) throw new Error('the code asset ' + id + ' is missing from the assets');
+  const head = String.fromCharCode.apply(null, assets.read(span.offset, Math.min(Code.HEAD, span.length)) as unknown as number[]);
+  const close = head.indexOf(';');
+  const lengths = head.slice(8, close).split(',');
+  const scope = { __a: assets, __o: span.offset + close + 1 };
+  let at = +lengths[0];
+  let value: unknown;
+  for (let i = 1; i < lengths.length && head.slice(0, 8) === '/*parts:'; i++) {
+    const n = +lengths[i];
+    if (!(n > 0) || at + n > span.length) break;
+    const pieces: string[] = [];
+    for (let j = 0; j < n; j += Code.PIECE) pieces.push(String.fromCharCode.apply(null, assets.read(span.offset + at + j, Math.min(Code.PIECE, n - j)) as unknown as number[]));
+    at += n;
+    value = new Function('__s', pieces.join(''))(scope);
+  }
+  if (at !== span.length || close < 0) throw new Error('the code asset ' + id + ' is not in parts');
+  return value;
 }
 
 /**

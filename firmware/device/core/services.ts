@@ -88,6 +88,12 @@ export interface Store {
    * (docs/formats/store.md, "Purge").
    */
   purge(): void;
+  /**
+   * Lets go of what the store holds only to write: a Kaluma image reads the store's writer from its
+   * assets at a write and keeps it until this is called (modules/store/write-code.ts), so that the
+   * writes that come together read it once. Boot calls it every 30 seconds.
+   */
+  idle(): void;
 }
 
 /**
