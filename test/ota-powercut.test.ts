@@ -97,7 +97,11 @@ async function run(before: Before, cut: number, work: (sim: Simulator) => Promis
     cutHappened = true;
     done += previous.operations;
     previous = undefined;
-    await sim.reboot();
+    // A unit that does not come up again is powered off before the test fails, so nothing of it runs on.
+    await sim.reboot().catch((error: unknown) => {
+      sim.stop();
+      throw error;
+    });
   } else if (previous) done += previous.operations;
   return { sim, operations: done, cutHappened };
 }

@@ -149,6 +149,23 @@ test.serial('a periodic task that throws is reported and runs again at its next 
   }
 });
 
+test.serial('a boot that fails after a module set a periodic task going leaves no task running (firmware/device/boot.ts)', async (t) => {
+  let runs = 0;
+  const failing = defineImage({
+    config: image.config,
+    modules: [
+      { name: 'ticker', start: (context) => context.every(10, () => void runs++) },
+      { name: 'broken', start: () => {
+        throw new Error('broken at start');
+      } },
+    ],
+  });
+  await t.throwsAsync(startSimulator({ image: failing, quiet: true }), { message: /broken at start/ });
+  const seen = runs;
+  await new Promise((r) => setTimeout(r, 100));
+  t.is(runs, seen, 'the task set going before the failure no longer runs');
+});
+
 test('modules see the provisioning partition read-only', async (t) => {
   let seen: Board | undefined;
   const probe = defineImage({ config: image.config, modules: [{ name: 'probe', start: (context) => void (seen = context.board) }] });

@@ -170,3 +170,32 @@ test('a power cut at any write of a commit leaves the same flash with the writer
   t.log('cut points: ' + cuts);
   t.true(cuts > 10, 'cut points: ' + cuts);
 });
+
+test('without asset 14 (a damaged assets partition) the store opens to read, reports why, and each write throws it: nothing stored is lost', async (t) => {
+  const built = await buildImage('smart-plug', 'kaluma');
+  const entries = ON_DEMAND_OF.get(built.code)!;
+  const withWriter = assetsOf(entries);
+  const without = assetsOf(entries.filter((e) => e.id !== Asset.CODE_STORE_WRITER));
+  const openOnDemand = await onDemandStore();
+  const backing = memoryBacking(12 * 4096);
+  const full = openOnDemand(openSimFlash(backing, GEOMETRY), { seal: SEAL, code: withWriter });
+  full.set('plain', new Uint8Array([1, 2, 3]));
+  full.set('sealed', new Uint8Array([4, 5]), true);
+  const before = backing.read(0, backing.size);
+  const store = openOnDemand(openSimFlash(backing, GEOMETRY), { seal: SEAL, code: without });
+  t.is(store.report.skipped.length, 1);
+  t.regex(store.report.skipped[0]!, /14/, 'the report names the missing asset: ' + store.report.skipped[0]);
+  t.deepEqual(store.get('plain'), new Uint8Array([1, 2, 3]));
+  t.deepEqual(store.get('sealed'), new Uint8Array([4, 5]));
+  const refused = t.throws(() => store.set('plain', new Uint8Array([9])));
+  t.is(refused?.message, store.report.skipped[0]);
+  t.throws(() => store.delete('sealed'));
+  t.throws(() => store.purge());
+  t.is(Buffer.compare(backing.read(0, backing.size), before), 0, 'the flash is as it was');
+  // The assets repaired (the image flashed again): the same store writes again.
+  const again = openOnDemand(openSimFlash(backing, GEOMETRY), { seal: SEAL, code: withWriter });
+  t.deepEqual(again.report.skipped, []);
+  again.set('plain', new Uint8Array([9]));
+  t.deepEqual(again.get('plain'), new Uint8Array([9]));
+  t.deepEqual(again.get('sealed'), new Uint8Array([4, 5]));
+});

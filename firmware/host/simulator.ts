@@ -187,6 +187,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   // Once stopped, the unit stays off: a reboot its image had scheduled (an update's restart, a
   // trial deadline) does not power it on again behind the test's back.
   let stopped = false;
+  // Every device this unit booted: a power-off stops them all, so no image of an earlier power-on
+  // (one superseded while it booted, or whose boot failed) keeps a timer or a server going.
+  const booted = new Set<Device>();
   const rebootLater = (): void => {
     if (!stopped) sim.reboot().catch((error: Error) => say('[host] reboot failed: ' + error.message));
   };
@@ -197,7 +200,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       current.unhush();
     }
     current = undefined;
-    if (sim.device) sim.device.stop();
+    if (sim.device) booted.add(sim.device);
+    for (const device of booted) device.stop();
+    booted.clear();
     net.closeAll();
   };
 
@@ -296,7 +301,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
               io: sim.io,
               uid,
               loader: handle,
-              reboot: rebootLater,
+              // Only the image of this power-on can restart the unit: a timer an earlier image left
+              // behind dies with its power-on, as it would on a device.
+              reboot: () => {
+                if (live()) rebootLater();
+              },
             });
             const text = Buffer.from(slots[slot]!.read(Boot.SLOT_HEADER, app)).toString('latin1');
             if (options.quiet) {
@@ -305,7 +314,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
             }
             if (text.startsWith(HOST_MARKER)) {
               try {
-                sim.device = boot(board, withPort(options.image, port), ready);
+                const device = boot(board, withPort(options.image, port), ready);
+                booted.add(device);
+                if (!live()) device.stop();
+                else sim.device = device;
               } catch (error) {
                 crashed(error);
                 throw error;
@@ -318,7 +330,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
               .then((module: { start?: (board: unknown, ready: (d: Device) => void, port?: number) => Device }) => {
                 if (!live()) return;
                 if (typeof module.start !== 'function') throw new Error('the slot app exports no start()');
-                sim.device = module.start(board, ready, port);
+                const device = module.start(board, ready, port);
+                booted.add(device);
+                if (live()) sim.device = device;
+                else device.stop();
               })
               .catch((error: unknown) => {
                 if (!live() || session.up) return;
