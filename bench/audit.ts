@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Plugin } from 'esbuild';
 import { gzipSync } from 'node:zlib';
 import { ESP32_PARTITIONS } from '../boards/espruino-esp32/board';
 import { HOST_PARTITIONS } from '../boards/host/board';
@@ -84,7 +85,16 @@ export async function auditImage(target: DeviceTarget, withAudit: boolean): Prom
     withAudit ? '' : 'image.modules = image.modules.filter(function (m) { return m.name !== "audit"; });',
     'boot(createBoard(), image);',
   ].join('\n');
-  return bundleDevice(entry, ROOT, target, join(ROOT, 'dist/bench', target, withAudit ? 'smart-plug-audit.js' : 'smart-plug-without-audit.js'), true);
+  // Without the module, its code is not in the bundle either: the image's import of it resolves to a
+  // factory of nothing, which the line above takes out of the image.
+  const without: Plugin = {
+    name: 'without-audit',
+    setup(build) {
+      build.onResolve({ filter: /modules\/audit$/ }, () => ({ path: 'audit', namespace: 'without-audit' }));
+      build.onLoad({ filter: /.*/, namespace: 'without-audit' }, () => ({ contents: 'export function audit() { return { name: "audit", start: function () {} }; }', loader: 'js' }));
+    },
+  };
+  return bundleDevice(entry, ROOT, target, join(ROOT, 'dist/bench', target, withAudit ? 'smart-plug-audit.js' : 'smart-plug-without-audit.js'), true, withAudit ? {} : { plugins: [without] });
 }
 
 /** Where the log partition lies in the engine's flash (Kaluma: sectors of its flash area). */
@@ -116,14 +126,15 @@ async function moduleSize(): Promise<void> {
     const withAudit = await auditImage(target, true);
     const b = await engineRun(target, base.code);
     const w = await engineRun(target, withAudit.code);
+    const signed = (n: number): string => (n < 0 ? String(n) : '+' + n);
     const boot = (r: EngineReport): string => (r.booted ? String(r.bootBytes) : 'fails: ' + r.error);
     rows.push([target, 'smart plug, provisioned', String(base.code.length), String(gzipSync(base.code).length), boot(b.report), '-']);
     rows.push([
       target,
       'smart plug with modules/audit',
-      String(withAudit.code.length) + ' (+' + (withAudit.code.length - base.code.length) + ')',
-      String(gzipSync(withAudit.code).length) + ' (+' + (gzipSync(withAudit.code).length - gzipSync(base.code).length) + ')',
-      boot(w.report) + (w.report.booted && b.report.booted ? ' (+' + (w.report.bootBytes - b.report.bootBytes) + ')' : ''),
+      String(withAudit.code.length) + ' (' + signed(withAudit.code.length - base.code.length) + ')',
+      String(gzipSync(withAudit.code).length) + ' (' + signed(gzipSync(withAudit.code).length - gzipSync(base.code).length) + ')',
+      boot(w.report) + (w.report.booted && b.report.booted ? ' (' + signed(w.report.bootBytes - b.report.bootBytes) + ')' : ''),
       (w.log.ok ? 'verified: ' : 'BROKEN: ') + w.log.entries.map((e) => e.kind + (e.detail ? ' ' + e.detail : '')).join(', '),
     ]);
   }

@@ -100,7 +100,7 @@ export async function bundleDevice(entrySource: string, resolveDir: string, targ
   const result = await esbuild({
     ...deviceOptions(target),
     ...extra,
-    plugins: messagesOf ? (onDemand ? [onDemandPlugin(), messagesOf.plugin] : [messagesOf.plugin]) : [],
+    plugins: (extra.plugins ?? []).concat(messagesOf ? (onDemand ? [onDemandPlugin(), messagesOf.plugin] : [messagesOf.plugin]) : []),
     stdin: { contents: entrySource, resolveDir, sourcefile: 'hoshi-entry.ts', loader: 'ts' },
     outfile: outFile,
   });
