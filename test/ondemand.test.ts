@@ -217,12 +217,8 @@ test('the stored credentials\' check (decodeWifi, resident at start) follows che
 
 const JERRY = process.env.HOSHI_JERRY;
 
-(JERRY ? test : test.skip)('on JerryScript (Kaluma 1.2.1 build): core/code.ts loads assets 10 and 11 from bytes and they answer as the linked code', async (t) => {
-  const built = await buildImage('smart-plug', 'kaluma');
-  const entries = ON_DEMAND_OF.get(built.code)!.filter((e) => e.id === 10 || e.id === 11);
-  const { code } = await bundleDevice('import { loadParts } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + '; globalThis.__loadCode = loadParts;', ROOT, 'kaluma', join(ROOT, 'dist/test/kaluma/ondemand-load.js'));
-  const wifiBodies = ['', '{"ssid":"a","passphrase":"short"}', '{"ssid":"a\\u0000b","passphrase":"12345678"}', '{"ssid":"Home","passphrase":"correct horse battery"}'];
-  const scheduleBodies = ['[]', '{"entries":[{"at":"24:00","on":true}]}', '{"entries":[{"at":"07:30","on":true},{"on":false,"at":"23:59"}]}'];
+/** Code assets laid end to end, as in the assets partition: the bytes and each id's [offset, length]. */
+function laidOut(entries: { id: number; bytes: Uint8Array }[]): { all: Uint8Array; spans: { [id: number]: [number, number] } } {
   const all = new Uint8Array(entries.reduce((n, e) => n + e.bytes.length, 0));
   const spans: { [id: number]: [number, number] } = {};
   let at = 0;
@@ -231,6 +227,16 @@ const JERRY = process.env.HOSHI_JERRY;
     spans[e.id] = [at, e.bytes.length];
     at += e.bytes.length;
   }
+  return { all, spans };
+}
+
+(JERRY ? test : test.skip)('on JerryScript (Kaluma 1.2.1 build): core/code.ts loads assets 10 and 11 from bytes and they answer as the linked code', async (t) => {
+  const built = await buildImage('smart-plug', 'kaluma');
+  const entries = ON_DEMAND_OF.get(built.code)!.filter((e) => e.id === 10 || e.id === 11);
+  const { code } = await bundleDevice('import { loadParts } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + '; globalThis.__loadCode = loadParts;', ROOT, 'kaluma', join(ROOT, 'dist/test/kaluma/ondemand-load.js'));
+  const wifiBodies = ['', '{"ssid":"a","passphrase":"short"}', '{"ssid":"a\\u0000b","passphrase":"12345678"}', '{"ssid":"Home","passphrase":"correct horse battery"}'];
+  const scheduleBodies = ['[]', '{"entries":[{"at":"24:00","on":true}]}', '{"entries":[{"at":"07:30","on":true},{"on":false,"at":"23:59"}]}'];
+  const { all, spans } = laidOut(entries);
   const bytes = (s: string): string => JSON.stringify(Array.from(new TextEncoder().encode(s)));
   const driver = [
     'var B = new Uint8Array(' + JSON.stringify(Array.from(all)) + ');',
@@ -392,14 +398,7 @@ test('kaluma (Pico W), engine check: a wipe runs with asset 12 and the log forge
     'globalThis.__loadCode = loadParts; globalThis.__crc32 = crc32; globalThis.__openLog = openLog; globalThis.__crypto = jsCrypto;',
   ].join('\n');
   const { code } = await bundleDevice(lib, ROOT, 'kaluma', join(ROOT, 'dist/test/kaluma/ondemand-load-wipe.js'));
-  const all = new Uint8Array(entries.reduce((n, e) => n + e.bytes.length, 0));
-  const spans: { [id: number]: [number, number] } = {};
-  let at = 0;
-  for (const e of entries) {
-    all.set(e.bytes, at);
-    spans[e.id] = [at, e.bytes.length];
-    at += e.bytes.length;
-  }
+  const { all, spans } = laidOut(entries);
   const bodies = ['', '{"confirm":"yes"}', '{"confirm":"wipe"}'];
   const driver = [
     'var B = new Uint8Array(' + JSON.stringify(Array.from(all)) + ');',

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { BOARDS_OF, bundleDevice, loadImage, readManifest, ROOT } from './build';
+import { packParts } from './ondemand';
 import { checkProfile, formatViolations, type ProfileReport } from './profile';
 import type { FactoryImage } from './serial/kaluma';
 import type { DeviceTarget } from './profiles';
@@ -260,17 +261,6 @@ export function partedText(code: string, partBytes = 4096): string {
       statements.push(text.endsWith(';') ? text : text + ';');
     }
   }
-  const pieces = [...(names.length ? ['global.' + names.join('=global.') + '=void 0;'] : []), ...functions, ...statements];
-  const parts: string[] = [];
-  let current = '';
-  const strict = "'use strict';";
-  for (const p of pieces) {
-    if (current && strict.length + current.length + p.length > partBytes) {
-      parts.push(strict + current);
-      current = '';
-    }
-    current += p;
-  }
-  if (current) parts.push(strict + current);
+  const parts = packParts([...(names.length ? ['global.' + names.join('=global.') + '=void 0;'] : []), ...functions, ...statements], partBytes);
   return '/*parts:' + parts.map((p) => p.length).join(',') + '*/\n' + parts.join('');
 }

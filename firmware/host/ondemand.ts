@@ -30,24 +30,29 @@ export interface OnDemand {
   exportName: string;
 }
 
+/** A stub's replacement: the export its callers name, bound to core/code.ts's reader of parts. */
+function readInParts(name: string): string {
+  return 'export { loadParts as ' + name + ' } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';';
+}
+
 export const ON_DEMAND: OnDemand[] = [
   {
     stub: 'modules/ota/worker-code.ts',
-    replacement: 'export { loadParts as updateWorker } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';',
+    replacement: readInParts('updateWorker'),
     id: 5,
     entry: 'modules/ota/worker.ts',
     exportName: 'createWorker',
   },
   {
     stub: 'modules/accounts/password-code.ts',
-    replacement: 'export { loadParts as passwordCheck } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';',
+    replacement: readInParts('passwordCheck'),
     id: 6,
     entry: 'modules/accounts/password-check.ts',
     exportName: 'passwordTools',
   },
   {
     stub: 'modules/accounts/scram-code.ts',
-    replacement: 'export { loadParts as scramCode } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';',
+    replacement: readInParts('scramCode'),
     id: 7,
     entry: 'modules/accounts/scram-server.ts',
     exportName: 'scramServer',
@@ -56,7 +61,7 @@ export const ON_DEMAND: OnDemand[] = [
   { id: 8, entry: 'modules/ota/slot-check.ts', exportName: 'loaderCheck' },
   {
     stub: 'boards/kaluma-pico-w/tcp-client-code.ts',
-    replacement: 'export { loadParts as tcpClient } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';',
+    replacement: readInParts('tcpClient'),
     id: 9,
     entry: 'boards/kaluma-pico-w/tcp-client.ts',
     exportName: 'picoConnect',
@@ -64,7 +69,7 @@ export const ON_DEMAND: OnDemand[] = [
   // The Wi-Fi module's setup code: the setup access point and the credentials' PUT (a unit being set up).
   {
     stub: 'modules/network/wifi-setup-code.ts',
-    replacement: 'export { loadParts as wifiSetup } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';',
+    replacement: readInParts('wifiSetup'),
     id: 10,
     entry: 'modules/network/wifi-setup.ts',
     exportName: 'wifiSetup',
@@ -72,7 +77,7 @@ export const ON_DEMAND: OnDemand[] = [
   // The smart plug's schedule parser (PUT /api/relay/schedule).
   {
     stub: 'examples/smart-plug/schedule-code.ts',
-    replacement: 'export { loadParts as scheduleCode } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';',
+    replacement: readInParts('scheduleCode'),
     id: 11,
     entry: 'examples/smart-plug/schedule-input.ts',
     exportName: 'scheduleInput',
@@ -80,7 +85,7 @@ export const ON_DEMAND: OnDemand[] = [
   // The factory wipe's work (a unit runs it once in its life, when a wipe is asked for or resumed).
   {
     stub: 'modules/wipe/work-code.ts',
-    replacement: 'export { loadParts as wipeWork } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';',
+    replacement: readInParts('wipeWork'),
     id: 12,
     entry: 'modules/wipe/work.ts',
     exportName: 'wipeWorkCode',
@@ -88,7 +93,7 @@ export const ON_DEMAND: OnDemand[] = [
   // The security log's reader (GET /api/log, /api/security) and its forget (a factory wipe's task).
   {
     stub: 'modules/audit/read-code.ts',
-    replacement: 'export { loadParts as auditRead } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';',
+    replacement: readInParts('auditRead'),
     id: 13,
     entry: 'modules/audit/read.ts',
     exportName: 'auditReader',
@@ -96,7 +101,7 @@ export const ON_DEMAND: OnDemand[] = [
   // The store's writer: read at each commit (a setting, a password, the lockout's count) and at its open.
   {
     stub: 'modules/store/write-code.ts',
-    replacement: 'export { loadParts as storeWriter } from ' + JSON.stringify(join(ROOT, 'firmware/device/core/code.ts')) + ';',
+    replacement: readInParts('storeWriter'),
     id: 14,
     entry: 'modules/store/write.ts',
     exportName: 'storeWrite',
@@ -292,7 +297,14 @@ export function partedCode(code: string, value: string, entry: string, given: { 
       statements.push(text.endsWith(';') || text.endsWith('}') ? text : text + ';');
     }
   }
-  const pieces = [...Object.keys(given).map((name) => '__s.' + name + '=' + given[name] + ';'), ...functions, ...statements, 'return __s.' + value + ';'];
+  return packParts([...Object.keys(given).map((name) => '__s.' + name + '=' + given[name] + ';'), ...functions, ...statements, 'return __s.' + value + ';'], partBytes);
+}
+
+/**
+ * Whole statements packed in order into strict-mode texts of at most `partBytes` characters each
+ * (a statement longer than that gets a part of its own).
+ */
+export function packParts(pieces: string[], partBytes: number): string[] {
   const parts: string[] = [];
   const strict = "'use strict';";
   let current = '';
@@ -303,7 +315,7 @@ export function partedCode(code: string, value: string, entry: string, given: { 
     }
     current += p;
   }
-  parts.push(strict + current);
+  if (current || !parts.length) parts.push(strict + current);
   return parts;
 }
 
