@@ -17,7 +17,7 @@ export interface WipeOptions {
   /**
    * A button per board (board name → pin, read low when pressed, as modules/accounts' clear button)
    * that wipes the unit when held for 10 seconds: the physical way, for a unit whose password is
-   * lost. A board without one wipes through the admin API and the page only (docs/wipe.md).
+   * lost. A board without one wipes through the admin API and the page only (docs/security.md, "Factory data wipe").
    */
   button?: { [board: string]: Pin };
 }
