@@ -804,7 +804,7 @@ export async function printPdfs(htmlFiles: string[], chromium: string): Promise<
     out.length = 0;
     for (const f of htmlFiles) {
       const pdf = f.replace(/\.html$/, '.pdf');
-      const r = spawnSync(chromium, ['--headless', '--no-sandbox', '--disable-gpu', '--no-pdf-header-footer', '--print-to-pdf=' + pdf, pathToFileURL(f).href], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120000 });
+      const r = spawnSync(chromium, ['--headless', '--no-sandbox', '--disable-gpu', '--no-pdf-header-footer', '--print-to-pdf-no-header', '--print-to-pdf=' + pdf, pathToFileURL(f).href], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120000 });
       if (r.status !== 0 || !existsSync(pdf)) throw new Error('PDF: Chromium could not print ' + f + ' (' + (error as Error).message.split('\n')[0] + '; ' + String(r.stderr ?? '').trim().split('\n').pop() + ')');
       out.push(pdf);
     }
