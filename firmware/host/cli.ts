@@ -36,6 +36,7 @@ import { readPublicKey } from './update/keys';
  *   hoshi pull <device-url> [--url U|--no-url] [--auto on|off] [--check]   the device's release URL and automatic installs (GET/PUT /api/update/settings); --check checks now
   hoshi wifi <device-url> [--ssid SSID] [--label FILE]
  *   hoshi log <device-url> [--json] [--label FILE]   the security log, fetched through the admin channel and verified
+ *   hoshi evidence <example> [--out DIR] [--conform REPORT.json] [--pdf]   the ★1 checklist draft, policies, SBOM (evidence.ts)
  * Exit codes: 0 ok, 1 the work failed (message says why), 2 usage; login, password and wifi also
  * 3 locked (too many failed logins: Retry-After given), 4 login failed; log 5 the chain is broken.
  */
@@ -71,6 +72,10 @@ const USAGE = `usage:
       each of these needs the unit's setup key once: --label FILE (its label record), HOSHI_SETUP_KEY
       or a prompt; once a login has proved it, it is kept for the unit's serial in
       ${keptKeysFile()} (mode 0600)
+  hoshi evidence <example> [--out DIR] [--conform REPORT.json] [--pdf]
+                          the ★1 checklist draft (Japanese and English), the vulnerability disclosure and update
+                          policies and the user information drafted from the image, its interface declaration and
+                          a CycloneDX SBOM per build (docs/evidence.md); default DIR evidence/<example>
 ${UPDATE_USAGE}
 boards: ${Object.keys(SERIAL_BOARDS).join(', ')}`;
 
@@ -621,6 +626,7 @@ try {
   else if (command === 'update') await updateCommand(rest);
   else if (command === 'pull') await pullCommand(rest);
   else if (command === 'log') await logCommand(rest);
+  else if (command === 'evidence') process.exit(await (await import('./evidence')).evidenceCommand(rest));
   else usage(command ? 'unknown command ' + command : 'which command?');
 } catch (error) {
   console.error('hoshi: ' + (error as Error).message);
