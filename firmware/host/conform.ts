@@ -51,6 +51,8 @@ export const CONFORM_DEFAULTS = {
 
 /** Wrong guesses the brute-force check makes at most. */
 const MAX_GUESSES = 8;
+/** Without the owner's password, well-known guesses stop once the unit holds logins longer than this, ms. */
+const GUESS_WAIT_MS = 10000;
 /** Defaults that no unit should take. */
 const WELL_KNOWN = ['admin', 'password', '12345678', 'root', '0000', '1234'];
 /** Characters of evidence bodies kept. */
@@ -787,8 +789,12 @@ async function checkDefaultPassword(p: Probe, c: CheckRun): Promise<Outcome> {
   const canReset = !!p.password && p.credentials !== false;
   const list = canReset ? WELL_KNOWN : WELL_KNOWN.slice(0, 4);
   const accepted: string[] = [];
+  const tried: string[] = [];
   for (const guess of list) {
+    // Unable to reset the count, the probe stops guessing once the unit's waits grow long.
+    if (!canReset && p.lockedUntil - now() > GUESS_WAIT_MS) break;
     await resetFailures(p, c);
+    tried.push(guess);
     const r = await attempt(p, c, guess, key, 'well-known default "' + guess + '"');
     if (r.a.outcome === 'absent') return { verdict: 'not-applicable', reason: 'the unit has no login (POST /api/login: ' + r.a.status + ')' };
     if (r.session) {
@@ -798,7 +804,8 @@ async function checkDefaultPassword(p: Probe, c: CheckRun): Promise<Outcome> {
   }
   if (accepted.length) c.failures.push('well-known default(s) log in: ' + accepted.join(', '));
   if (c.failures.length) return { verdict: 'fail', reason: c.failures.join('; ') };
-  notes.push('the well-known defaults ' + list.join(', ') + ' are refused');
+  if (tried.length) notes.push('the well-known defaults ' + tried.join(', ') + ' are refused');
+  if (tried.length < list.length) notes.push((tried.length ? 'the others' : 'the well-known defaults') + ' not tried: the unit holds logins ' + Math.ceil((p.lockedUntil - now()) / 1000) + ' s (give HOSHI_PASSWORD: the probe then resets the count with the owner\'s login)');
   if (defaultInForce) return { verdict: 'needs-human', reason: notes.join('; ') + ': ★1\'s first option (a default unique per unit, at least 6 characters, not guessable) is judged on the provisioning documents' };
   if (!p.label) return { verdict: 'needs-human', reason: notes.join('; ') };
   if (firstUse) return { verdict: 'pass', reason: notes.join('; ') + '. ★1\'s second option (a change at first use to at least 8 characters) holds as far as the network shows; run again after the change to see the label\'s password refused' };
@@ -911,7 +918,7 @@ async function checkBruteForce(p: Probe, c: CheckRun): Promise<Outcome> {
   }
   if (!locked) return { verdict: 'fail', reason: MAX_GUESSES + ' wrong guesses in a row, sent at once, were each checked (401): no lockout (429)' };
   if (!locked.retryAfter) return { verdict: 'fail', reason: 'after ' + refused + ' failures the unit answered 429 without a Retry-After' };
-  const seen = refused + ' failures (401), then 429 locked with Retry-After ' + locked.retryAfter + ' s';
+  const seen = refused + (refused === 1 ? ' failure' : ' failures') + ' (401), then 429 locked with Retry-After ' + locked.retryAfter + ' s';
   if (!p.password || !p.setupKey || p.credentials === false) {
     return { verdict: 'needs-human', reason: seen + '; recovery not checked: without the owner\'s credentials (HOSHI_PASSWORD, setup key) the probe cannot see the owner log in after the wait' };
   }
@@ -1174,9 +1181,8 @@ async function checkWipe(p: Probe, c: CheckRun): Promise<Outcome> {
 /** channel (S1.1-12): admin requests must be protected; the capture of the whole run holds no secret. */
 async function checkChannel(p: Probe, c: CheckRun): Promise<Outcome> {
   const findings: string[] = [];
-  let exercised = 'no session: ';
-  if (p.loginRoute === false) exercised = 'the unit has no login: ';
-  const s = p.loginRoute === false ? 'no login' : await ownerSession(p, c);
+  let exercised = '';
+  const s = p.loginRoute === false ? 'the unit has no login (POST /api/login: 404)' : await ownerSession(p, c);
   if (typeof s !== 'string') {
     // A plain request with the session's valid token.
     const plain = await http(p, 'GET', '/api/session', { headers: { Authorization: 'Bearer ' + s.token }, as: 'plain, with a valid session token' });
@@ -1211,8 +1217,7 @@ async function checkChannel(p: Probe, c: CheckRun): Promise<Outcome> {
       c.failures.push('a protected answer did not authenticate: ' + cut(error.message, 200));
     }
     await logout(p, s);
-    exercised = '';
-  } else exercised += s + '; ';
+  } else exercised = 'no session: ' + s + '; ';
   // Everything the probe sent and received, searched for every secret it knows.
   const streams = p.relay.streams();
   const found = new Set<string>();
@@ -1235,7 +1240,8 @@ async function checkChannel(p: Probe, c: CheckRun): Promise<Outcome> {
   });
   if (found.size) c.failures.push('the traffic holds ' + [...found].join(', '));
   if (c.failures.length) return { verdict: 'fail', reason: c.failures.join('; ') };
-  const capture = 'the whole run\'s traffic (' + (p.relay.bytes.up + p.relay.bytes.down) + ' bytes, ' + p.relay.connected.length + ' connections) holds none of ' + names.length + ' secrets searched (' + (names.join(', ') || 'none known') + ')';
+  const traffic = 'the whole run\'s traffic (' + (p.relay.bytes.up + p.relay.bytes.down) + ' bytes, ' + p.relay.connected.length + ' connections)';
+  const capture = names.length ? traffic + ' holds none of the ' + names.length + ' secrets searched (' + names.join(', ') + ')' : traffic + ' not searched: the probe knows no secret of the unit';
   if (exercised) return { verdict: p.loginRoute === false ? 'not-applicable' : 'needs-human', reason: exercised + 'the admin channel not exercised; ' + capture };
   if (findings.length) return { verdict: 'needs-human', reason: 'nothing unprotected was answered, but ' + findings.join('; ') + '; ' + capture };
   return { verdict: 'pass', reason: 'a plain request with a valid token refused (400 channel-required), a replayed one (channel-replayed) and an altered one (channel-unauthentic); protected answers authenticate; ' + capture };
@@ -1361,7 +1367,7 @@ export async function runConform(options: ConformOptions): Promise<ConformReport
         } catch (error) {
           if (error instanceof Spent || budget.spent) {
             budget.spent ??= 'time';
-            result(c.failures.length ? 'fail' : 'needs-human', (c.failures.length ? c.failures.join('; ') + '; then the ' : 'the ') + spentReason(budget, maxSeconds) + ' before the check ended');
+            result(c.failures.length ? 'fail' : 'needs-human', (c.failures.length ? c.failures.join('; ') + '; then ' : '') + spentReason(budget, maxSeconds) + ', before the check ended');
           } else if (error instanceof Blocked) result(c.failures.length ? 'fail' : 'needs-human', [...c.failures, error.message].join('; '));
           else result(c.failures.length ? 'fail' : 'needs-human', [...c.failures, 'the check stopped: ' + (error as Error).message].join('; '));
         }
@@ -1555,7 +1561,7 @@ export async function conformCommand(args: string[], env: NodeJS.ProcessEnv = pr
     parsed = optionsOf(args, env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    console.error('hoshi conform: ' + error.message + '\nusage:\n' + CONFORM_USAGE);
+    console.error('hoshi conform: ' + error.message + (args.length ? ' (hoshi conform --help lists the options)' : '\nusage:\n' + CONFORM_USAGE));
     return 2;
   }
   let report: ConformReport;
