@@ -17,6 +17,9 @@ import { newSigningKey } from '../firmware/host/update/keys';
 import { createImagePackage } from '../firmware/host/update/package';
 import { parseSetupKey } from '../modules/channel/setup';
 
+/** A loopback address where no unit of this file listens: the scans' control (another process's listener on every address answers there too). */
+const CONTROL = '127.77.21.99';
+
 /**
  * `hoshi conform` (firmware/host/conform.ts) against simulated units: a conforming smart plug after
  * its first-use change passes every check; a unit still in its first-use state is told apart;
@@ -69,6 +72,11 @@ async function boot(image: Image, wanted: string, o: { analog?: { [pin: string]:
   return { sim, url: 'http://' + address + ':' + port, address, setupKey: parseSetupKey(sim.label!.setupKey)! };
 }
 
+/** The scan's control, for a unit on an address of its own. */
+function scanControl(unit: Unit): { control?: string } {
+  return unit.address === '127.0.0.1' ? {} : { control: CONTROL };
+}
+
 /** The first-use change, as the owner makes it. */
 async function firstUse(unit: Unit): Promise<void> {
   const session = await login(unit.url, unit.sim.label!.defaultPassword, unit.setupKey);
@@ -88,7 +96,7 @@ test.serial('the smart plug after its first-use change passes every check; the r
   // An older package, refused at its head: its payload need not be its version's.
   const older = createImagePackage({ ...FIELDS, version: '0.1.5', counter: 1, app: built.app }, built.payload, KEY);
   const started = Date.now();
-  const report = await runConform({ url: unit.url, password: PASSWORD, label: unit.sim.label!, model: 'HS-PLUG-01', package: pkg, olderPackage: older, wipe: true });
+  const report = await runConform({ url: unit.url, password: PASSWORD, label: unit.sim.label!, model: 'HS-PLUG-01', package: pkg, olderPackage: older, wipe: true, scan: scanControl(unit) });
   const seconds = (Date.now() - started) / 1000;
   t.log(report.requests + ' requests, ' + seconds.toFixed(1) + ' s');
   for (const c of report.checks) t.log(c.id + ': ' + c.verdict + ': ' + c.reason);
@@ -185,7 +193,7 @@ test.serial('an image with a listener it does not declare fails the interfaces c
   if (unit.address === '127.0.0.1') {
     t.log('this host cannot bind 127.77.21.4: on 127.0.0.1 an undeclared port needs a person, it cannot be told from other programs\'');
   }
-  const report = await runConform({ url: unit.url, checks: ['info', 'interfaces'] });
+  const report = await runConform({ url: unit.url, checks: ['info', 'interfaces'], scan: scanControl(unit) });
   const c = check(report, 'interfaces');
   t.log(c.verdict + ': ' + c.reason);
   t.true(extra > 0);
@@ -265,6 +273,8 @@ test('usage errors exit 2', async (t) => {
     [['http://127.0.0.1:8080', '--route', 'FETCH /x'], {}],
     [['http://127.0.0.1:8080', '--scan-ports', '10-5'], {}],
     [['http://127.0.0.1:8080', '--model'], {}],
+    [['http://192.168.4.1', '--scan-control', '127.0.0.9'], {}],
+    [['http://127.0.0.1:8080', '--scan-control', '10.0.0.9'], {}],
     [['http://127.0.0.1:8080'], { HOSHI_SETUP_KEY: 'not-a-key' }],
   ];
   for (const [args, env] of cases) t.is(await conformCommand(args, env), 2, args.join(' ') + ' ' + JSON.stringify(env));

@@ -9,7 +9,7 @@ import { base32Encode, parseSetupKey, scramPassword } from '../../modules/channe
 import { jsCrypto } from '../../modules/crypto/provider-js';
 import { changePassword, checkNewPassword, ClientError, login, nodeScramCrypto, type Session } from './client';
 import { renderConformMarkdown } from './conform-md';
-import { scanListeners } from './port-scan';
+import { probeTcp, scanListeners } from './port-scan';
 import { CONFORM_CHECKS, type ConformCheck, type ConformCheckId, type ConformReport, type Verdict } from './star1';
 import { newSigningKey } from './update/keys';
 import { compareVersions, encodePackage, parsePackage, type ParsedPackage } from './update/package';
@@ -28,8 +28,9 @@ import { updateDevice } from './update-client';
  * time budget; the checks use it directly and, through an AsyncLocalStorage scope, the host client
  * (client.ts, update-client.ts) uses it too, since those call the global fetch. The relay
  * (`startRelay`, on 127.0.0.1) forwards to the unit's address and port only, and records the bytes
- * for the channel check. The port scan connects to the unit's address only (and, for a unit on a
- * loopback address, to a control address of the same loopback). When a budget is spent the probe
+ * for the channel check. The port scan connects to the unit's address only (and to a control
+ * address of this machine's loopback when one is given for a unit on a loopback address). When a
+ * budget is spent the probe
  * stops, and every check not finished says "budget spent".
  *
  * Failed logins lock the probe's address out after 3 in a row (docs/accounts.md): the checks share
@@ -140,8 +141,12 @@ export interface ConformOptions {
   maxSeconds?: number;
   /** The longest single wait for a lockout, seconds. */
   maxWaitS?: number;
-  /** The port scan: ports (default 1-65535), attempts at once and silence counted as closed. */
-  scan?: { from?: number; to?: number; concurrency?: number; timeoutMs?: number };
+  /**
+   * The port scan: ports (default 1-65535), attempts at once, silence counted as closed, and for a
+   * unit on a loopback address, a control: another loopback address of this machine where the unit
+   * does not listen (a port open there too is another program's listener on every address).
+   */
+  scan?: { from?: number; to?: number; concurrency?: number; timeoutMs?: number; control?: string };
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -1076,12 +1081,12 @@ async function checkInterfaces(p: Probe, c: CheckRun): Promise<Outcome> {
   // The port the probe talks to is the HTTP server's whatever the declaration says (a simulated
   // unit started on port 0 declares the port it was given).
   const declared = [...new Set([p.port, ...d.tcp])];
-  // On a loopback address, a control address of the same loopback tells other programs' wildcard
-  // listeners (0.0.0.0) from the unit's.
-  const v4 = /^127\.(\d+)\.(\d+)\.(\d+)$/.exec(p.address);
-  const control = v4 ? '127.' + v4[1] + '.' + v4[2] + '.' + ((Number(v4[3]) + 128) % 256) : undefined;
   const s = p.o.scan ?? {};
   const near = loopback(p.address);
+  // On a loopback address, a control address of the same loopback tells other programs' listeners
+  // on every address (0.0.0.0) from the unit's: only when given, so that by default the probe
+  // connects to the unit's address alone.
+  const control = near ? s.control : undefined;
   const scan = await scanListeners(p.address, { from: s.from, to: s.to, concurrency: s.concurrency ?? (near ? 512 : 8), timeoutMs: s.timeoutMs ?? (near ? 1000 : 1500), control });
   if (now() >= p.budget.deadline) {
     p.budget.spent ??= 'time';
@@ -1099,6 +1104,9 @@ async function checkInterfaces(p: Probe, c: CheckRun): Promise<Outcome> {
   });
   if (undeclared.length && p.address === '127.0.0.1') {
     return { verdict: 'needs-human', reason: 'open on 127.0.0.1 and not declared by the unit: tcp/' + undeclared.join(', tcp/') + '; other programs of this machine listen on 127.0.0.1 too and cannot be told from the unit: run the simulated unit on a loopback address of its own' };
+  }
+  if (undeclared.length && near && !control) {
+    return { verdict: 'needs-human', reason: 'open on ' + p.address + ' and not declared by the unit: tcp/' + undeclared.join(', tcp/') + '; on a loopback address another program listening on every address answers too: give --scan-control with another loopback address to tell them apart' };
   }
   if (undeclared.length) return { verdict: 'fail', reason: 'open TCP port(s) the unit does not declare: ' + undeclared.join(', ') + (summary !== undefined ? ' (it declares: ' + summary + ')' : ' (it publishes no declaration)') };
   const found = 'every open TCP port of ' + p.address + ' is declared (' + (open.map((x) => 'tcp/' + x).join(' ') || 'none open') + ')';
@@ -1295,6 +1303,13 @@ function redacted<T>(value: T, forms: string[]): T {
   return walk(value) as T;
 }
 
+/** The address of `host` that takes a connection on `port` (a name may have several, e.g. localhost: ::1 and 127.0.0.1). */
+async function resolve(host: string, port: number): Promise<string> {
+  const all = await lookup(host, { all: true });
+  for (const a of all) if (await probeTcp(a.address, port, 2000)) return a.address;
+  return all[0]!.address;
+}
+
 /**
  * Runs the checks against the unit at `options.url` and returns the report (nothing is written:
  * `conformCommand` writes it). Programming errors (a bad option) throw naming the field; whatever
@@ -1313,7 +1328,8 @@ export async function runConform(options: ConformOptions): Promise<ConformReport
   if (labelKey && options.setupKey && Buffer.compare(Buffer.from(labelKey), Buffer.from(options.setupKey)) !== 0) throw new RangeError('setupKey: not the label\'s');
   for (const id of options.checks ?? []) if (!(id in CONFORM_CHECKS)) throw new RangeError('checks: unknown check ' + id);
   const started = new Date();
-  const address = isIP(target.host) ? target.host : (await lookup(target.host)).address;
+  if (options.scan?.control !== undefined && !(loopback(options.scan.control) && isIP(options.scan.control))) throw new RangeError('scan.control: a loopback address (127.x.y.z)');
+  const address = isIP(target.host) ? target.host : await resolve(target.host, target.port);
   const relay = await startRelay(address, target.port);
   const budget = boundedFetch(new URL(relay.url).origin, maxRequests, started.getTime() + maxSeconds * 1000);
   const p: Probe = {
@@ -1416,12 +1432,14 @@ export const CONFORM_USAGE = `  hoshi conform <device-url> [options]   a self-te
       --scan-ports A-B      the TCP ports scanned (default 1-65535)
       --scan-concurrency N  connection attempts at once (default 512 on loopback, 8 on the LAN)
       --scan-timeout MS     silence counted as closed (default 1000 on loopback, 1500 on the LAN)
+      --scan-control ADDR   a unit on a loopback address: another loopback address where it does not listen;
+                            a port open there too belongs to another program (default: none, only the unit is scanned)
       the password in force from HOSHI_PASSWORD, the setup key from --label or HOSHI_SETUP_KEY;
       exit codes: 0 every check passed, not applicable or needs a person, 1 a check failed, 2 usage`;
 
 class UsageError extends Error {}
 
-const VALUE_OPTIONS = ['--label', '--model', '--expect-version', '--package', '--older-package', '--checks', '--new-password-file', '--out', '--max-requests', '--max-seconds', '--max-wait', '--scan-ports', '--scan-concurrency', '--scan-timeout'];
+const VALUE_OPTIONS = ['--label', '--model', '--expect-version', '--package', '--older-package', '--checks', '--new-password-file', '--out', '--max-requests', '--max-seconds', '--max-wait', '--scan-ports', '--scan-concurrency', '--scan-timeout', '--scan-control'];
 
 /** The command's arguments as options for `runConform` (files read), or a usage error. */
 function optionsOf(args: string[], env: NodeJS.ProcessEnv): { options: ConformOptions; out?: string } {
@@ -1522,6 +1540,11 @@ function optionsOf(args: string[], env: NodeJS.ProcessEnv): { options: ConformOp
   const concurrency = int('--scan-concurrency', 1, 4096);
   const timeoutMs = int('--scan-timeout', 10, 60000);
   if (concurrency !== undefined || timeoutMs !== undefined) options.scan = { ...options.scan, concurrency, timeoutMs };
+  const control = one['--scan-control'];
+  if (control !== undefined) {
+    if (!(isIP(control) && loopback(control)) || !loopback(target.host) || control === target.host) throw new UsageError('--scan-control is another loopback address, for a unit on a loopback address');
+    options.scan = { ...options.scan, control };
+  }
   return { options, out: one['--out'] };
 }
 
