@@ -1103,7 +1103,7 @@ async function checkInterfaces(p: Probe, c: CheckRun): Promise<Outcome> {
     note: 'TCP only: an open UDP port need not answer a probe (docs/interfaces.md)',
   });
   if (undeclared.length && p.address === '127.0.0.1') {
-    return { verdict: 'needs-human', reason: 'open on 127.0.0.1 and not declared by the unit: tcp/' + undeclared.join(', tcp/') + '; other programs of this machine listen on 127.0.0.1 too and cannot be told from the unit: run the simulated unit on a loopback address of its own' };
+    return { verdict: 'needs-human', reason: 'open on 127.0.0.1 and not declared by the unit: tcp/' + undeclared.join(', tcp/') + '; other programs of this machine listen on 127.0.0.1 too and cannot be told from the unit\'s: a unit on an address of its own (a board on the LAN; a simulated unit on another loopback address, boards/host/net.ts) is scanned alone' };
   }
   if (undeclared.length && near && !control) {
     return { verdict: 'needs-human', reason: 'open on ' + p.address + ' and not declared by the unit: tcp/' + undeclared.join(', tcp/') + '; on a loopback address another program listening on every address answers too: give --scan-control with another loopback address to tell them apart' };
