@@ -137,6 +137,21 @@ test.serial('the smart plug after its first-use change passes every check; the r
   }
 });
 
+test.serial('the env sensor after its first-use change passes every check too, its own update included', async (t) => {
+  t.timeout(120000);
+  const unit = await boot(envSensor, '127.77.21.5', { analog: { temperature: 0.07 } });
+  t.teardown(() => unit.sim.stop());
+  await firstUse(unit);
+  const built = await buildPayload('env-sensor', 'host', { version: '0.2.0' });
+  const fields = { vendor: envSensor.config.vendor, model: envSensor.config.model, runtime: 'host', board: 'host' };
+  const pkg = createImagePackage({ ...fields, version: '0.2.0', counter: 1, app: built.app }, built.payload, KEY);
+  const report = await runConform({ url: unit.url, password: PASSWORD, label: unit.sim.label!, model: 'HS-ENV-01', package: pkg, wipe: true, scan: scanControl(unit) });
+  for (const c of report.checks) t.log(c.id + ': ' + c.verdict + ': ' + c.reason);
+  const seen = verdicts(report);
+  t.deepEqual(seen, { info: 'pass', 'auth-required': 'pass', 'default-password': 'pass', 'password-change': 'pass', 'brute-force': 'pass', update: 'pass', channel: 'pass', interfaces: unit.address === '127.0.0.1' ? seen.interfaces! : 'pass', wipe: 'pass' });
+  t.is(report.device?.model, 'HS-ENV-01');
+});
+
 test.serial('a unit in its first-use state: the label\'s password reaches only the change (pass, said so); the password change needs a person', async (t) => {
   const unit = await boot(smartPlug, '127.77.21.2');
   t.teardown(() => unit.sim.stop());

@@ -32,10 +32,10 @@ import { readPublicKey } from './update/keys';
  *   hoshi password <device-url> [--iterations N] [--label FILE]
  *   hoshi keygen | release | verify | inspect | rotate | publish   signed updates (update/commands.ts, its own exit codes)
  *   hoshi update <device-url> <package>            upload a signed package, install it, and follow the device until it runs it (HOSHI_PASSWORD or a prompt)
-  hoshi pull <device-url> [--url U|--no-url] [--auto on|off] [--check]   the device's release URL and automatic installs; --check checks now
  *   hoshi pull <device-url> [--url U|--no-url] [--auto on|off] [--check]   the device's release URL and automatic installs (GET/PUT /api/update/settings); --check checks now
-  hoshi wifi <device-url> [--ssid SSID] [--label FILE]
+ *   hoshi wifi <device-url> [--ssid SSID] [--label FILE]
  *   hoshi log <device-url> [--json] [--label FILE]   the security log, fetched through the admin channel and verified
+ *   hoshi conform <device-url> [options]   the black-box ★1 probe (conform.ts, its own usage and exit codes)
  *   hoshi evidence <example> [--out DIR] [--conform REPORT.json] [--pdf]   the ★1 checklist draft, policies, SBOM (evidence.ts)
  * Exit codes: 0 ok, 1 the work failed (message says why), 2 usage; login, password and wifi also
  * 3 locked (too many failed logins: Retry-After given), 4 login failed; log 5 the chain is broken.
@@ -72,6 +72,9 @@ const USAGE = `usage:
       each of these needs the unit's setup key once: --label FILE (its label record), HOSHI_SETUP_KEY
       or a prompt; once a login has proved it, it is kept for the unit's serial in
       ${keptKeysFile()} (mode 0600)
+  hoshi conform <device-url> [--label FILE] [--package FILE] [--wipe] [--out DIR] …
+                          a bounded black-box probe of a live unit, one check per ★1 criterion testable from the
+                          network, each with its verdict and the evidence seen (docs/conformance.md; hoshi conform --help)
   hoshi evidence <example> [--out DIR] [--conform REPORT.json] [--pdf]
                           the ★1 checklist draft (Japanese and English), the vulnerability disclosure and update
                           policies and the user information drafted from the image, its interface declaration and
@@ -626,6 +629,7 @@ try {
   else if (command === 'update') await updateCommand(rest);
   else if (command === 'pull') await pullCommand(rest);
   else if (command === 'log') await logCommand(rest);
+  else if (command === 'conform') process.exit(await (await import('./conform')).conformCommand(rest));
   else if (command === 'evidence') process.exit(await (await import('./evidence')).evidenceCommand(rest));
   else usage(command ? 'unknown command ' + command : 'which command?');
 } catch (error) {

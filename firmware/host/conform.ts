@@ -1318,7 +1318,10 @@ async function resolve(host: string, port: number): Promise<string> {
 export async function runConform(options: ConformOptions): Promise<ConformReport> {
   const target = parseTarget(options.url);
   if (typeof target === 'string') throw new RangeError('url: ' + target);
-  const maxRequests = options.maxRequests ?? CONFORM_DEFAULTS.maxRequests;
+  // A package given adds what its uploads may take: the tampered copy and the valid one whole, in
+  // chunks as small as a unit's smallest body limit (1 KB), and the heads of the others.
+  const uploads = options.package ? 2 * Math.ceil(options.package.length / 1024) + 16 : 0;
+  const maxRequests = options.maxRequests ?? CONFORM_DEFAULTS.maxRequests + uploads;
   const maxSeconds = options.maxSeconds ?? CONFORM_DEFAULTS.maxSeconds;
   if (!(Number.isInteger(maxRequests) && maxRequests >= 1)) throw new RangeError('maxRequests: a positive integer');
   if (!(maxSeconds > 0)) throw new RangeError('maxSeconds: a positive number');
@@ -1426,7 +1429,8 @@ export const CONFORM_USAGE = `  hoshi conform <device-url> [options]   a self-te
       --route "METHOD /path"  a non-public route of the product to probe too (repeatable)
       --new-password-file FILE  where the password the probe sets goes if the unit refuses the original back
       --out DIR             write DIR/conform.json and DIR/conform.md
-      --max-requests N      HTTP requests in all, the port scan not counted (default ${CONFORM_DEFAULTS.maxRequests})
+      --max-requests N      HTTP requests in all, the port scan not counted (default ${CONFORM_DEFAULTS.maxRequests},
+                            plus two uploads of --package in 1 KB chunks)
       --max-seconds S       time for the whole run (default ${CONFORM_DEFAULTS.maxSeconds})
       --max-wait S          the longest wait for a lockout to end (default ${CONFORM_DEFAULTS.maxWaitS})
       --scan-ports A-B      the TCP ports scanned (default 1-65535)

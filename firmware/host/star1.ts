@@ -112,6 +112,7 @@ export const CRITERIA: Criterion[] = [
     modules: ['firmware/device/router.ts', 'firmware/device/core/module.ts', 'modules/accounts'],
     config: [],
     code: [
+      { file: 'firmware/host/conform.ts', symbol: 'checkAuthRequired' },
       { file: 'firmware/device/router.ts', symbol: 'routeRequest' },
       { file: 'firmware/device/core/module.ts', symbol: 'Access' },
       { file: 'firmware/device/core/module.ts', symbol: 'Guard' },
@@ -122,6 +123,8 @@ export const CRITERIA: Criterion[] = [
       { file: 'test/accounts.test.ts', title: 'every non-public route refuses no session, a forged token, an expired session and a logged-out one (the whole table)' },
       { file: 'test/channel-http.test.ts', title: 'every non-public route of both examples refuses a plain request with a valid token (channel-required); public routes stay plain' },
       { file: 'test/examples.test.ts', title: 'smart-plug: the relay is an output driven low at boot; its state is public, changing it is refused without admin' },
+      { file: 'test/conform.test.ts', title: 'the smart plug after its first-use change passes every check; the report, as JSON and Markdown, holds no password or key' },
+      { file: 'test/conform.test.ts', title: 'an image without the accounts module, whose product opened its control to work at all, fails auth-required; the login checks do not apply' },
     ],
     docs: ['docs/accounts.md', 'docs/architecture.md', 'docs/evaluators.md'],
     conform: ['auth-required'],
@@ -145,6 +148,7 @@ export const CRITERIA: Criterion[] = [
     modules: ['firmware/host/provision.ts', 'firmware/host/labels.ts', 'firmware/device/core/provisioning.ts', 'modules/accounts'],
     config: ['model', 'vendor'],
     code: [
+      { file: 'firmware/host/conform.ts', symbol: 'checkDefaultPassword' },
       { file: 'firmware/host/provision.ts', symbol: 'defaultPassword' },
       { file: 'firmware/host/provision.ts', symbol: 'PASSWORD_ALPHABET' },
       { file: 'firmware/host/provision.ts', symbol: 'newProvisioningRecord' },
@@ -163,6 +167,8 @@ export const CRITERIA: Criterion[] = [
       { file: 'test/accounts.test.ts', title: 'the label password logs in, the device proves itself, and only the change of password is reachable until it is made' },
       { file: 'test/accounts.test.ts', title: 'every policy refusal has its rule and reason, and nothing is stored' },
       { file: 'test/browser.test.ts', title: 'first use in Chromium: setup URL, label password, forced change, Wi-Fi, relay, log out' },
+      { file: 'test/conform.test.ts', title: 'the smart plug after its first-use change passes every check; the report, as JSON and Markdown, holds no password or key' },
+      { file: 'test/conform.test.ts', title: 'a unit in its first-use state: the label\'s password reaches only the change (pass, said so); the password change needs a person' },
     ],
     docs: ['docs/accounts.md', 'docs/formats/provisioning.md'],
     conform: ['default-password'],
@@ -186,6 +192,7 @@ export const CRITERIA: Criterion[] = [
     modules: ['modules/accounts', 'firmware/host/client.ts', 'modules/admin-page'],
     config: [],
     code: [
+      { file: 'firmware/host/conform.ts', symbol: 'checkPasswordChange' },
       { file: 'modules/accounts/index.ts', symbol: 'accounts' },
       { file: 'modules/accounts/index.ts', symbol: 'encodeVerifier' },
       { file: 'modules/accounts/password-check.ts', symbol: 'passwordChange' },
@@ -197,6 +204,7 @@ export const CRITERIA: Criterion[] = [
       { file: 'test/accounts.test.ts', title: 'a power cut at every flash operation of a password change leaves the old password or the new one' },
       { file: 'test/client.test.ts', title: 'changePassword: the device gets the new password and its verifier through the channel; the new password logs in, the old does not' },
       { file: 'test/client.test.ts', title: 'hoshi password: checks the policy here first, then logs in and sets the new password through the channel' },
+      { file: 'test/conform.test.ts', title: 'the smart plug after its first-use change passes every check; the report, as JSON and Markdown, holds no password or key' },
     ],
     docs: ['docs/accounts.md'],
     conform: ['password-change'],
@@ -220,6 +228,7 @@ export const CRITERIA: Criterion[] = [
     modules: ['modules/accounts', 'firmware/host/bruteforce.ts'],
     config: [],
     code: [
+      { file: 'firmware/host/conform.ts', symbol: 'checkBruteForce' },
       { file: 'modules/accounts/lockout.ts', symbol: 'lockWait' },
       { file: 'modules/accounts/lockout.ts', symbol: 'Lock' },
       { file: 'modules/accounts/index.ts', symbol: 'FAILS_KEY' },
@@ -236,6 +245,7 @@ export const CRITERIA: Criterion[] = [
       { file: 'test/accounts.test.ts', title: 'holding the clear button for 3 s while the device runs ends every lockout; a short press does not' },
       { file: 'test/accounts-http.test.ts', title: 'over HTTP: three wrong guesses, then 429 with Retry-After; the label password once the wait is over, then the forced change' },
       { file: 'test/client.test.ts', title: 'bruteForce: bounded attempts, each with its status and Retry-After; stops at a guess that logs in; without the setup key no guess can' },
+      { file: 'test/conform.test.ts', title: 'the smart plug after its first-use change passes every check; the report, as JSON and Markdown, holds no password or key' },
     ],
     docs: ['docs/accounts.md', 'docs/evaluators.md'],
     conform: ['brute-force'],
@@ -259,6 +269,7 @@ export const CRITERIA: Criterion[] = [
     modules: ['modules/device-info', 'modules/admin-page', 'firmware/device/image.ts'],
     config: ['vulnerabilityDisclosureUrl'],
     code: [
+      { file: 'firmware/host/vendor-docs.ts', symbol: 'disclosurePolicy' },
       { file: 'firmware/device/core/module.ts', symbol: 'ImageConfig' },
       { file: 'firmware/device/image.ts', symbol: 'checkImage' },
       { file: 'modules/device-info/index.ts', symbol: 'deviceInfo' },
@@ -267,6 +278,7 @@ export const CRITERIA: Criterion[] = [
     tests: [
       { file: 'test/device-info.test.ts', title: '${example} on the host simulator: /api/info shows the configuration\'s model, hardware revision, version, support end and disclosure URL, and the record\'s counter' },
       { file: 'test/image.test.ts', title: 'defineImage refuses a bad configuration on the host, naming the field' },
+      { file: 'test/evidence.test.ts', title: 'smart plug: the three vendor documents in both languages, from the configuration and the manifest\'s metadata' },
     ],
     docs: [],
     conform: [],
@@ -291,6 +303,7 @@ export const CRITERIA: Criterion[] = [
     modules: ['modules/ota', 'firmware/device/core/bootctl.ts', 'firmware/device/loader.ts', 'modules/device-info'],
     config: ['firmwareVersion'],
     code: [
+      { file: 'firmware/host/conform.ts', symbol: 'checkUpdate' },
       { file: 'modules/ota/index.ts', symbol: 'ota' },
       { file: 'modules/ota/worker.ts', symbol: 'createWorker' },
       { file: 'firmware/device/core/bootctl.ts', symbol: 'BootRecord' },
@@ -305,6 +318,7 @@ export const CRITERIA: Criterion[] = [
       { file: 'test/device-info.test.ts', title: '${example} on the host simulator: /api/info shows the configuration\'s model, hardware revision, version, support end and disclosure URL, and the record\'s counter' },
       { file: 'test/loader.test.ts', title: 'trial: no tries left → bad (trial-crashed when no trial boot reached its deadline, else not-confirmed), the active slot boots' },
       { file: 'test/simulator-slots.test.ts', title: 'a host slot-app payload in slot B boots on trial; confirmed, it stays; a new start leaves it running' },
+      { file: 'test/conform.test.ts', title: 'the smart plug after its first-use change passes every check; the report, as JSON and Markdown, holds no password or key' },
     ],
     docs: ['docs/formats/update.md', 'docs/security.md', 'docs/evaluators.md'],
     conform: ['info', 'update'],
@@ -367,6 +381,7 @@ export const CRITERIA: Criterion[] = [
     modules: ['modules/ota', 'modules/crypto', 'firmware/device/loader.ts', 'firmware/host/update'],
     config: [],
     code: [
+      { file: 'firmware/host/conform.ts', symbol: 'checkUpdate' },
       { file: 'modules/ota/manifest.ts', symbol: 'parsePackageHead' },
       { file: 'modules/ota/manifest.ts', symbol: 'checkManifest' },
       { file: 'modules/ota/verify.ts', symbol: 'checkSlot' },
@@ -384,6 +399,7 @@ export const CRITERIA: Criterion[] = [
       { file: 'test/update-manifest.test.ts', title: 'checkManifest: every rule of §2.1 and §2.2 against the device, in order' },
       { file: 'test/crypto-ed25519.test.ts', title: 'Ed25519: every Wycheproof vector (non-canonical and malleable signatures refused)' },
       { file: 'test/update-interop.test.ts', title: 'the device reader accepts Hoshi\'s packages and reads the same Sig_structure; host and device agree on mutated packages' },
+      { file: 'test/conform.test.ts', title: 'the smart plug after its first-use change passes every check; the report, as JSON and Markdown, holds no password or key' },
     ],
     docs: ['docs/formats/update.md', 'docs/security.md', 'docs/design/espruino-update-authentication.md'],
     conform: ['update'],
@@ -407,6 +423,7 @@ export const CRITERIA: Criterion[] = [
     modules: ['modules/ota', 'firmware/host/update'],
     config: [],
     code: [
+      { file: 'firmware/host/vendor-docs.ts', symbol: 'updatePolicy' },
       { file: 'modules/ota/manifest.ts', symbol: 'checkManifest' },
       { file: 'firmware/host/update/commands.ts', symbol: 'release' },
       { file: 'firmware/host/update/publish.ts', symbol: 'publish' },
@@ -414,6 +431,7 @@ export const CRITERIA: Criterion[] = [
     tests: [
       { file: 'test/ota.test.ts', title: 'a lower security counter is refused once a higher one is committed (anti-rollback)' },
       { file: 'test/update-package.test.ts', title: 'hoshi publish: static files, a signed latest.cose naming the newest version; a version is published once; the pointer never goes back' },
+      { file: 'test/evidence.test.ts', title: 'smart plug: the three vendor documents in both languages, from the configuration and the manifest\'s metadata' },
     ],
     docs: ['docs/formats/update.md'],
     conform: [],
@@ -438,6 +456,7 @@ export const CRITERIA: Criterion[] = [
     modules: ['modules/device-info', 'modules/admin-page', 'firmware/host/labels.ts'],
     config: ['model', 'hardwareRevision'],
     code: [
+      { file: 'firmware/host/conform.ts', symbol: 'checkInfo' },
       { file: 'firmware/device/core/module.ts', symbol: 'ImageConfig' },
       { file: 'firmware/device/image.ts', symbol: 'checkImage' },
       { file: 'modules/device-info/index.ts', symbol: 'deviceInfo' },
@@ -449,6 +468,8 @@ export const CRITERIA: Criterion[] = [
       { file: 'test/device-info.test.ts', title: '${example} built for ${target}: its /api/info in the engine check shows the same configuration' },
       { file: 'test/simulator.test.ts', title: 'the simulator provisions a new unit and serves device info on 127.0.0.1' },
       { file: 'test/labels.test.ts', title: 'labels.svg: an A4 sheet with one label per unit (model, serial, password in monospace, QR of the setup URL, the access point, the setup key)' },
+      { file: 'test/conform.test.ts', title: 'the smart plug after its first-use change passes every check; the report, as JSON and Markdown, holds no password or key' },
+      { file: 'test/evidence.test.ts', title: 'smart plug: the checklist in Japanese and English, Markdown and HTML, holds the sixteen items with the image\'s values' },
     ],
     docs: ['docs/evaluators.md'],
     conform: ['info'],
@@ -515,6 +536,7 @@ export const CRITERIA: Criterion[] = [
     modules: ['modules/channel', 'modules/accounts', 'firmware/host/client.ts', 'modules/admin-page'],
     config: [],
     code: [
+      { file: 'firmware/host/conform.ts', symbol: 'checkChannel' },
       { file: 'modules/channel/channel.ts', symbol: 'channelKeys' },
       { file: 'modules/channel/channel.ts', symbol: 'openRequest' },
       { file: 'modules/channel/channel.ts', symbol: 'protectAnswer' },
@@ -532,6 +554,7 @@ export const CRITERIA: Criterion[] = [
       { file: 'test/channel.test.ts', title: 'RFC 8613 C.3.1: channelKeys gives the Sender Key, Recipient Key and Common IV of the client with an ID Context' },
       { file: 'test/channel-interop.test.ts', title: 'Python (cbor2, cryptography AESCCM) opens a recorded exchange with the device, and the device accepts what Python protects' },
       { file: 'test/client.test.ts', title: 'wifiState and setWifi go through the channel: the passphrase is never in clear' },
+      { file: 'test/conform.test.ts', title: 'the smart plug after its first-use change passes every check; the report, as JSON and Markdown, holds no password or key' },
     ],
     docs: ['docs/formats/channel.md', 'docs/security.md', 'docs/evaluators.md'],
     conform: ['channel'],
@@ -555,6 +578,8 @@ export const CRITERIA: Criterion[] = [
     modules: ['modules/interfaces', 'firmware/device/image.ts', 'hal/console.ts', 'firmware/host/port-scan.ts', 'firmware/device/core/http-server.ts'],
     config: ['interfaces', 'interfaces.console', 'interfaces.setupAp'],
     code: [
+      { file: 'firmware/host/conform.ts', symbol: 'checkInterfaces' },
+      { file: 'firmware/host/evidence.ts', symbol: 'interfacesDoc' },
       { file: 'firmware/device/core/module.ts', symbol: 'InterfacesConfig' },
       { file: 'firmware/device/image.ts', symbol: 'checkInterfaces' },
       { file: 'hal/console.ts', symbol: 'ConsoleControl' },
@@ -572,6 +597,8 @@ export const CRITERIA: Criterion[] = [
       { file: 'test/interfaces.test.ts', title: 'Kaluma boards (Kaluma fake): the USB REPL cannot be closed and is reported with what a product must do; Bluetooth is closed by absence' },
       { file: 'test/setup-ap.test.ts', title: 'an image that does not declare the setup access point never opens one (S1.1-13), and says why' },
       { file: 'test/http-hostile.test.ts', title: 'host: the same suite over real sockets against the simulator' },
+      { file: 'test/conform.test.ts', title: 'an image with a listener it does not declare fails the interfaces check, naming the port' },
+      { file: 'test/evidence.test.ts', title: 'smart plug: the interface declaration says what each board opens and what it cannot close' },
     ],
     docs: ['docs/interfaces.md', 'docs/boards.md', 'docs/security.md'],
     conform: ['interfaces'],
@@ -595,6 +622,7 @@ export const CRITERIA: Criterion[] = [
     modules: ['modules/store', 'firmware/device/core/bootctl.ts', 'firmware/device/loader.ts', 'modules/accounts', 'modules/network'],
     config: [],
     code: [
+      { file: 'firmware/host/conform.ts', symbol: 'checkUpdate' },
       { file: 'modules/store/store.ts', symbol: 'openStore' },
       { file: 'modules/store/write.ts', symbol: 'commitChanges' },
       { file: 'modules/store/scan.ts', symbol: 'recover' },
@@ -614,6 +642,7 @@ export const CRITERIA: Criterion[] = [
       { file: 'test/ota-powercut.test.ts', title: 'a power cut at every flash operation of a revert leaves a unit on the previous image' },
       { file: 'test/network-start.test.ts', title: '${target}: a unit that boots before its access point is up serves once it joins, and again after the network comes back' },
       { file: 'test/setup-ap.test.ts', title: 'joined units reboot without an access point; with the credentials deleted (what a wipe does), the next boot opens it again' },
+      { file: 'test/conform.test.ts', title: 'the smart plug after its first-use change passes every check; the report, as JSON and Markdown, holds no password or key' },
     ],
     docs: ['docs/formats/store.md', 'docs/formats/update.md', 'docs/security.md'],
     conform: ['update'],
@@ -637,6 +666,7 @@ export const CRITERIA: Criterion[] = [
     modules: ['modules/wipe', 'modules/store', 'modules/audit', 'modules/admin-page'],
     config: [],
     code: [
+      { file: 'firmware/host/conform.ts', symbol: 'checkWipe' },
       { file: 'modules/wipe/index.ts', symbol: 'wipe' },
       { file: 'modules/wipe/work.ts', symbol: 'wipeWorkCode' },
       { file: 'modules/wipe/work.ts', symbol: 'WIPE_KEY' },
@@ -651,6 +681,7 @@ export const CRITERIA: Criterion[] = [
       { file: 'test/wipe.test.ts', title: 'a power cut at every flash operation of a wipe leaves the unit as it was, or wiped once it is powered again' },
       { file: 'test/store-purge.test.ts', title: 'byte scan: no wiped or superseded value stays on the flash after purge, ${label}' },
       { file: 'test/browser.test.ts', title: 'first use in Chromium: setup URL, label password, forced change, Wi-Fi, relay, log out' },
+      { file: 'test/conform.test.ts', title: 'the smart plug after its first-use change passes every check; the report, as JSON and Markdown, holds no password or key' },
     ],
     docs: ['docs/security.md', 'docs/formats/store.md', 'docs/formats/audit.md', 'docs/evaluators.md'],
     conform: ['wipe'],
@@ -674,6 +705,7 @@ export const CRITERIA: Criterion[] = [
     modules: ['modules/device-info', 'modules/admin-page', 'modules/wipe', 'firmware/host/update'],
     config: ['supportEnd', 'vendor', 'model'],
     code: [
+      { file: 'firmware/host/vendor-docs.ts', symbol: 'userInformation' },
       { file: 'firmware/device/core/module.ts', symbol: 'ImageConfig' },
       { file: 'modules/device-info/index.ts', symbol: 'deviceInfo' },
       { file: 'modules/admin-page/page.html' },
@@ -682,6 +714,7 @@ export const CRITERIA: Criterion[] = [
     tests: [
       { file: 'test/device-info.test.ts', title: '${example} on the host simulator: /api/info shows the configuration\'s model, hardware revision, version, support end and disclosure URL, and the record\'s counter' },
       { file: 'test/update-package.test.ts', title: 'a package round-trips: verifies under its key, with notes, with alg -19, and the overhead is small' },
+      { file: 'test/evidence.test.ts', title: 'smart plug: the three vendor documents in both languages, from the configuration and the manifest\'s metadata' },
     ],
     docs: ['docs/security.md', 'docs/boards.md'],
     conform: [],
