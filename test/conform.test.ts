@@ -295,3 +295,57 @@ test('usage errors exit 2', async (t) => {
   for (const [args, env] of cases) t.is(await conformCommand(args, env), 2, args.join(' ') + ' ' + JSON.stringify(env));
   t.is(await conformCommand(['--help'], {}), 0);
 });
+
+/**
+ * Whatever answers at the URL is untrusted: a server that is no unit (garbage instead of JSON, an
+ * answer that never ends, every route open, made-up fields) gets verdicts with reasons, never a pass
+ * it did not earn, and never takes the probe's memory or time past its bounds.
+ */
+test('hostile answers: garbage, an endless body, every route open and lying fields end in verdicts with reasons, within the bounds', async (t) => {
+  const { createServer: createHttpServer } = await import('node:http');
+  const modes = ['garbage', 'endless', 'open', 'lying'] as const;
+  for (const mode of modes) {
+    const server = createHttpServer((req, res) => {
+      if (mode === 'garbage') {
+        res.writeHead(200, { 'content-type': req.url === '/api/info' ? 'application/json' : 'text/html' });
+        res.end(Buffer.from('{"model":\u0000\u00ff]]not json'.repeat(50), 'latin1'));
+      } else if (mode === 'endless') {
+        // 2 MB and on, until the client goes: the probe cuts it at 1 MB.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        const more = (): void => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', more);
+        };
+        res.on('close', () => res.destroy());
+        more();
+      } else if (mode === 'open') {
+        // No authentication anywhere: every route answers 200.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(req.url === '/api/info' ? JSON.stringify({ model: 'HS-PLUG-01', firmwareVersion: '0.1.0', status: { interfaces: 'tcp/80' } }) : '{"ok":true}');
+      } else {
+        // Fields of the wrong types, a login that answers nonsense, a Retry-After that is not a number.
+        res.writeHead(req.url === '/api/info' ? 200 : 429, { 'content-type': 'application/json', 'retry-after': 'soon' });
+        res.end(req.url === '/api/info' ? JSON.stringify({ model: 42, firmwareVersion: ['0', '1'], supportEnd: null, status: 'x'.repeat(5000) }) : '{"error":7,"reason":{"a":1}}');
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const started = Date.now();
+    const label = { defaultPassword: 'label-password-1', setupKey: 'AAAAAAAAAAAAAAAAAAAAAAAAAA' };
+    const report = await runConform({ url: 'http://127.0.0.1:' + port, label, password: 'Juniper-otter 47 lantern', maxSeconds: 20, maxRequests: 300, maxWaitS: 1, checks: ['info', 'auth-required', 'default-password', 'password-change', 'brute-force', 'update', 'channel'] });
+    server.closeAllConnections();
+    server.close();
+    const seconds = (Date.now() - started) / 1000;
+    t.log(mode + ': ' + report.requests + ' requests, ' + seconds.toFixed(1) + ' s');
+    for (const c of report.checks) t.log('  ' + c.id + ': ' + c.verdict + ': ' + c.reason.slice(0, 160));
+    t.true(seconds < 25, mode + ': within its time');
+    t.true(report.requests <= 300, mode + ': within its requests');
+    for (const c of report.checks) t.true(c.reason.length > 0, mode + ' ' + c.id + ': a reason');
+    // Nothing that is no unit passes the checks that need one.
+    for (const id of ['default-password', 'password-change', 'brute-force', 'channel'] as const) t.not(check(report, id).verdict, 'pass', mode + ' ' + id);
+    if (mode === 'open') t.is(check(report, 'auth-required').verdict, 'fail');
+    if (mode === 'endless') t.true(JSON.stringify(report).length < 2 * 1024 * 1024, 'the report does not hold the endless answer');
+    if (mode !== 'open') t.not(check(report, 'info').verdict, 'pass', mode + ' info');
+  }
+});

@@ -58,6 +58,8 @@ const GUESS_WAIT_MS = 10000;
 const WELL_KNOWN = ['admin', 'password', '12345678', 'root', '0000', '1234'];
 /** Characters of evidence bodies kept. */
 const BODY_CUT = 300;
+/** Bytes of one answer the probe reads at most. */
+const ANSWER_MAX = 1024 * 1024;
 /** Bytes of traffic the relay keeps for the channel check. */
 const CAPTURE_MAX = 32 * 1024 * 1024;
 
@@ -425,7 +427,9 @@ async function http(
     x.ms = now() - started;
     return { x };
   }
-  const raw = new Uint8Array(await res.arrayBuffer());
+  const body = await readCapped(res, ANSWER_MAX);
+  const raw = body.bytes;
+  if (body.cut) x.network = 'answer-too-long: cut at ' + ANSWER_MAX + ' bytes';
   x.ms = now() - started;
   x.status = res.status;
   const type = res.headers.get('content-type') ?? '';
@@ -446,6 +450,34 @@ async function http(
   if (retry !== null && /^\d{1,9}$/.test(retry)) x.retryAfter = Number(retry);
   if (o.keepBody && type.startsWith('application/json')) x.body = cut(new TextDecoder().decode(raw), o.cutAt);
   return { x, json, raw };
+}
+
+/**
+ * An answer's body, at most `max` bytes: a unit (or whatever answers at the URL) that sends more is
+ * cut off there, so that no answer can take the probe's memory.
+ */
+async function readCapped(res: Response, max: number): Promise<{ bytes: Uint8Array; cut: boolean }> {
+  if (!res.body) return { bytes: new Uint8Array(0), cut: false };
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (n + value.length > max) {
+        chunks.push(value.subarray(0, max - n));
+        n = max;
+        await reader.cancel().catch(() => undefined);
+        return { bytes: Buffer.concat(chunks, n), cut: true };
+      }
+      chunks.push(value);
+      n += value.length;
+    }
+  } catch {
+    // The connection ended early (a timeout, a reset): what came is what the unit answered.
+  }
+  return { bytes: Buffer.concat(chunks, n), cut: false };
 }
 
 /** Records a secret: its forms are searched in the capture and never written to the report. */
