@@ -23,7 +23,7 @@ import { readPublicKey } from './update/keys';
 /**
  * hoshi: the host tools.
  *   hoshi build <example> --target kaluma|espruino|host [--board B] [--out DIR]
- *   hoshi start [<example>] [--dir DIR] [--port N]
+ *   hoshi start [<example>] [--dir DIR] [--port N] [--address A]
  *   hoshi provision (--out FILE | --sim DIR) --model M [--serial S] [--label FILE]
  *   hoshi provision --board B (--port P | --dry-run FILE) --model M [--serial S] [--wifi-ssid SSID] [--label FILE]
  *   hoshi provision --count N --out-dir DIR --model M
@@ -42,7 +42,7 @@ import { readPublicKey } from './update/keys';
  */
 const USAGE = `usage:
   hoshi build <example> --target kaluma|espruino|host [--board B] [--out DIR]
-  hoshi start [<example>] [--dir DIR] [--port N]
+  hoshi start [<example>] [--dir DIR] [--port N] [--address A]   (A: a loopback address, default 127.0.0.1)
   hoshi provision --out FILE --model M [--serial S]     write a new unit's record (padded to 256 bytes) to FILE
   hoshi provision --sim DIR --model M [--serial S]      provision the simulated unit in DIR
   hoshi provision --board B --port P --model M [--serial S]      write a new unit's record into a real board

@@ -1110,9 +1110,9 @@ async function checkInterfaces(p: Probe, c: CheckRun): Promise<Outcome> {
   const status = info.json?.status as { interfaces?: unknown } | undefined;
   const summary = typeof status?.interfaces === 'string' ? status.interfaces : undefined;
   const d = summary !== undefined ? declaredOf(summary) : { tcp: [], others: [], notClosed: [] };
-  // The port the probe talks to is the HTTP server's whatever the declaration says (a simulated
-  // unit started on port 0 declares the port it was given).
-  const declared = [...new Set([p.port, ...d.tcp])];
+  // A declaration must name the port the probe talks to as well; without one, that port is taken as
+  // the only one declared (and the verdict says the documents must list the interfaces).
+  const declared = summary !== undefined ? d.tcp : [p.port];
   const s = p.o.scan ?? {};
   const near = loopback(p.address);
   // On a loopback address, a control address of the same loopback tells other programs' listeners

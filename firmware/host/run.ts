@@ -2,7 +2,7 @@ import type { Image } from '../device/image';
 import { startSimulator } from './simulator';
 
 /**
- * Runs an image on the host board until Ctrl+C: `[--dir DIR] [--port N] [--analog PIN=VALUE]…`.
+ * Runs an image on the host board until Ctrl+C: `[--dir DIR] [--port N] [--address A] [--analog PIN=VALUE]…`.
  * The simulated unit lives in DIR (default .hoshi/<model>), so a second start finds the same
  * flash. `--analog` connects a simulated analog input (a fraction of full scale); `inputs` are the
  * example's defaults (its manifest's "simulator.analog"); `assets`, the container written at every
@@ -15,6 +15,9 @@ export async function runImage(image: Image, args: string[], inputs: { [pin: str
   };
   const dir = option('--dir') ?? '.hoshi/' + image.config.model;
   const port = Number(option('--port') ?? 8080);
+  // A loopback address of the unit's own (127.0.0.2 …, Linux) sets it apart from this machine's
+  // other listeners for a port scan (hoshi conform, docs/conformance.md).
+  const address = option('--address');
   const analog: { [pin: string]: number } = { ...inputs };
   for (let i = 0; i < args.length; i++) {
     if (args[i] !== '--analog') continue;
@@ -22,7 +25,7 @@ export async function runImage(image: Image, args: string[], inputs: { [pin: str
     if (!m) throw new Error('--analog takes PIN=VALUE, VALUE a fraction of full scale in [0, 1)');
     analog[m[1]!] = Number(m[2]);
   }
-  const sim = await startSimulator({ image, dir, port, analog, assets });
+  const sim = await startSimulator({ image, dir, port, address, analog, assets });
   // Ctrl+C stops the unit from here on, while the report below is still being printed too.
   const stop = (): void => {
     sim.stop();
@@ -35,7 +38,7 @@ export async function runImage(image: Image, args: string[], inputs: { [pin: str
   console.log('[host] device info: ' + sim.url + '/api/info');
   console.log('[host] admin page: ' + sim.url + '/#k=<setup key> (the label\'s setup URL at this address; the key is in ' + dir + '/label.json)');
   for (const r of sim.device.routes) console.log('[host] ' + (r.method + ' ').padEnd(7) + sim.url + r.path + ' (' + r.access + ')');
-  // The simulated radio: HTTP stays on 127.0.0.1; the access point and the station are state.
+  // The simulated radio: HTTP stays on the loopback address; the access point and the station are state.
   const ap = sim.wifi.ap();
   if (ap && ap.open) console.log('[host] setup access point "' + ap.ssid + '" open (WPA2; its passphrase is on the label: ' + dir + '/label.json, setupAp)');
   for (const ssid of Object.keys(sim.networks)) console.log('[host] simulated network in range: "' + ssid + '", passphrase "' + sim.networks[ssid] + '" (PUT /api/network/wifi joins it)');

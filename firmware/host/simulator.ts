@@ -1,13 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createHostBoard, createHostIo, HOST_FLASH_SIZE, HOST_PARTITIONS, hostSlots, type HostIo } from '../../boards/host/board';
 import { fileBacking, memoryBacking, openSimFlash, PICO_GEOMETRY, type FlashBacking, type SimFlash } from '../../boards/host/flash';
-import { hostNet } from '../../boards/host/net';
+import { hostNet, type HostNetOptions } from '../../boards/host/net';
 import { hostWifi, type HostWifi } from '../../boards/host/wifi';
 import type { LoaderHandle } from '../../hal/board';
 import { partition } from '../../hal/flash';
-import type { NetLimits } from '../../hal/net';
 import { boot } from '../device/boot';
 import { Boot, emptySlot, encodeBootRecord, readBootRecord, runningSlot, SlotState, writeBootRecord, type SlotInfo } from '../device/core/bootctl';
 import { u32 } from '../device/core/bytes';
@@ -24,16 +24,18 @@ export interface SimulatorOptions {
   image: Image;
   /** Folder holding the simulated unit (flash.bin, uid); omitted = memory-backed flash. */
   dir?: string;
-  /** Port on 127.0.0.1; 0 (the default) picks a free one at the first boot, kept by later boots. Overrides the image's port. */
+  /** Port on the unit's address; 0 (the default) picks a free one before the first boot, kept by later boots (and declared by the image). Overrides the image's port. */
   port?: number;
+  /** The loopback address the unit listens on (default 127.0.0.1; boards/host/net.ts). */
+  address?: string;
   /** Provision a new unit if the provisioning partition is erased (default true). */
   provision?: boolean;
   /** Silences the device's console output. */
   quiet?: boolean;
   /** Simulated analog inputs (pin → fraction of full scale). */
   analog?: { [pin: string]: number };
-  /** The simulated network's limits (tests use a short request timeout). */
-  netLimits?: Partial<NetLimits>;
+  /** The simulated network's limits (tests use a short request timeout), and the address, which `address` overrides. */
+  netLimits?: HostNetOptions;
   /**
    * The assets container flashed into slot A with the image at the simulator's start (default: the
    * current `buildAssets()`); null leaves slot A's assets region as it is (tests of missing or
@@ -173,9 +175,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   let failBoot: (error: Error) => void = (error) => {
     throw error;
   };
-  const net = hostNet((error) => failBoot(error), options.netLimits);
-  // Port 0 picks a free port at the first boot; later boots keep it, as a unit keeps its address.
+  const net = hostNet((error) => failBoot(error), { ...options.netLimits, ...(options.address ? { address: options.address } : {}) });
+  // Port 0: a free port now, so that the image declares the port it serves from its first boot;
+  // later boots keep it, as a unit keeps its address.
   let port = options.port ?? 0;
+  if (port === 0) port = await freePort(net.address);
 
   const networks = options.wifi?.networks ?? { [SIM_HOME_NETWORK.ssid]: SIM_HOME_NETWORK.passphrase };
   const sim = { backing, boots: 0, io: createHostIo(), networks } as Simulator;
@@ -255,7 +259,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
           unhush();
           session.up = true;
           if (port === 0) port = device.port();
-          sim.url = 'http://127.0.0.1:' + device.port();
+          sim.url = 'http://' + net.address + ':' + device.port();
           settle(device);
         };
         const crashed = (error: unknown): void => {
@@ -497,6 +501,18 @@ let quietBoots = 0;
 function hush(delta: number): void {
   quietBoots += delta;
   console.log = quietBoots > 0 ? () => undefined : consoleLog;
+}
+
+/** A port free on `address` now (the simulated unit takes it at once). */
+function freePort(address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, address, () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 function withPort(image: Image, port: number): Image {
