@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KALUMA_PARTITIONS } from '../boards/kaluma-pico-w/board';
 import { picoConnect } from '../boards/kaluma-pico-w/tcp-client';
+import smartPlug from '../examples/smart-plug/image';
 import { scheduleInput } from '../examples/smart-plug/schedule-input';
 import { Asset } from '../firmware/device/core/assets';
 import { crc32 } from '../firmware/device/core/crc32';
@@ -434,4 +435,24 @@ test('kaluma (Pico W), engine check: a wipe runs with asset 12 and the log forge
     'forgot ' + linked.log.ring.seq + ' ' + linked.log.ring.pos + ' ' + crc32(linked.read(), 0, 4 * 4096),
   ];
   t.deepEqual(out, expected);
+});
+
+test('a Kaluma image carries the code read on demand that it reads, not the other images\': the smart plug all of it, an image without its schedule not the schedule parser', async (t) => {
+  const plug = await buildImage('smart-plug', 'kaluma');
+  const plugIds = ON_DEMAND_OF.get(plug.code)!.map((e) => e.id).sort((a, b) => a - b);
+  t.deepEqual(plugIds, [5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+  // The smart plug without its own relay module (where the schedule is): the same kit, another product.
+  const entry = [
+    'import { createBoard } from ' + JSON.stringify(join(ROOT, 'boards/kaluma-pico-w/board.ts')) + ';',
+    'import { boot } from ' + JSON.stringify(join(ROOT, 'firmware/device/boot.ts')) + ';',
+    'import { deviceInfo } from ' + JSON.stringify(join(ROOT, 'modules/device-info/index.ts')) + ';',
+    'import { accounts } from ' + JSON.stringify(join(ROOT, 'modules/accounts/index.ts')) + ';',
+    'boot(createBoard(), { config: ' + JSON.stringify(smartPlug.config) + ', modules: [deviceInfo(), accounts({})] });',
+  ].join('\n');
+  const other = await bundleDevice(entry, ROOT, 'kaluma', join(ROOT, 'dist/test/kaluma/ondemand-other.js'), true);
+  const ids = other.onDemand!.map((e) => e.id);
+  t.log('smart plug: ' + plugIds.join(', ') + '; the other image: ' + ids.join(', '));
+  t.true(ids.includes(8), 'the loader\'s slot check (no image reads it) stays');
+  t.true(ids.includes(6) && ids.includes(7), 'the accounts module\'s code read on demand');
+  t.false(ids.includes(11), 'no schedule parser');
 });

@@ -97,10 +97,11 @@ export async function bundleDevice(entrySource: string, resolveDir: string, targ
   // bundles (tests, benchmarks) keep both. The Kaluma loader ('messages') moves its messages only.
   const messagesOf = withMessages && target === 'kaluma' ? messageCollector(ROOT) : undefined;
   const onDemand = messagesOf !== undefined && withMessages === true;
+  const used = new Set<number>();
   const result = await esbuild({
     ...deviceOptions(target),
     ...extra,
-    plugins: (extra.plugins ?? []).concat(messagesOf ? (onDemand ? [onDemandPlugin(), messagesOf.plugin] : [messagesOf.plugin]) : []),
+    plugins: (extra.plugins ?? []).concat(messagesOf ? (onDemand ? [onDemandPlugin(used), messagesOf.plugin] : [messagesOf.plugin]) : []),
     stdin: { contents: entrySource, resolveDir, sourcefile: 'hoshi-entry.ts', loader: 'ts' },
     outfile: outFile,
   });
@@ -116,7 +117,7 @@ export async function bundleDevice(entrySource: string, resolveDir: string, targ
   // core/messages.ts names (its code that sets it never runs there).
   else if (target === 'kaluma' && /\b__hm\b/.test(code)) code = code.replace(/^'use strict';/, "'use strict';var __hm;");
   if (messages) MESSAGES_OF.set(code, messages);
-  const codeAssets = onDemand ? await onDemandAssets(code, deviceOptions('kaluma')) : undefined;
+  const codeAssets = onDemand ? await onDemandAssets(code, deviceOptions('kaluma'), used) : undefined;
   const parsed = JSON.parse(map) as { sources: string[] };
   parsed.sources = parsed.sources.map((s) => relative(ROOT, resolve(dirname(outFile), s)));
   return { code, map: JSON.stringify(parsed), messages, onDemand: codeAssets };

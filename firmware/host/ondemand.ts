@@ -109,14 +109,18 @@ export const ON_DEMAND: OnDemand[] = [
 ];
 
 /** The esbuild plugin that swaps each stub for its loader (Kaluma images only). */
-export function onDemandPlugin(): Plugin {
+export function onDemandPlugin(used?: Set<number>): Plugin {
   return {
     name: 'hoshi-on-demand',
     setup(build) {
       for (const o of ON_DEMAND) {
         if (!o.stub) continue;
         const file = join(ROOT, o.stub);
-        build.onLoad({ filter: new RegExp(file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&') + '$') }, () => ({ contents: o.replacement, loader: 'js', resolveDir: ROOT }));
+        build.onLoad({ filter: new RegExp(file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&') + '$') }, () => {
+          // The image reads this code: its asset goes with the image.
+          if (used) used.add(o.id);
+          return { contents: o.replacement, loader: 'js', resolveDir: ROOT };
+        });
       }
     },
   };
@@ -335,14 +339,16 @@ export const ON_DEMAND_OF = new Map<string, { id: number; bytes: Uint8Array }[]>
 let texts: Promise<{ id: number; bytes: Uint8Array }[]> | undefined;
 
 /** The on-demand assets (the same for every Kaluma image: built once per process), recorded for `code`. */
-export async function onDemandAssets(code: string, options: BuildOptions): Promise<{ id: number; bytes: Uint8Array }[]> {
+export async function onDemandAssets(code: string, options: BuildOptions, used?: Set<number>): Promise<{ id: number; bytes: Uint8Array }[]> {
   texts ??= Promise.all(
     ON_DEMAND.map(async (o) => {
       const text = await onDemandText(o, options);
       return { id: o.id, bytes: new Uint8Array(Buffer.from(text, 'latin1')) };
     }),
   );
-  const entries = await texts;
+  // An image carries the code it reads (its stubs' entries) and what no image reads but the loader
+  // (an entry without a stub); given no record of the stubs, every entry.
+  const entries = (await texts).filter((e) => !used || used.has(e.id) || !ON_DEMAND.find((o) => o.id === e.id)!.stub);
   ON_DEMAND_OF.set(code, entries);
   return entries;
 }
