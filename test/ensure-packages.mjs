@@ -4,7 +4,9 @@
 // - python3-cryptography and python3-cbor2: test/channel-interop.test.ts reads and writes the
 //   admin channel with them (test/interop/open_channel.py), in Debian's /usr/bin/python3;
 // - python3-nacl (with python3-cbor2): test/update-interop.test.ts signs and verifies update
-//   packages with them.
+//   packages with them;
+// - fonts-ipafont-gothic: test/evidence.test.ts prints the Japanese checklist to PDF (IPA's own
+//   Gothic font; without a Japanese font Chromium prints boxes).
 // Installs what is missing with one apt-get call as root, runs `apt-get update` once if that fails,
 // and exits non-zero with a clear message if a package still cannot be had.
 // `node test/ensure-packages.mjs [package…]` checks the packages named, or all of them.
@@ -24,6 +26,7 @@ export const PACKAGES = {
   'python3-cryptography': { present: () => pythonHas('cryptography.hazmat.primitives.ciphers.aead'), for: 'test/channel-interop.test.ts (' + PYTHON + ', AESCCM)' },
   'python3-cbor2': { present: () => pythonHas('cbor2'), for: 'test/channel-interop.test.ts and test/update-interop.test.ts (' + PYTHON + ', cbor2)' },
   'python3-nacl': { present: () => pythonHas('nacl.signing'), for: 'test/update-interop.test.ts (' + PYTHON + ', Ed25519)' },
+  'fonts-ipafont-gothic': { present: () => spawnSync('fc-list', [':lang=ja', 'family'], { encoding: 'utf8' }).stdout?.trim().length > 0, for: 'test/evidence.test.ts (a Japanese checklist printed to PDF)' },
 };
 
 function aptGet(args) {

@@ -10,6 +10,7 @@ import {
   escapeHtml,
   evidenceCommand,
   findChromium,
+  hasJapaneseFont,
   imageOptions,
   parseEvidenceMetadata,
   printPdfs,
@@ -298,6 +299,22 @@ test('one HTML page printed to PDF with headless Chromium', async (t) => {
   const bytes = readFileSync(pdf!);
   t.is(bytes.subarray(0, 5).toString('latin1'), '%PDF-');
   t.true(bytes.length > 10000);
+});
+
+test('the Japanese checklist printed to PDF embeds a Japanese font (IPA Gothic, installed with the tests)', async (t) => {
+  const chromium = findChromium();
+  if (!chromium || !hasJapaneseFont()) {
+    t.log('no Chromium or no Japanese font: run `node test/ensure-packages.mjs` (npm test does)');
+    t.fail('Chromium and a Japanese font are needed');
+    return;
+  }
+  await plug();
+  const dir = scratch(t, 'pdf-ja');
+  copyFileSync(join(plugDir, 'checklist.ja.html'), join(dir, 'checklist.ja.html'));
+  const [pdf] = await printPdfs([join(dir, 'checklist.ja.html')], chromium);
+  const text = readFileSync(pdf!).toString('latin1');
+  t.is(text.slice(0, 5), '%PDF-');
+  t.regex(text, /\/BaseFont\s*\/[A-Z]{6}\+IPA[P]?Gothic/, 'the glyphs come from IPA Gothic, not a fallback');
 });
 
 test('hoshi evidence: usage errors are exit 2; with the ★1 mapping complete it writes all sixteen items, and refuses to write a partial checklist', async (t) => {
