@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -218,6 +218,15 @@ test('the stored credentials\' check (decodeWifi, resident at start) follows che
 
 const JERRY = process.env.HOSHI_JERRY;
 
+/** The lines JerryScript prints running `code` (a library bundle) then `driver`. */
+function onJerry(t: ExecutionContext, code: string, driver: string): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'hoshi-ondemand-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'load.js'), code);
+  writeFileSync(join(dir, 'drive.js'), driver);
+  return execFileSync(JERRY!, [join(dir, 'load.js'), join(dir, 'drive.js')], { encoding: 'latin1' }).trim().split('\n');
+}
+
 /** Code assets laid end to end, as in the assets partition: the bytes and each id's [offset, length]. */
 function laidOut(entries: { id: number; bytes: Uint8Array }[]): { all: Uint8Array; spans: { [id: number]: [number, number] } } {
   const all = new Uint8Array(entries.reduce((n, e) => n + e.bytes.length, 0));
@@ -248,11 +257,7 @@ function laidOut(entries: { id: number; bytes: Uint8Array }[]): { all: Uint8Arra
     'var parse = __loadCode(A, 11);',
     ...scheduleBodies.map((b) => 'var p = parse(new Uint8Array(' + bytes(b) + ')); print(p.ok ? "ok " + JSON.stringify(p.entries) + " " + p.stored.length : "refused " + p.reason);'),
   ].join('\n');
-  const dir = mkdtempSync(join(tmpdir(), 'hoshi-ondemand-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'load.js'), code);
-  writeFileSync(join(dir, 'drive.js'), driver);
-  const out = execFileSync(JERRY!, [join(dir, 'load.js'), join(dir, 'drive.js')], { encoding: 'latin1' }).trim().split('\n');
+  const out = onJerry(t, code, driver);
   const expected = [
     ...wifiBodies.map((b) => {
       const r = wifiSetup.put(new TextEncoder().encode(b), true);
@@ -419,11 +424,7 @@ test('kaluma (Pico W), engine check: a wipe runs with asset 12 and the log forge
     '__loadCode(A, 13).forget(log.ring, __crypto);',
     'print("forgot " + log.ring.seq + " " + log.ring.pos + " " + __crc32(F, 0, F.length));',
   ].join('\n');
-  const dir = mkdtempSync(join(tmpdir(), 'hoshi-ondemand-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'load.js'), code);
-  writeFileSync(join(dir, 'drive.js'), driver);
-  const out = execFileSync(JERRY!, [join(dir, 'load.js'), join(dir, 'drive.js')], { encoding: 'latin1' }).trim().split('\n');
+  const out = onJerry(t, code, driver);
   const linked = logOf(70);
   auditReader.forget(linked.log.ring, jsCrypto);
   const expected = [
