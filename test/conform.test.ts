@@ -1,9 +1,8 @@
 import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HostNetOptions } from '../boards/host/net';
 import envSensor from '../examples/env-sensor/image';
 import smartPlug from '../examples/smart-plug/image';
 import { json, type HoshiModule } from '../firmware/device/core/module';
@@ -16,6 +15,7 @@ import type { ConformCheckId, ConformReport, Verdict } from '../firmware/host/st
 import { newSigningKey } from '../firmware/host/update/keys';
 import { createImagePackage } from '../firmware/host/update/package';
 import { parseSetupKey } from '../modules/channel/setup';
+import { bindable } from './helpers';
 
 /** A loopback address where no unit of this file listens: the scans' control (another process's listener on every address answers there too). */
 const CONTROL = '127.77.21.99';
@@ -35,27 +35,6 @@ const PASSWORD = 'Juniper-otter 47 lantern';
 const KEY = newSigningKey();
 const FIELDS = { vendor: smartPlug.config.vendor, model: smartPlug.config.model, runtime: 'host', board: 'host' };
 
-/** Whether `address` can be listened on here. */
-function bindable(address: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(0, address, () => server.close(() => resolve(true)));
-  });
-}
-
-/** A port free on `address` now: the unit is started on it, so that it declares the port it serves. */
-function freePort(address: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, address, () => {
-      const port = (server.address() as AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 interface Unit {
   sim: Simulator;
   url: string;
@@ -66,10 +45,9 @@ interface Unit {
 /** Boots `image` on `address` (127.0.0.1 if this host cannot bind it), provisioned anew with fast PBKDF2. */
 async function boot(image: Image, wanted: string, o: { analog?: { [pin: string]: number } } = {}): Promise<Unit> {
   const address = (await bindable(wanted)) ? wanted : '127.0.0.1';
-  const port = await freePort(address);
-  const net: HostNetOptions = { address };
-  const sim = await startSimulator({ image, quiet: true, iterations: 4096, updateKeys: [KEY.publicKey], port, netLimits: net, analog: o.analog });
-  return { sim, url: 'http://' + address + ':' + port, address, setupKey: parseSetupKey(sim.label!.setupKey)! };
+  // The simulator picks a free port on the address before the first boot: the unit declares the port it serves.
+  const sim = await startSimulator({ image, quiet: true, iterations: 4096, updateKeys: [KEY.publicKey], address, analog: o.analog });
+  return { sim, url: sim.url, address, setupKey: parseSetupKey(sim.label!.setupKey)! };
 }
 
 /** The scan's control, for a unit on an address of its own. */

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { bundleDevice, ROOT } from '../firmware/host/build';
 import type { DeviceTarget } from '../firmware/host/profiles';
@@ -31,3 +32,13 @@ export function assetsOf(entries: { id: number; bytes: Uint8Array }[]): { find(i
   for (const e of entries) all.set(e.bytes, spans.get(e.id)!.offset);
   return { find: (id) => spans.get(id), read: (offset, length) => all.slice(offset, offset + length) };
 }
+
+/** Whether `address` can be listened on here. */
+export function bindable(address: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(0, address, () => server.close(() => resolve(true)));
+  });
+}
+

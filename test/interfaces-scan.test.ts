@@ -1,11 +1,10 @@
 import test from 'ava';
-import { createServer } from 'node:net';
-import type { HostNetOptions } from '../boards/host/net';
 import type { HoshiModule, ImageConfig } from '../firmware/device/core/module';
 import type { Image } from '../firmware/device/image';
 import { compareWithDeclaration, declaredTcp, formatConformance, scanListeners } from '../firmware/host/port-scan';
 import { startSimulator, type Simulator } from '../firmware/host/simulator';
 import smartPlug from '../examples/smart-plug/image';
+import { bindable } from './helpers';
 
 /**
  * S1.1-13, "a scan finds nothing undeclared": the smart plug boots on the host simulator, its host
@@ -25,20 +24,9 @@ const UNIT = '127.77.13.1';
 const ROGUE_UNIT = '127.77.13.2';
 const CONTROL = '127.77.13.9';
 
-/** Whether `address` can be listened on here. */
-function bindable(address: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(0, address, () => server.close(() => resolve(true)));
-  });
-}
-
 /** Boots `image` on the simulator with its host board bound to `address`. */
 function bootOn(image: Image, address: string): Promise<Simulator> {
-  // The host net's options travel in the simulator's `netLimits` (boards/host/net.ts HostNetOptions).
-  const net: HostNetOptions = { address };
-  return startSimulator({ image, quiet: true, iterations: 4096, netLimits: net });
+  return startSimulator({ image, quiet: true, iterations: 4096, address });
 }
 
 test.serial('the smart plug on the simulator: every open TCP port of its address is declared', async (t) => {

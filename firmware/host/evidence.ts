@@ -1,5 +1,4 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,7 +9,7 @@ import { transformSync } from 'esbuild';
 import type { ImageConfig } from '../device/core/module';
 import { buildImage, loadImage, readManifest, ROOT, type Manifest } from './build';
 import type { Target } from './profiles';
-import { assetSources, bundleSources, createSbom, runtimeComponent, runtimeImports, validateSbom, type SourceFile } from './sbom';
+import { assetSources, bundleSources, createSbom, runtimeComponent, runtimeImports, sha256, validateSbom, type SourceFile } from './sbom';
 import { CRITERIA, type ConformCheck, type ConformReport, type Criterion, type Text, type Verdict } from './star1';
 import { contactParts, disclosurePolicy, productName, updatePolicy, userInformation } from './vendor-docs';
 
@@ -837,8 +836,6 @@ export interface EvidenceResult {
   notes: string[];
   ms: number;
 }
-
-const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
 /** What each file is, for the index. */
 function describe(name: string): Text {

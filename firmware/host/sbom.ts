@@ -307,7 +307,7 @@ export interface BomComponent {
   [field: string]: unknown;
 }
 
-const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
+export const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
 /** The runtimes a device bundle runs on, from their profiles (firmware/host/profiles.ts): name, version, upstream. */
 export function runtimeComponent(target: Target): BomComponent | undefined {

@@ -22,7 +22,7 @@ import type { HoshiModule, ListenerDeclaration, ModuleContext } from '../../firm
  * publishes the summary as `status.interfaces` (in `/api/info`: what is open is public, and the
  * summary is ★1 evidence), e.g. "tcp/80 setup-ap; not closed: usb". Names: `tcp/PORT`, `udp/PORT`,
  * `setup-ap`, and the board's (hal/console.ts `BoardInterface`), " (locked)" after a locked console
- * (a configured port 0, the host simulator's first boot on any free port, shows as `tcp/0`).
+ * (a configured port 0 shows as `tcp/0`; the host simulator gives the image the port it picked).
  * Outgoing connections (`outgoing`) open nothing to the network and are not listed.
  *
  * Its work is done once, at start: on a device the module's code goes with the other modules'
